@@ -1,0 +1,181 @@
+/**
+ * Backend on Bun's native sockets (Bun.listen / Bun.connect).
+ *
+ * Bun's `socket.write()` is unbuffered: it returns what the kernel took and
+ * calls `drain` when the socket has room again. That is exactly select()'s
+ * contract for a non-blocking send, so `send()` maps onto it directly.
+ */
+import type { Socket, TCPSocketListener } from "bun";
+import type { Address } from "../reactor/events.ts";
+import {
+  type Backend,
+  type ConnectOptions,
+  type Connection,
+  type InputStream,
+  type Listener,
+  type ListenOptions,
+  ConnectError,
+  ListenError,
+  describeError,
+} from "../reactor/backend.ts";
+import { PassWaiter } from "./pass.ts";
+import { ListenerState, StreamState } from "./state.ts";
+import { StdinHandle } from "./stdin.ts";
+
+type BunSocket = Socket<BunConnection | undefined>;
+
+/** Bun reports IPv4 peers of a dual-stack socket as ::ffff:a.b.c.d. */
+function plainHost(host: string): string {
+  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
+}
+
+class BunConnection extends StreamState implements Connection {
+  readonly kind = "connection" as const;
+  readonly remote: Address;
+  readonly local: Address;
+
+  constructor(private readonly socket: BunSocket) {
+    super();
+    socket.data = this;
+    socket.setNoDelay(true);
+    this.remote = { host: plainHost(socket.remoteAddress), port: socket.remotePort };
+    this.local = { host: plainHost(socket.localAddress ?? ""), port: socket.localPort ?? 0 };
+  }
+
+  send(bytes: Uint8Array): number {
+    if (this.gone) return -1;
+    return this.sent(this.socket.write(bytes), bytes.length);
+  }
+
+  close(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.end();
+  }
+
+  abort(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.terminate();
+  }
+
+  protected pauseReading(): void {
+    this.socket.pause();
+  }
+
+  protected resumeReading(): void {
+    this.socket.resume();
+  }
+
+  // Bun's handler objects are shared per listener; these route to the handle.
+  static readonly handlers = {
+    binaryType: "uint8array" as const,
+    data(s: BunSocket, chunk: Uint8Array) {
+      s.data?.onData(chunk);
+    },
+    end(s: BunSocket) {
+      s.data?.onEnd();
+    },
+    drain(s: BunSocket) {
+      s.data?.onDrain();
+    },
+    close(s: BunSocket, err?: Error) {
+      s.data?.onClosed(err ?? null);
+    },
+    error(s: BunSocket, err: Error) {
+      s.data?.onError(err);
+    },
+  };
+}
+
+class BunListener extends ListenerState<BunConnection> implements Listener {
+  readonly address: Address;
+  private server: TCPSocketListener<BunConnection | undefined>;
+
+  constructor(options: ListenOptions) {
+    super();
+    const self = this;
+    try {
+      this.server = Bun.listen<BunConnection | undefined>({
+        hostname: options.host,
+        port: options.port,
+        data: undefined,
+        ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
+        socket: {
+          ...BunConnection.handlers,
+          open(s: BunSocket) {
+            self.onConnection(new BunConnection(s));
+          },
+        },
+      });
+    } catch (err) {
+      throw new ListenError(options.host, options.port, describeError(err));
+    }
+    this.address = { host: options.host, port: this.server.port };
+  }
+
+  close(): void {
+    this.server.stop(false);
+  }
+}
+
+export class BunBackend implements Backend {
+  readonly name = "bun";
+  private readonly waiter = new PassWaiter();
+  private stdinHandle: StdinHandle | null = null;
+
+  now(): number {
+    return performance.now();
+  }
+
+  poll(timeoutMs: number): Promise<void> {
+    return this.waiter.poll(timeoutMs);
+  }
+
+  wakeup(): void {
+    this.waiter.wakeup();
+  }
+
+  async listen(options: ListenOptions): Promise<Listener> {
+    return new BunListener(options);
+  }
+
+  async connect(options: ConnectOptions): Promise<Connection> {
+    let failure: Error | null = null;
+    let conn: BunConnection | null = null;
+    try {
+      const tls = options.tls
+        ? {
+            tls: {
+              ...(options.tls.ca ? { ca: options.tls.ca } : {}),
+              rejectUnauthorized: !options.tls.insecure,
+              serverName: options.tls.serverName ?? options.host,
+            },
+          }
+        : {};
+      const socket = await Bun.connect<BunConnection | undefined>({
+        hostname: options.host,
+        port: options.port,
+        data: undefined,
+        ...tls,
+        socket: {
+          ...BunConnection.handlers,
+          // Wrap the socket in `open`, before any data callback can run.
+          open(s: BunSocket) {
+            conn = new BunConnection(s);
+          },
+          connectError(_s: BunSocket, err: Error) {
+            failure = err;
+          },
+        },
+      });
+      return conn ?? new BunConnection(socket);
+    } catch (err) {
+      throw new ConnectError(options.host, options.port, describeError(failure ?? err));
+    }
+  }
+
+  stdin(): InputStream {
+    return (this.stdinHandle ??= new StdinHandle());
+  }
+}

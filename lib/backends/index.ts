@@ -1,0 +1,19 @@
+/**
+ * Choosing a backend by name. Loaded on demand, so that the Node backend
+ * works in a runtime without Bun's globals.
+ */
+import type { Backend } from "../reactor/backend.ts";
+
+export type BackendName = "bun" | "node";
+
+export async function createBackend(name: BackendName): Promise<Backend> {
+  if (name === "bun") {
+    if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {
+      throw new Error('the "bun" backend needs the Bun runtime; use --backend node under Node');
+    }
+    const { BunBackend } = await import("./bun.ts");
+    return new BunBackend();
+  }
+  const { NodeBackend } = await import("./node.ts");
+  return new NodeBackend();
+}

@@ -1,0 +1,173 @@
+/**
+ * Backend on `node:net` / `node:tls`: runs the reactor under Node (so tap
+ * can test the core in-process) and under Bun's node:net layer.
+ *
+ * Node's `socket.write()` always accepts the bytes and buffers them; it
+ * returns false once its buffer passes the high-water mark. To keep
+ * select()'s non-blocking contract, `send()` takes everything while the
+ * socket is below that mark and nothing (0) after, until 'drain'.
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { Address } from "../reactor/events.ts";
+import {
+  type Backend,
+  type ConnectOptions,
+  type Connection,
+  type InputStream,
+  type Listener,
+  type ListenOptions,
+  ConnectError,
+  ListenError,
+  describeError,
+} from "../reactor/backend.ts";
+import { PassWaiter } from "./pass.ts";
+import { ListenerState, StreamState } from "./state.ts";
+import { StdinHandle } from "./stdin.ts";
+
+function plainHost(host: string | undefined): string {
+  if (!host) return "";
+  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
+}
+
+class NodeConnection extends StreamState implements Connection {
+  readonly kind = "connection" as const;
+  readonly remote: Address;
+  readonly local: Address;
+  private needDrain = false;
+
+  constructor(private readonly socket: net.Socket) {
+    super();
+    socket.setNoDelay(true);
+    this.remote = { host: plainHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    this.local = { host: plainHost(socket.localAddress), port: socket.localPort ?? 0 };
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("end", () => this.onEnd());
+    socket.on("drain", () => {
+      this.needDrain = false;
+      this.onDrain();
+    });
+    socket.on("error", (err: Error) => this.onError(err));
+    socket.on("close", () => this.onClosed(null));
+  }
+
+  send(bytes: Uint8Array): number {
+    if (this.gone || this.socket.destroyed) return this.sent(-1, bytes.length);
+    if (this.needDrain) return this.sent(0, bytes.length);
+    // Hand Node no more than fills its buffer to the high-water mark, so the
+    // rest stays in our queue like bytes a full kernel buffer refused. Node
+    // often writes straight to the kernel and says "room for more" (true);
+    // only a false promises a 'drain', so keep going until one comes.
+    let taken = 0;
+    while (taken < bytes.length && !this.needDrain) {
+      const room = this.socket.writableHighWaterMark - this.socket.writableLength;
+      const n = Math.min(bytes.length - taken, Math.max(room, 1));
+      const chunk = n === bytes.length ? bytes : bytes.subarray(taken, taken + n);
+      if (!this.socket.write(chunk)) this.needDrain = true;
+      taken += n;
+    }
+    return this.sent(taken, bytes.length);
+  }
+
+  close(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.end();
+  }
+
+  abort(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.resetAndDestroy();
+  }
+
+  protected pauseReading(): void {
+    this.socket.pause();
+  }
+
+  protected resumeReading(): void {
+    this.socket.resume();
+  }
+
+  /** Adopt a socket that is already connected. */
+  static adopt(socket: net.Socket): NodeConnection {
+    return new NodeConnection(socket);
+  }
+}
+
+class NodeListener extends ListenerState<NodeConnection> implements Listener {
+  address: Address;
+
+  constructor(private readonly server: net.Server, host: string) {
+    super();
+    const a = server.address() as net.AddressInfo;
+    this.address = { host, port: a.port };
+    server.on("connection", (s: net.Socket) => this.onConnection(NodeConnection.adopt(s)));
+    server.on("error", (err: Error) => this.onError(err));
+  }
+
+  close(): void {
+    this.server.close();
+  }
+}
+
+export class NodeBackend implements Backend {
+  readonly name = "node";
+  private readonly waiter = new PassWaiter();
+  private stdinHandle: StdinHandle | null = null;
+
+  now(): number {
+    return performance.now();
+  }
+
+  poll(timeoutMs: number): Promise<void> {
+    return this.waiter.poll(timeoutMs);
+  }
+
+  wakeup(): void {
+    this.waiter.wakeup();
+  }
+
+  listen(options: ListenOptions): Promise<Listener> {
+    const server = options.tls
+      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key })
+      : net.createServer();
+    return new Promise((resolve, reject) => {
+      const fail = (err: Error) => reject(new ListenError(options.host, options.port, describeError(err)));
+      server.once("error", fail);
+      try {
+        server.listen({ host: options.host, port: options.port, backlog: options.backlog ?? 4096 }, () => {
+          server.off("error", fail);
+          resolve(new NodeListener(server, options.host));
+        });
+      } catch (err) {
+        fail(err as Error);
+      }
+    });
+  }
+
+  connect(options: ConnectOptions): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const t = options.tls;
+      const socket = t
+        ? tls.connect({
+            host: options.host,
+            port: options.port,
+            ca: t.ca,
+            rejectUnauthorized: !t.insecure,
+            servername: t.serverName ?? (net.isIP(options.host) ? undefined : options.host),
+          })
+        : net.connect({ host: options.host, port: options.port });
+      const fail = (err: Error) => reject(new ConnectError(options.host, options.port, describeError(err)));
+      socket.once("error", fail);
+      socket.once(t ? "secureConnect" : "connect", () => {
+        socket.off("error", fail);
+        resolve(NodeConnection.adopt(socket));
+      });
+    });
+  }
+
+  stdin(): InputStream {
+    return (this.stdinHandle ??= new StdinHandle());
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Finding the end of an I/O poll pass, for runtimes built on a libuv-style
+ * loop (Node's libuv, Bun's uSockets loop).
+ *
+ * Both runtimes deliver socket events as callbacks, one per socket, while
+ * they walk the results of one epoll_wait. A tick must hold all of them,
+ * so `poll()` does not end on the first callback: the first wakeup in a pass
+ * schedules a `setImmediate`, and immediates run only after the loop has
+ * finished dispatching that pass's I/O callbacks (Node's "check" phase
+ * follows "poll"; Bun drains its immediate queue after the uSockets pass).
+ * Everything that fired in between lands in the same tick. A timeout works
+ * the same way: the timer only schedules the immediate, so I/O of the
+ * pass in which it fires still joins the tick.
+ */
+export class PassWaiter {
+  private woken = false;
+  private scheduled = false;
+  private resolve: (() => void) | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  poll(timeoutMs: number): Promise<void> {
+    if (this.resolve) throw new Error("poll() is already waiting");
+    return new Promise<void>((resolve) => {
+      this.resolve = resolve;
+      if (this.woken || timeoutMs <= 0) this.endOfPass();
+      else if (timeoutMs !== Infinity) {
+        // setTimeout takes a signed 32-bit delay; longer waits wake early and poll again.
+        this.timer = setTimeout(this.endOfPass, Math.min(timeoutMs, 2 ** 31 - 1));
+      }
+    });
+  }
+
+  wakeup(): void {
+    this.woken = true;
+    if (this.resolve) this.endOfPass();
+  }
+
+  private endOfPass = (): void => {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.finish);
+  };
+
+  private finish = (): void => {
+    this.scheduled = false;
+    const resolve = this.resolve;
+    if (!resolve) return;
+    this.resolve = null;
+    this.woken = false;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    resolve();
+  };
+}

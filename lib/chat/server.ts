@@ -1,0 +1,208 @@
+/**
+ * The chat server: the original select() loop, on the reactor.
+ *
+ *   listener readable  -> accept every pending connection, announce each;
+ *   client readable    -> receive, split into lines, broadcast each line
+ *                         (`q` quits); EOF -> evict as offline;
+ *   client errored     -> evict as offline.
+ *
+ * Fixes over the original: notices name the client they are about (it used
+ * the last accepted address), EOF evicts instead of spinning, input is
+ * framed into lines, and writes never block the loop.
+ */
+import type { Connection, Listener } from "../reactor/backend.ts";
+import { Interest } from "../reactor/events.ts";
+import type { ReadySets, Reactor, SelectorKey } from "../reactor/reactor.ts";
+import type { Timer } from "../reactor/timers.ts";
+import { FrameResult, LineFramer } from "./framing.ts";
+import { addressTuple, encode, isQuit, messagePrefix, notice } from "./protocol.ts";
+import { Member, Room } from "./room.ts";
+
+const NEWLINE = encode("\n");
+
+export interface ChatServerOptions {
+  /** Deliver an unterminated tail once its connection has been quiet this long (ms). */
+  tailMs: number;
+  /** One send per receiver per tick (true) or one per message per receiver. */
+  coalesce: boolean;
+  /** Where connect/leave lines go (the original printed them on stdout). */
+  log: (line: string) => void;
+}
+
+export const defaultServerOptions: ChatServerOptions = {
+  tailMs: 100,
+  coalesce: true,
+  log: () => {},
+};
+
+/** What the server keeps per client. */
+export class Peer {
+  readonly kind = "peer" as const;
+  readonly member: Member<Slot>;
+  readonly framer = new LineFramer();
+  readonly prefix: Uint8Array;
+  readonly name: string;
+  tailTimer: Timer | null = null;
+
+  constructor(
+    readonly key: SelectorKey<Slot>,
+    readonly conn: Connection,
+  ) {
+    this.member = new Member(key);
+    this.prefix = messagePrefix(conn.remote);
+    this.name = addressTuple(conn.remote);
+  }
+}
+
+/** The listener's registration data. */
+export interface ListenerSlot {
+  readonly kind: "listener";
+  readonly listener: Listener;
+}
+
+export type Slot = Peer | ListenerSlot;
+
+export class ChatServer {
+  readonly options: ChatServerOptions;
+  readonly room: Room<Slot>;
+  private listenerKey: SelectorKey<Slot> | null = null;
+  private stopping = false;
+
+  constructor(
+    readonly reactor: Reactor<Slot>,
+    readonly listener: Listener,
+    options: Partial<ChatServerOptions> = {},
+  ) {
+    this.options = { ...defaultServerOptions, ...options };
+    this.room = new Room(reactor, this.options.coalesce);
+    this.listenerKey = reactor.register(listener, Interest.READ, { kind: "listener", listener });
+  }
+
+  /** Clients currently in the room. */
+  get clients(): number {
+    return this.room.size;
+  }
+
+  /** Serve until `shutdown()` has finished. */
+  run(): Promise<void> {
+    return this.reactor.run((ready) => this.dispatch(ready));
+  }
+
+  /** Walk one tick's ready sets, as the original select loop did. */
+  dispatch(ready: ReadySets<Slot>): void {
+    for (const key of ready.readable) {
+      if (!key.valid) continue; // evicted earlier in this tick
+      const slot = key.data;
+      if (slot.kind === "listener") this.acceptAll(slot.listener);
+      else this.receive(slot);
+    }
+    for (const key of ready.errored) {
+      if (!key.valid) continue;
+      const slot = key.data;
+      if (slot.kind === "listener") this.listenerFailed(slot.listener);
+      else this.evict(slot, notice.offline(slot.conn.remote));
+    }
+    if (this.stopping && this.reactor.closing === 0) this.reactor.stop();
+  }
+
+  /**
+   * Tell everyone the server is going, flush, close every connection.
+   * `run()` returns once all output is out or `graceMs` has passed.
+   */
+  shutdown(graceMs = 2000): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.listenerKey) {
+      this.reactor.closeKey(this.listenerKey);
+      this.listenerKey = null;
+    }
+    this.room.broadcast(null, encode(notice.shutdown()), NEWLINE);
+    this.room.seal();
+    for (const m of [...this.room.list()]) {
+      const peer = m.key.data as Peer;
+      this.room.leave(m);
+      peer.tailTimer?.cancel();
+      this.reactor.closeKey(peer.key);
+    }
+    this.reactor.setTimer(graceMs, () => {
+      this.reactor.abortClosing();
+      this.reactor.stop();
+    });
+    this.reactor.flush();
+    if (this.reactor.closing === 0) this.reactor.stop();
+    else this.reactor.backend.wakeup();
+  }
+
+  private acceptAll(listener: Listener): void {
+    for (let conn = listener.accept(); conn; conn = listener.accept()) {
+      if (this.stopping) {
+        conn.close();
+        continue;
+      }
+      const key = this.reactor.register(conn, Interest.READ, null as unknown as Slot);
+      const peer = new Peer(key, conn);
+      key.data = peer;
+      const text = notice.connected(conn.remote);
+      this.options.log(text);
+      this.room.broadcast(null, encode(text), NEWLINE);
+      this.room.join(peer.member);
+    }
+  }
+
+  private receive(peer: Peer): void {
+    const data = peer.conn.recv();
+    if (data === null) return;
+    if (data.length === 0) {
+      // EOF: what the client sent without a newline is still its message.
+      this.deliverTail(peer);
+      if (peer.key.valid) this.evict(peer, notice.offline(peer.conn.remote));
+      return;
+    }
+    const result = peer.framer.push(data, (line) => this.onLine(peer, line));
+    if (result === FrameResult.STOPPED) return;
+    this.armTail(peer);
+  }
+
+  /** Handle one complete line; false stops reading this connection. */
+  private onLine(peer: Peer, line: Uint8Array): boolean {
+    if (isQuit(line)) {
+      this.evict(peer, notice.quits(peer.conn.remote));
+      return false;
+    }
+    this.room.broadcast(peer.member, peer.prefix, line, NEWLINE);
+    return true;
+  }
+
+  /** A tail waits for its newline only until the connection goes quiet. */
+  private armTail(peer: Peer): void {
+    peer.tailTimer?.cancel();
+    peer.tailTimer = peer.framer.pending
+      ? this.reactor.setTimer(this.options.tailMs, () => this.deliverTail(peer))
+      : null;
+  }
+
+  private deliverTail(peer: Peer): void {
+    peer.tailTimer = null;
+    const tail = peer.framer.takeTail();
+    if (tail && peer.key.valid) this.onLine(peer, tail);
+  }
+
+  /**
+   * Remove a client and tell the others why. A client that quit gets its
+   * pending output flushed; a lost connection is simply closed.
+   */
+  private evict(peer: Peer, text: string): void {
+    if (!peer.key.valid) return;
+    peer.tailTimer?.cancel();
+    this.room.leave(peer.member);
+    this.reactor.closeKey(peer.key);
+    this.options.log(text);
+    this.room.broadcast(null, encode(text), NEWLINE);
+  }
+
+  private listenerFailed(listener: Listener): void {
+    // Accept errors (EMFILE and the like) are transient: report and go on.
+    this.options.log(`Listener error: ${listener.error?.message ?? "unknown"}`);
+    (listener as { error: Error | null }).error = null;
+  }
+}

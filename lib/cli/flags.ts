@@ -1,0 +1,96 @@
+/**
+ * Command-line flags for the programs: `--name value`, `--name=value`,
+ * and `--flag` / `--no-flag` for booleans. A bad flag is a `UsageError`
+ * with a one-line message; programs print it with the usage, never a stack.
+ */
+
+export type FlagType = "string" | "number" | "boolean";
+
+export interface FlagSpec {
+  readonly type: FlagType;
+  readonly help: string;
+  readonly default?: string | number | boolean;
+  /** Placeholder for the value in --help (e.g. HOST). */
+  readonly value?: string;
+  /** Extra check; return an error message to reject the value. */
+  readonly check?: (v: string | number) => string | null;
+}
+
+export type FlagSpecs = Record<string, FlagSpec>;
+
+type ValueOf<S extends FlagSpec> = S["type"] extends "number" ? number : S["type"] extends "boolean" ? boolean : string;
+
+export type Flags<S extends FlagSpecs> = { -readonly [K in keyof S]: ValueOf<S[K]> | undefined } & {
+  /** Arguments that are not flags. */
+  _: string[];
+};
+
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: S): Flags<S> {
+  const out: Record<string, unknown> = { _: [] };
+  for (const [name, spec] of Object.entries(specs)) out[name] = spec.default;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith("--") || arg === "--") {
+      if (arg === "--") (out._ as string[]).push(...argv.slice(i + 1));
+      else (out._ as string[]).push(arg);
+      if (arg === "--") break;
+      continue;
+    }
+    let name = arg.slice(2);
+    let value: string | undefined;
+    const eq = name.indexOf("=");
+    if (eq >= 0) {
+      value = name.slice(eq + 1);
+      name = name.slice(0, eq);
+    }
+    let spec = specs[name];
+    if (!spec && name.startsWith("no-") && specs[name.slice(3)]?.type === "boolean" && value === undefined) {
+      out[name.slice(3)] = false;
+      continue;
+    }
+    if (!spec) throw new UsageError(`unknown flag --${name}`);
+    if (spec.type === "boolean") {
+      if (value === undefined) out[name] = true;
+      else if (value === "true" || value === "false") out[name] = value === "true";
+      else throw new UsageError(`--${name} takes no value (or true/false), got "${value}"`);
+      continue;
+    }
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new UsageError(`--${name} needs a value`);
+    }
+    let parsed: string | number = value;
+    if (spec.type === "number") {
+      parsed = Number(value);
+      if (value.trim() === "" || !Number.isFinite(parsed)) throw new UsageError(`--${name} needs a number, got "${value}"`);
+    }
+    const problem = spec.check?.(parsed);
+    if (problem) throw new UsageError(`--${name}: ${problem}`);
+    out[name] = parsed;
+  }
+  return out as Flags<S>;
+}
+
+/** The --help text: usage line, summary, and every flag with its default. */
+export function formatHelp(usage: string, summary: string, specs: FlagSpecs): string {
+  const rows = Object.entries(specs).map(([name, s]) => {
+    const left = `  --${name}${s.type === "boolean" ? "" : ` ${s.value ?? s.type.toUpperCase()}`}`;
+    const def = s.default === undefined ? "" : ` (default: ${s.default})`;
+    return [left, `${s.help}${def}`] as const;
+  });
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return [`Usage: ${usage}`, "", summary, "", "Flags:", ...rows.map(([l, r]) => l.padEnd(width) + r)].join("\n") + "\n";
+}
+
+/** Checks shared by the programs. */
+export const checks = {
+  port: (v: string | number) =>
+    Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? null : "must be a whole number from 0 to 65535",
+  positive: (v: string | number) => ((v as number) > 0 ? null : "must be greater than 0"),
+  nonNegative: (v: string | number) => ((v as number) >= 0 ? null : "must be 0 or more"),
+  backend: (v: string | number) => (v === "bun" || v === "node" ? null : 'must be "bun" or "node"'),
+};

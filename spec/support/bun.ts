@@ -1,0 +1,93 @@
+/**
+ * Helpers for tests that need Bun: tap runs on Node, so Bun code runs in
+ * child processes started from here.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const bunPath = path.join(root, "node_modules", ".bin", "bun");
+
+/** Run a Bun script to completion; resolves with its exit code and output. */
+export function runBun(
+  args: string[],
+  options: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bunPath, args, { cwd: root, env: options.env ?? process.env });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+/** A running `bun bin/server.ts` on a free port. */
+export interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  /** Everything the server printed on stdout so far. */
+  output(): string;
+  /** Resolves when stdout contains `text`. */
+  waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<void>;
+}
+
+export function startServer(extra: string[] = []): Promise<ServerProcess> {
+  const child = spawn(bunPath, ["bin/server.ts", "--port", "0", ...extra], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  const waiters: Array<() => void> = [];
+  child.stdout!.on("data", (d) => {
+    out += d;
+    for (const w of [...waiters]) w();
+  });
+  child.stderr!.on("data", (d) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => {
+      for (const w of [...waiters]) w();
+      resolve({ code, signal });
+    }),
+  );
+  const waitFor = (text: string | RegExp, timeoutMs = 10_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (typeof text === "string" ? out.includes(text) : text.test(out)) {
+          waiters.splice(waiters.indexOf(check), 1);
+          clearTimeout(timer);
+          resolve();
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          waiters.splice(waiters.indexOf(check), 1);
+          clearTimeout(timer);
+          reject(new Error(`server exited before printing ${text}; stderr: ${err}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(check), 1);
+        reject(new Error(`server did not print ${text} within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`));
+      }, timeoutMs);
+      waiters.push(check);
+      check();
+    });
+  return waitFor(/listening on \S+:(\d+)/).then(() => ({
+    child,
+    port: Number(/listening on \S+:(\d+)/.exec(out)![1]),
+    output: () => out,
+    waitFor,
+    exited,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  }));
+}

@@ -1,0 +1,86 @@
+/**
+ * A plain node:net chat client for end-to-end tests: collects what it
+ * receives and lets a test await a given text instead of sleeping.
+ */
+import * as net from "node:net";
+
+export class LineClient {
+  received = "";
+  closed = false;
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly socket: net.Socket) {
+    socket.on("data", (d) => {
+      this.received += d.toString("latin1");
+      this.wake();
+    });
+    socket.on("close", () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on("error", () => {});
+  }
+
+  static connect(port: number, host = "127.0.0.1"): Promise<LineClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect({ port, host }, () => resolve(new LineClient(s)));
+      s.once("error", reject);
+    });
+  }
+
+  /** The local port: the server names this client by it. */
+  get port(): number {
+    return this.socket.localPort!;
+  }
+
+  get addr(): string {
+    return `(127.0.0.1, ${this.port})`;
+  }
+
+  get from(): string {
+    return `<127.0.0.1:${this.port}>`;
+  }
+
+  send(text: string | Buffer): void {
+    this.socket.write(text);
+  }
+
+  /** Resolves when `test` holds for what was received (or rejects on timeout). */
+  waitUntil(test: (received: string) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (test(this.received)) {
+          this.waiters.splice(this.waiters.indexOf(check), 1);
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(check), 1);
+        reject(new Error(`timed out waiting for ${what}; got: ${JSON.stringify(this.received.slice(-500))}`));
+      }, timeoutMs);
+      this.waiters.push(check);
+      check();
+    });
+  }
+
+  waitFor(text: string, timeoutMs?: number): Promise<void> {
+    return this.waitUntil((r) => r.includes(text), JSON.stringify(text), timeoutMs);
+  }
+
+  waitClosed(timeoutMs?: number): Promise<void> {
+    return this.waitUntil(() => this.closed, "close", timeoutMs);
+  }
+
+  end(): void {
+    this.socket.end();
+  }
+
+  reset(): void {
+    this.socket.resetAndDestroy();
+  }
+
+  private wake(): void {
+    for (const w of [...this.waiters]) w();
+  }
+}
