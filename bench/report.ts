@@ -42,6 +42,11 @@ export function renderTable(results: ScenarioResult[]): string {
   const out = [table([HEAD, ...results.map(row)])];
   const notes = results.map((r) => [r, extras(r)] as const).filter(([, e]) => e);
   if (notes.length) out.push('', 'notes:', ...notes.map(([r, e]) => `  ${r.scenario} @ ${r.target}: ${e}`));
+  return [...out, ...renderSteps(results)].join('\n');
+}
+
+function renderSteps(results: ScenarioResult[]): string[] {
+  const out: string[] = [];
   for (const r of results) {
     if (!r.steps?.length) continue;
     out.push('', `stepup steps @ ${r.target} (open loop, ${r.senders} senders):`);
@@ -55,7 +60,7 @@ export function renderTable(results: ScenarioResult[]): string {
       ]),
     );
   }
-  return out.join('\n');
+  return out;
 }
 
 /** --compare: one column per target, one row per scenario metric. */
@@ -79,10 +84,11 @@ export function renderCompare(results: ScenarioResult[], targets: string[]): str
         const r = get(s, t);
         return r ? f(r) : '-';
       });
-      if (name === 'metrics' && cells.every((c) => !c || c === '-')) continue;
+      if (cells.every((c) => !c || c === '-' || c === '-/-')) continue; // nothing measured
+
       rows.push([`${s} ${name}`, ...cells]);
     }
-  return table(rows);
+  return [table(rows), ...renderSteps(results)].join('\n');
 }
 
 export function jsonLine(r: ScenarioResult): string {

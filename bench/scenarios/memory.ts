@@ -13,7 +13,7 @@ export async function memoryScenario(ctx: Ctx): Promise<ScenarioResult> {
   const { pid, label } = ctx.target;
   if (pid === null) return notRun('memory', label, 'skipped', 'needs the server process: not possible with --target (harness does not own the server)');
   const hi = ctx.opts.maxClients;
-  const lo = Math.min(5000, Math.floor(hi / 2));
+  const lo = hi > 5000 ? 5000 : Math.floor(hi / 2); // the brief's 5k..9k band
   const gen = new LoadGen(ctx.target.host, ctx.target.port);
   try {
     const rss0 = serverRssKb(pid);
