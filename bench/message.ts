@@ -23,11 +23,12 @@ export interface Parsed {
   tUs: number;
 }
 
-/** Parse the message whose marker starts at `at`; false if it is malformed. */
-export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed): boolean {
-  if (buf[at] !== TILDE || buf[at + 1] !== LOWER_B || buf[at + 2] !== SPACE) return false;
+/** Parse the message whose marker starts at `at`. Returns the index just
+ * past the timestamp, or -1 if malformed. Allocation-free: this runs once per
+ * delivery, millions of times a second. */
+export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed): number {
+  if (buf[at] !== TILDE || buf[at + 1] !== LOWER_B || buf[at + 2] !== SPACE) return -1;
   let i = at + 3;
-  const fields = [0, 0, 0, 0];
   for (let f = 0; f < 4; f++) {
     let n = 0;
     const start = i;
@@ -37,18 +38,17 @@ export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed): 
       n = n * 10 + (c - 0x30);
       i++;
     }
-    if (i === start) return false;
-    fields[f] = n;
+    if (i === start) return -1;
+    if (f === 0) out.phase = n;
+    else if (f === 1) out.sender = n;
+    else if (f === 2) out.seq = n;
+    else out.tUs = n;
     if (f < 3) {
-      if (buf[i] !== SPACE) return false;
+      if (buf[i] !== SPACE) return -1;
       i++;
     }
   }
-  out.phase = fields[0];
-  out.sender = fields[1];
-  out.seq = fields[2];
-  out.tUs = fields[3];
-  return true;
+  return i;
 }
 
 const CONNECTED = 'connected';
@@ -80,9 +80,11 @@ export function scanChunk(
   }
   let t = buf.indexOf(TILDE);
   while (t >= 0 && t < last) {
-    const nl = buf.indexOf(NL, t);
-    if (parseAt(buf, t, nl, out)) onMessage(out);
-    t = buf.indexOf(TILDE, nl + 1);
+    // padding never holds '~', so the next marker search can start right
+    // after the fields instead of after a separate newline search
+    const next = parseAt(buf, t, last, out);
+    if (next >= 0) onMessage(out);
+    t = buf.indexOf(TILDE, next >= 0 ? next : t + 1);
   }
   return { consumed: last + 1, joins };
 }
