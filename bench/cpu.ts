@@ -1,0 +1,48 @@
+// CPU accounting: our own process via process.cpuUsage, a child server via
+// /proc/PID/stat (utime+stime in clock ticks) and its RSS via /proc/PID/status.
+
+import { readFileSync } from 'node:fs';
+
+const CLK_TCK = 100; // Linux USER_HZ; constant on every mainstream kernel config
+
+export interface CpuSample {
+  wallMs: number;
+  selfUs: number;
+  serverUs: number | null;
+}
+
+export function serverCpuUs(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the parenthesised command name; utime/stime are fields 14/15
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(rest[11]) + Number(rest[12])) / CLK_TCK) * 1e6;
+  } catch {
+    return null;
+  }
+}
+
+export function serverRssKb(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function sampleCpu(pid: number | null): CpuSample {
+  const u = process.cpuUsage();
+  return { wallMs: performance.now(), selfUs: u.user + u.system, serverUs: serverCpuUs(pid) };
+}
+
+/** CPU used between two samples, as a fraction of one core (1 = 100%). */
+export function cpuBetween(a: CpuSample, b: CpuSample): { gen: number; server: number | null } {
+  const wallUs = Math.max(1, (b.wallMs - a.wallMs) * 1000);
+  return {
+    gen: (b.selfUs - a.selfUs) / wallUs,
+    server: a.serverUs !== null && b.serverUs !== null ? (b.serverUs - a.serverUs) / wallUs : null,
+  };
+}

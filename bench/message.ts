@@ -1,0 +1,90 @@
+// Wire format of benchmark messages. The payload is found anywhere in a line
+// (servers may prefix "<HOST:PORT> "), marked by "~b " which neither the
+// address prefix nor the join/leave notices can contain.
+//
+//   ~b <phase> <sender> <seq> <t_us> xxxx...\n
+
+const TILDE = 0x7e;
+const LOWER_B = 0x62;
+const SPACE = 0x20;
+const NL = 0x0a;
+
+export function formatMessage(phase: number, sender: number, seq: number, tUs: number, size: number): string {
+  const head = `~b ${phase} ${sender} ${seq} ${Math.floor(tUs)} `;
+  const pad = size - head.length - 1; // the newline counts towards size
+  return head + (pad > 0 ? 'x'.repeat(pad) : '') + '\n';
+}
+
+/** Reused output slot so the hot path allocates nothing. */
+export interface Parsed {
+  phase: number;
+  sender: number;
+  seq: number;
+  tUs: number;
+}
+
+/** Parse the message whose marker starts at `at`. Returns the index just
+ * past the timestamp, or -1 if malformed. Allocation-free: this runs once per
+ * delivery, millions of times a second. */
+export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed): number {
+  if (buf[at] !== TILDE || buf[at + 1] !== LOWER_B || buf[at + 2] !== SPACE) return -1;
+  let i = at + 3;
+  for (let f = 0; f < 4; f++) {
+    let n = 0;
+    const start = i;
+    while (i < end) {
+      const c = buf[i];
+      if (c < 0x30 || c > 0x39) break;
+      n = n * 10 + (c - 0x30);
+      i++;
+    }
+    if (i === start) return -1;
+    if (f === 0) out.phase = n;
+    else if (f === 1) out.sender = n;
+    else if (f === 2) out.seq = n;
+    else out.tUs = n;
+    if (f < 3) {
+      if (buf[i] !== SPACE) return -1;
+      i++;
+    }
+  }
+  return i;
+}
+
+const CONNECTED = 'connected';
+
+export interface ScanResult {
+  /** Index just past the last complete line; bytes after it are a partial line. */
+  consumed: number;
+  /** Number of "... connected" notice lines seen in the complete part. */
+  joins: number;
+}
+
+/** Scan complete lines of `buf`, calling onMessage for each benchmark message.
+ * Lines without the marker (notices, foreign chatter) cost one memchr each
+ * chunk, not a JS loop per byte. */
+export function scanChunk(
+  buf: Uint8Array & { indexOf(v: number | string, from?: number): number; lastIndexOf(v: number): number },
+  out: Parsed,
+  onMessage: (m: Parsed) => void,
+): ScanResult {
+  const last = buf.lastIndexOf(NL);
+  if (last < 0) return { consumed: 0, joins: 0 };
+  let joins = 0;
+  let p = buf.indexOf(CONNECTED);
+  while (p >= 0 && p < last) {
+    // only count it when it ends the line (tolerating \r)
+    const after = p + CONNECTED.length;
+    if (buf[after] === NL || (buf[after] === 0x0d && buf[after + 1] === NL)) joins++;
+    p = buf.indexOf(CONNECTED, after);
+  }
+  let t = buf.indexOf(TILDE);
+  while (t >= 0 && t < last) {
+    // padding never holds '~', so the next marker search can start right
+    // after the fields instead of after a separate newline search
+    const next = parseAt(buf, t, last, out);
+    if (next >= 0) onMessage(out);
+    t = buf.indexOf(TILDE, next >= 0 ? next : t + 1);
+  }
+  return { consumed: last + 1, joins };
+}

@@ -1,0 +1,55 @@
+// Connect storm: N clients connect at once. Done when every client is
+// connected and every join notice arrived: client k sees the joins of all
+// clients accepted after it, N(N-1)/2 notices in total.
+
+import { cpuBetween, sampleCpu } from '../cpu.ts';
+import { LoadGen } from '../loadgen.ts';
+import type { ScenarioResult } from '../result.ts';
+import { fmt, waitFor, type Ctx } from './common.ts';
+
+export async function connectScenario(ctx: Ctx): Promise<ScenarioResult> {
+  const N = ctx.opts.clients ?? 1000;
+  const { host, port, pid } = ctx.target;
+  const gen = new LoadGen(host, port);
+  const expected = (N * (N - 1)) / 2;
+  try {
+    ctx.progress.say(`connect: ${N} clients at once`);
+    const cpu0 = sampleCpu(pid);
+    const t0 = performance.now();
+    await gen.connect(N);
+    const connectedMs = performance.now() - t0;
+    const ticker = setInterval(() => ctx.progress.set(`connect: join notices ${fmt(gen.joins)}/${fmt(expected)}`), 250);
+    const complete = await waitFor(gen, () => gen.joins >= expected, () => gen.joins, 5000);
+    clearInterval(ticker);
+    const allMs = performance.now() - t0;
+    const cpu = cpuBetween(cpu0, sampleCpu(pid));
+    const notes: string[] = [];
+    if (!complete) notes.push(`only ${gen.joins}/${expected} join notices arrived`);
+    if (gen.lost) notes.push(`${gen.lost} clients disconnected by server`);
+    return {
+      scenario: 'connect',
+      target: ctx.target.label,
+      status: 'ok',
+      note: notes.join('; ') || undefined,
+      clients: N,
+      senders: 0,
+      durationS: allMs / 1000,
+      accounting: {
+        sent: N,
+        expected,
+        delivered: Math.min(gen.joins, expected),
+        lost: Math.max(0, expected - gen.joins),
+        duplicates: Math.max(0, gen.joins - expected),
+        orderViolations: 0, // notices carry no sequence; order is not checked here
+        foreign: 0,
+      },
+      deliveriesPerSec: gen.joins / (allMs / 1000),
+      latencyUs: null,
+      genCpu: cpu.gen,
+      serverCpu: cpu.server,
+      metrics: { connectedMs: Math.round(connectedMs), allNoticesMs: Math.round(allMs), goalMs: N === 1000 ? 1000 : null },
+    };
+  } finally {
+    gen.close();
+  }
+}

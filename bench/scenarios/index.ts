@@ -1,0 +1,17 @@
+import type { ScenarioName } from '../args.ts';
+import type { ScenarioResult } from '../result.ts';
+import { clusterScenario } from './cluster.ts';
+import type { Ctx } from './common.ts';
+import { connectScenario } from './connect.ts';
+import { fanoutScenario, latencyScenario } from './loop.ts';
+import { memoryScenario } from './memory.ts';
+import { stepupScenario } from './stepup.ts';
+
+export const scenarios: Record<ScenarioName, (ctx: Ctx) => Promise<ScenarioResult>> = {
+  connect: connectScenario,
+  fanout: fanoutScenario,
+  latency: latencyScenario,
+  stepup: stepupScenario,
+  memory: memoryScenario,
+  cluster: clusterScenario,
+};
