@@ -9,7 +9,11 @@ export class LineClient {
   closed = false;
   private waiters: Array<() => void> = [];
 
+  /** The local port: the server names this client by it (kept after close). */
+  readonly port: number;
+
   private constructor(readonly socket: net.Socket) {
+    this.port = socket.localPort!;
     socket.on("data", (d) => {
       this.received += d.toString("latin1");
       this.wake();
@@ -26,11 +30,6 @@ export class LineClient {
       const s = net.connect({ port, host }, () => resolve(new LineClient(s)));
       s.once("error", reject);
     });
-  }
-
-  /** The local port: the server names this client by it. */
-  get port(): number {
-    return this.socket.localPort!;
   }
 
   get addr(): string {
