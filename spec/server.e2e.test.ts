@@ -3,7 +3,7 @@ import t from "tap";
 import { LineClient } from "./support/line-client.ts";
 import { runBun, startServer, type ServerProcess } from "./support/bun.ts";
 
-async function withServer(t: Tap.Test, fn: (s: ServerProcess) => Promise<void>, extra: string[] = []) {
+async function withServer(t: { teardown(fn: () => unknown): void }, fn: (s: ServerProcess) => Promise<void>, extra: string[] = []) {
   const server = await startServer(extra);
   t.teardown(() => server.stop());
   await fn(server);
