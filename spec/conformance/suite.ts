@@ -168,9 +168,14 @@ export const cases: Case[] = [
         else if (r.readable.includes(key) && conn!.recv()?.length === 0) how = "eof";
         return how !== "";
       }, "the reset to be reported");
-      // After a reset a send must fail, and then the key is errored.
-      conn!.send(enc("x".repeat(100)));
-      await selectUntil(reactor, (r) => r.errored.includes(key) || conn!.send(enc("x")) < 0, "send to fail");
+      // Writing to a reset connection fails, and the failure is reported
+      // through the errored set (the dispatcher evicts from there).
+      await selectUntil(reactor, (r) => {
+        if (r.errored.includes(key)) return true;
+        reactor.write(key, enc("x".repeat(100)));
+        return false;
+      }, "the failed write to show up in the errored set");
+      assert.ok(conn!.error instanceof Error, "the handle carries the error");
       reactor.close();
       listener.close();
     },
