@@ -27,12 +27,29 @@ export interface ChatServerOptions {
   coalesce: boolean;
   /** Where connect/leave lines go (the original printed them on stdout). */
   log: (line: string) => void;
+  /** Told about what the room hears from local clients, e.g. to share it with other servers. */
+  relay: Relay | null;
+}
+
+/**
+ * Hears every line and notice the room gets from this server's own clients
+ * (lib/cluster/ publishes them to the other servers of a cluster). What
+ * comes back from elsewhere is injected with `room.broadcast(null, ...)`.
+ */
+export interface Relay {
+  /** A client's line: `prefix` is its `<HOST:PORT> `, `line` has no newline. */
+  line(prefix: Uint8Array, line: Uint8Array): void;
+  /** A join/quit/offline notice, without newline. */
+  notice(text: string): void;
+  /** The server is shutting down: send what is pending, then disconnect. */
+  close(): void;
 }
 
 export const defaultServerOptions: ChatServerOptions = {
   tailMs: 100,
   coalesce: true,
   log: () => {},
+  relay: null,
 };
 
 /** What the server keeps per client. */
@@ -60,7 +77,14 @@ export interface ListenerSlot {
   readonly listener: Listener;
 }
 
-export type Slot = Peer | ListenerSlot;
+/** A handle owned by a helper (the cluster link): it serves its own events. */
+export interface ServiceSlot {
+  readonly kind: "service";
+  onReadable(): void;
+  onErrored(): void;
+}
+
+export type Slot = Peer | ListenerSlot | ServiceSlot;
 
 export class ChatServer {
   readonly options: ChatServerOptions;
@@ -94,12 +118,14 @@ export class ChatServer {
       if (!key.valid) continue; // evicted earlier in this tick
       const slot = key.data;
       if (slot.kind === "listener") this.acceptAll(slot.listener);
+      else if (slot.kind === "service") slot.onReadable();
       else this.receive(slot);
     }
     for (const key of ready.errored) {
       if (!key.valid) continue;
       const slot = key.data;
       if (slot.kind === "listener") this.listenerFailed(slot.listener);
+      else if (slot.kind === "service") slot.onErrored();
       else this.evict(slot, notice.offline(slot.conn.remote));
     }
     if (this.stopping && this.reactor.closing === 0) this.reactor.stop();
@@ -123,7 +149,9 @@ export class ChatServer {
       this.room.leave(m);
       peer.tailTimer?.cancel();
       this.reactor.closeKey(peer.key);
+      this.options.relay?.notice(notice.offline(peer.conn.remote, "server shutting down"));
     }
+    this.options.relay?.close();
     this.reactor.setTimer(graceMs, () => {
       this.reactor.abortClosing();
       this.reactor.stop();
@@ -145,6 +173,7 @@ export class ChatServer {
       const text = notice.connected(conn.remote);
       this.options.log(text);
       this.room.broadcast(null, encode(text), NEWLINE);
+      this.options.relay?.notice(text);
       this.room.join(peer.member);
     }
   }
@@ -170,6 +199,7 @@ export class ChatServer {
       return false;
     }
     this.room.broadcast(peer.member, peer.prefix, line, NEWLINE);
+    this.options.relay?.line(peer.prefix, line);
     return true;
   }
 
@@ -198,6 +228,7 @@ export class ChatServer {
     this.reactor.closeKey(peer.key);
     this.options.log(text);
     this.room.broadcast(null, encode(text), NEWLINE);
+    this.options.relay?.notice(text);
   }
 
   private listenerFailed(listener: Listener): void {
