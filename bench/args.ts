@@ -33,10 +33,10 @@ export class UsageError extends Error {
 
 export const USAGE = `usage: bun bench [options]
   --scenario a,b       scenarios: ${SCENARIOS.join(', ')} (default: ${DEFAULT_SCENARIOS.join(',')})
-  --clients N          connected clients (default per scenario: connect/fanout/latency 1000)
-  --senders N          broadcasting clients (fanout 20, latency 10, stepup 5)
+  --clients N          connected clients (default per scenario: connect/fanout/latency/cluster 1000)
+  --senders N          broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10)
   --window N           closed-loop messages in flight per sender (default 16)
-  --rate N             open-loop msg/s per sender (latency 100, stepup 20)
+  --rate N             open-loop msg/s per sender (latency 100, stepup 20, cluster 100)
   --size N             message line size in bytes incl. newline (default 64, min 40)
   --duration S         measuring seconds per scenario / stepup step (default 5 / 3)
   --target HOST:PORT   measure a chat server that is already running

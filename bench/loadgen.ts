@@ -38,7 +38,11 @@ export class LoadGen {
   private nowUs = 0;
   private readonly handlers: SocketHandler<GenClient>;
 
-  constructor(readonly host: string, readonly port: number) {
+  /** Client i connects to ports[i % ports.length] (several for a cluster of servers). */
+  private readonly ports: number[];
+
+  constructor(readonly host: string, readonly port: number, alsoPorts: number[] = []) {
+    this.ports = [port, ...alsoPorts];
     const onMessage = (m: Parsed): void => {
       const acc = this.acc;
       if (!acc) return;
@@ -97,12 +101,13 @@ export class LoadGen {
         const c: GenClient = { idx: next++, socket: null, rest: null, pending: '', gone: false };
         this.clients[c.idx] = c;
         try {
-          c.socket = await Bun.connect<GenClient>({ hostname: this.host, port: this.port, socket: this.handlers, data: c });
+          const port = this.ports[c.idx % this.ports.length];
+          c.socket = await Bun.connect<GenClient>({ hostname: this.host, port, socket: this.handlers, data: c });
           c.socket.setNoDelay?.(true);
         } catch (e) {
           c.gone = true;
           const code = (e as { code?: string }).code ?? (e as Error).message;
-          throw new TargetError(`cannot connect to ${this.host}:${this.port} (client ${c.idx + 1}): ${code}`);
+          throw new TargetError(`cannot connect to ${this.host}:${this.ports[c.idx % this.ports.length]} (client ${c.idx + 1}): ${code}`);
         }
       }
     };

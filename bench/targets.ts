@@ -66,18 +66,19 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-async function startOurs(label: string, backend: Backend, noCoalesce: boolean): Promise<Target> {
+export async function startOurs(label: string, backend: Backend, noCoalesce: boolean, extraArgs: string[] = []): Promise<Target> {
   const entry = path.join(repoRoot, 'bin/server.ts');
   if (!existsSync(entry)) throw new TargetError(`${label}: ${entry} does not exist (our server is not in this tree yet)`);
   const args = [entry, '--host', '127.0.0.1', '--port', '0', '--backend', backend];
   if (noCoalesce) args.push('--no-coalesce');
+  args.push(...extraArgs);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const { host, port } = await waitListening(child, label, /listening on (\S+):(\d+)/);
   child.removeAllListeners('exit');
   return { label, host, port, pid: child.pid ?? null, stop: stopper(child) };
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

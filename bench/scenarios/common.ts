@@ -89,11 +89,10 @@ export interface PhaseResult {
 
 /** Senders are clients 0..S-1; client S is the closed-loop observer. Every
  * connected client is a receiver. */
-export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx): Promise<PhaseResult> {
+export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = new Accounting(gen.clients.length, spec.senders)): Promise<PhaseResult> {
   const S = spec.senders;
   const observer = S;
   const phase = ++gen.phase;
-  const acc = new Accounting(gen.clients.length, S);
   gen.acc = acc;
   let sending = true;
   const t0 = performance.now();
