@@ -62,6 +62,13 @@ t.test("clients on different servers are one room", { skip }, async (t) => {
   for (const x of [a, b, a2]) await x.waitFor(`Client ${c.addr} quits\n`);
   b.reset();
   for (const x of [a, a2]) await x.waitFor(`Client ${b.addr} is offline\n`);
+
+  // A server shutting down tells the other servers' clients its clients are gone.
+  const d = await join(s3!, a);
+  s3!.child.kill("SIGTERM");
+  await d.waitFor("Server is shutting down\n");
+  await a.waitFor(`Client ${d.addr} is offline (server shutting down)\n`);
+  t.equal((await s3!.exited).code, 0, "the stopping server exits cleanly");
 });
 
 t.test("Redis going away: local chat goes on, the link heals when it is back", { skip }, async (t) => {

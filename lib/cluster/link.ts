@@ -132,11 +132,13 @@ export class RedisLink {
     this.state = "connecting";
     const { host, port } = this.options.target;
     let timedOut = false;
-    // A promise cannot be cancelled: on timeout the attempt is abandoned and
-    // a connection that still turns up is dropped.
+    // One deadline for connecting and the handshake. A promise cannot be
+    // cancelled: on timeout the attempt is abandoned and a connection that
+    // still turns up is dropped.
     this.timer = this.reactor.setTimer(this.options.connectTimeoutMs, () => {
       timedOut = true;
-      this.fail(`no connection within ${this.options.connectTimeoutMs} ms`);
+      const what = this.state === "connecting" ? "no connection" : "no answer to the handshake";
+      this.fail(`${what} within ${this.options.connectTimeoutMs} ms`);
     });
     let conn: Connection;
     try {
@@ -149,8 +151,6 @@ export class RedisLink {
       conn.abort();
       return;
     }
-    this.timer?.cancel();
-    this.timer = null;
     this.conn = conn;
     this.key = this.reactor.register(conn, Interest.READ, this.slot);
     this.state = "handshake";
@@ -169,6 +169,7 @@ export class RedisLink {
   }
 
   private becameUp(): void {
+    this.timer?.cancel();
     this.state = "up";
     this.failures = 0;
     this.pingSentAt = null;
