@@ -152,6 +152,10 @@ export class ClusterRelay implements Relay {
     this.closed = true;
     this.publisher.close();
     this.subscriber.close();
+    const st = this.stats;
+    this.options.log(
+      `Cluster: published ${st.linesOut} lines in ${st.published} messages, received ${st.received} messages, ${st.notRelayed} lines not relayed`,
+    );
   }
 
   private append(a: Uint8Array, b: Uint8Array | null): void {
