@@ -278,7 +278,7 @@ export class ClusterRelay implements Relay {
       this.options.log(`Cluster link up: ${describeTarget(this.options.target)}`);
     } else {
       const secs = ((now - (this.downSince ?? now)) / 1000).toFixed(1);
-      const what = queued || lost ? `: ${lines} queued lines relayed, ${lost} not relayed` : "";
+      const what = queued || lost ? ` (queued lines relayed: ${lines}, not relayed: ${lost})` : "";
       this.options.log(`Cluster link back after ${secs} s${what}`);
     }
     this.everUp = true;
