@@ -15,9 +15,11 @@ import {
   type Listener,
   type ListenOptions,
   ConnectError,
+  DEFAULT_BACKLOG,
   ListenError,
   describeError,
 } from "../reactor/backend.ts";
+import { setListenBacklog } from "./backlog.ts";
 import { PassWaiter } from "./pass.ts";
 import { ListenerState, StreamState } from "./state.ts";
 import { StdinHandle } from "./stdin.ts";
@@ -111,6 +113,8 @@ class BunListener extends ListenerState<BunConnection> implements Listener {
     } catch (err) {
       throw new ListenError(options.host, options.port, describeError(err));
     }
+    // Bun listens with a fixed backlog of 512; `fd` is there at runtime but not in its types.
+    setListenBacklog((this.server as { fd?: number }).fd, options.backlog ?? DEFAULT_BACKLOG);
     this.address = { host: options.host, port: this.server.port };
   }
 

@@ -18,6 +18,7 @@ import {
   type Listener,
   type ListenOptions,
   ConnectError,
+  DEFAULT_BACKLOG,
   ListenError,
   describeError,
 } from "../reactor/backend.ts";
@@ -136,8 +137,14 @@ export class NodeBackend implements Backend {
       const fail = (err: Error) => reject(new ListenError(options.host, options.port, describeError(err)));
       server.once("error", fail);
       try {
-        server.listen({ host: options.host, port: options.port, backlog: options.backlog ?? 4096 }, () => {
+        const backlog = options.backlog ?? DEFAULT_BACKLOG;
+        server.listen({ host: options.host, port: options.port, backlog }, async () => {
           server.off("error", fail);
+          if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") {
+            // Under Bun, node:net ignores `backlog` (it listens with 512); raise it as the Bun backend does.
+            const { setListenBacklog } = await import("./backlog.ts");
+            setListenBacklog((server as unknown as { _handle?: { fd?: number } })._handle?.fd, backlog);
+          }
           resolve(new NodeListener(server, options.host));
         });
       } catch (err) {

@@ -12,11 +12,25 @@
  * the same way: the timer only schedules the immediate, so I/O of the
  * pass in which it fires still joins the tick.
  */
+
+/**
+ * How long an end-of-pass immediate may be late before a timer ends the
+ * pass instead. Bun 1.4 sometimes never runs an immediate scheduled from a
+ * listener's `open` callback during an accept burst (until some later
+ * `setImmediate` call), which would leave select() asleep with connections
+ * waiting. Timers run between passes too, so ending a pass from one keeps
+ * the tick boundary where it belongs.
+ */
+export const LATE_PASS_MS = 2;
+
 export class PassWaiter {
   private woken = false;
-  private scheduled = false;
+  /** Id of the end-of-pass callback in flight (0: none); a late one that lost the race is ignored. */
+  private pending = 0;
+  private passes = 0;
   private resolve: (() => void) | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setTimeout> | null = null;
 
   poll(timeoutMs: number): Promise<void> {
     if (this.resolve) throw new Error("poll() is already waiting");
@@ -36,13 +50,24 @@ export class PassWaiter {
   }
 
   private endOfPass = (): void => {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.finish);
+    if (this.pending) return;
+    this.pending = ++this.passes;
+    setImmediate(this.finish, this.pending);
+    // One reusable timer, re-armed per pass: no allocation per tick.
+    if (this.watchdog) this.watchdog.refresh();
+    else {
+      this.watchdog = setTimeout(this.late, LATE_PASS_MS);
+      this.watchdog.unref?.();
+    }
   };
 
-  private finish = (): void => {
-    this.scheduled = false;
+  private late = (): void => {
+    if (this.pending) this.finish(this.pending);
+  };
+
+  private finish = (pass: number): void => {
+    if (pass !== this.pending) return; // the watchdog (or a newer pass) got there first
+    this.pending = 0;
     const resolve = this.resolve;
     if (!resolve) return;
     this.resolve = null;

@@ -89,10 +89,13 @@ export interface TlsClientOptions {
   serverName?: string;
 }
 
+/** Listen backlog when none is given: room for a storm of a few thousand connects. */
+export const DEFAULT_BACKLOG = 4096;
+
 export interface ListenOptions {
   host: string;
   port: number;
-  /** Listen backlog (pending connections the kernel queues). */
+  /** Listen backlog (pending connections the kernel queues; capped by net.core.somaxconn). */
   backlog?: number;
   tls?: TlsServerOptions;
 }
