@@ -10,6 +10,11 @@ const MAX_SHIFT = 40; // covers ~2^45 us, far beyond any run
 export function bucketIndex(value: number): number {
   const v = value < 0 ? 0 : Math.floor(value);
   if (v < EXACT) return v;
+  if (v < 2 ** 31) {
+    // fast path (runs once per delivery): integer shifts instead of pow/divide
+    const shift = 31 - Math.clz32(v) - SUB_BITS;
+    return EXACT + (shift - 1) * SUB + ((v >>> shift) - SUB);
+  }
   // shift such that (v >> shift) lands in [SUB, 2*SUB)
   const log2 = v >= 2 ** 31 ? Math.floor(Math.log2(v)) : 31 - Math.clz32(v);
   const shift = Math.min(log2 - SUB_BITS, MAX_SHIFT);

@@ -29,6 +29,8 @@ export class LoadGen {
   /** current measurement; messages of other phases count as foreign */
   phase = 0;
   acc: Accounting | null = null;
+  /** count "... connected" notices; runPhase turns it off while measuring */
+  countJoins = true;
   /** called at most once per event-loop turn after data arrived */
   onTick: (() => void) | null = null;
 
@@ -55,7 +57,7 @@ export class LoadGen {
         const buf = c.rest ? Buffer.concat([c.rest, chunk]) : chunk;
         this.receiver = c.idx;
         this.nowUs = performance.now() * 1000;
-        const r = scanChunk(buf, this.parsed, onMessage);
+        const r = scanChunk(buf, this.parsed, onMessage, this.countJoins);
         this.joins += r.joins;
         // copy: the runtime may reuse the chunk's memory after we return
         c.rest = r.consumed < buf.length ? Buffer.from(buf.subarray(r.consumed)) : null;

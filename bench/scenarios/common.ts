@@ -94,6 +94,7 @@ export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = ne
   const observer = S;
   const phase = ++gen.phase;
   gen.acc = acc;
+  gen.countJoins = false; // nobody joins during a phase
   let sending = true;
   const t0 = performance.now();
   const cpu0 = sampleCpu(ctx.target.pid);
@@ -152,6 +153,7 @@ export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = ne
   clearInterval(ticker);
   gen.onTick = null;
   gen.acc = null;
+  gen.countJoins = true;
   const cpu = cpuBetween(cpu0, cpu1);
   return {
     totals: acc.totals(),
