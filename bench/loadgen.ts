@@ -104,8 +104,8 @@ export class LoadGen {
         this.clients[c.idx] = c;
         try {
           const port = this.ports[c.idx % this.ports.length];
+          // Bun sets TCP_NODELAY on the sockets it connects: no setNoDelay() needed
           c.socket = await Bun.connect<GenClient>({ hostname: this.host, port, socket: this.handlers, data: c });
-          c.socket.setNoDelay?.(true);
         } catch (e) {
           c.gone = true;
           const code = (e as { code?: string }).code ?? (e as Error).message;

@@ -34,14 +34,20 @@ function plainHost(host: string): string {
 class BunConnection extends StreamState implements Connection {
   readonly kind = "connection" as const;
   readonly remote: Address;
-  readonly local: Address;
+  private localAddress: Address | null = null;
 
   constructor(private readonly socket: BunSocket) {
     super();
     socket.data = this;
-    socket.setNoDelay(true);
+    // No setNoDelay(): Bun sets TCP_NODELAY on every socket it accepts or
+    // connects, and a second setsockopt per accept is a wasted syscall.
     this.remote = { host: plainHost(socket.remoteAddress), port: socket.remotePort };
-    this.local = { host: plainHost(socket.localAddress ?? ""), port: socket.localPort ?? 0 };
+  }
+
+  /** Asked for lazily: a server rarely needs it, and it costs a getsockname() and an object per connection. */
+  get local(): Address {
+    const s = this.socket;
+    return (this.localAddress ??= { host: plainHost(s.localAddress ?? ""), port: s.localPort ?? 0 });
   }
 
   send(bytes: Uint8Array): number {

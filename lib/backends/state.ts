@@ -23,7 +23,9 @@ export const INBOUND_HIGH_WATER = 1 << 20;
 
 export abstract class StreamState implements Handle {
   error: Error | null = null;
-  private inbound: Uint8Array[] = [];
+  /** Unread input: usually one chunk per tick, so only a second one makes an array. */
+  private inFirst: Uint8Array | null = null;
+  private inMore: Uint8Array[] | null = null;
   private inBytes = 0;
   private eof = false;
   /** The last send was cut short; cleared by the runtime's drain event. */
@@ -59,8 +61,10 @@ export abstract class StreamState implements Handle {
 
   recv(): Uint8Array | null {
     if (this.inBytes > 0) {
-      const data = this.inbound.length === 1 ? this.inbound[0]! : concat(this.inbound, this.inBytes);
-      this.inbound = [];
+      const more = this.inMore;
+      const data = more === null || more.length === 0 ? this.inFirst! : concat([this.inFirst!, ...more], this.inBytes);
+      this.inFirst = null;
+      if (more) more.length = 0;
       this.inBytes = 0;
       this.updatePause();
       return data;
@@ -73,7 +77,8 @@ export abstract class StreamState implements Handle {
   protected onData(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     const wasEmpty = this.inBytes === 0;
-    this.inbound.push(chunk);
+    if (this.inFirst === null) this.inFirst = chunk;
+    else (this.inMore ??= []).push(chunk);
     this.inBytes += chunk.length;
     if (this.inBytes > INBOUND_HIGH_WATER) this.updatePause();
     if (wasEmpty) this.notify();

@@ -25,39 +25,50 @@ export class Member<T = unknown> {
   constructor(readonly key: SelectorKey<T>) {}
 }
 
-/** An append-only byte buffer whose contents are handed out without copying. */
+/**
+ * An append-only byte buffer whose contents are handed out without copying.
+ * Storage is allocated on the first append after a `take()`, sized like the
+ * last batch: an idle room holds none, and a busy one gets one allocation
+ * per tick rather than a fixed 64 KB whether the tick needs it or not.
+ */
 class ByteBuilder {
-  private buf: Uint8Array;
+  private buf: Uint8Array | null = null;
   length = 0;
-  constructor(private readonly initial = 64 * 1024) {
-    this.buf = new Uint8Array(initial);
+  private lastSize: number;
+  constructor(private readonly minSize = 4 * 1024) {
+    this.lastSize = minSize;
   }
   append(bytes: Uint8Array): void {
-    if (this.length + bytes.length > this.buf.length) {
-      let cap = this.buf.length * 2;
-      while (cap < this.length + bytes.length) cap *= 2;
-      const next = new Uint8Array(cap);
-      next.set(this.buf.subarray(0, this.length));
-      this.buf = next;
-    }
-    this.buf.set(bytes, this.length);
-    this.length += bytes.length;
+    const need = this.length + bytes.length;
+    if (this.buf === null || need > this.buf.length) this.grow(need);
+    this.buf!.set(bytes, this.length);
+    this.length = need;
   }
   /**
    * Bytes [start, end) so far. Appends never touch written bytes and a
    * reallocation leaves the old buffer alone, so a view stays valid.
    */
   view(start: number, end = this.length): Uint8Array {
-    return this.buf.subarray(start, end);
+    return this.buf === null ? EMPTY : this.buf.subarray(start, end);
   }
-  /** The bytes so far; the builder starts a fresh buffer, so they stay valid. */
+  /** The bytes so far; the next append starts a fresh buffer, so they stay valid. */
   take(): Uint8Array {
-    const out = this.buf.subarray(0, this.length);
-    this.buf = new Uint8Array(Math.max(this.initial, this.length));
+    const out = this.view(0);
+    if (this.length > 0) this.lastSize = Math.max(this.minSize, this.length);
+    this.buf = null;
     this.length = 0;
     return out;
   }
+  private grow(need: number): void {
+    let cap = this.buf === null ? this.lastSize : this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    if (this.buf !== null) next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+  }
 }
+
+const EMPTY = new Uint8Array(0);
 
 export class Room<T = unknown> {
   private members: Member<T>[] = [];
@@ -108,11 +119,17 @@ export class Room<T = unknown> {
     m.index = -1;
   }
 
-  /** Send the concatenation of `parts` to every member but `from`. */
-  broadcast(from: Member<T> | null, ...parts: Uint8Array[]): void {
-    if (!this.coalesce) return this.broadcastNow(from, parts);
+  /**
+   * Send `a`, `b`, `c` one after the other to every member but `from`.
+   * Fixed parameters rather than `...parts`: this runs once per message,
+   * and a rest array would be an allocation each time.
+   */
+  broadcast(from: Member<T> | null, a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
+    if (!this.coalesce) return this.broadcastNow(from, b ? (c ? concat([a, b, c]) : concat([a, b])) : a);
     const start = this.batch.length;
-    for (const p of parts) this.batch.append(p);
+    this.batch.append(a);
+    if (b) this.batch.append(b);
+    if (c) this.batch.append(c);
     if (from && from.index >= 0) {
       (from.spans ??= []).push(start, this.batch.length);
       this.markSpecial(from);
@@ -167,8 +184,7 @@ export class Room<T = unknown> {
     return parts.length === 1 ? parts[0]! : concat(parts);
   }
 
-  private broadcastNow(from: Member<T> | null, parts: Uint8Array[]): void {
-    const bytes = parts.length === 1 ? parts[0]! : concat(parts);
+  private broadcastNow(from: Member<T> | null, bytes: Uint8Array): void {
     for (const m of this.members) {
       if (m === from) continue;
       this.reactor.write(m.key, bytes);

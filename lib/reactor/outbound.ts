@@ -6,15 +6,27 @@
  * that was sent ten messages in a tick costs one send, not ten. Chunks are
  * kept by reference: a buffer shared by many receivers is never copied
  * until it is sent.
+ *
+ * The usual queue holds one chunk (a room's shared batch), so that chunk
+ * lives in a field of its own and the array is only made for a second one:
+ * the flush of a thousand receivers allocates nothing.
  */
+
+/** Where a queue is flushed to: a non-blocking send (see `Connection.send`). */
+export interface Sink {
+  send(bytes: Uint8Array): number;
+}
+
 export class OutboundQueue {
-  private chunks: Uint8Array[] = [];
+  private first: Uint8Array | null = null;
+  private more: Uint8Array[] | null = null;
   /** Bytes waiting to be sent. */
   bytes = 0;
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    this.chunks.push(chunk);
+    if (this.first === null) this.first = chunk;
+    else (this.more ??= []).push(chunk);
     this.bytes += chunk.length;
   }
 
@@ -23,28 +35,39 @@ export class OutboundQueue {
   }
 
   /**
-   * Offer everything to `send` as one buffer and keep what it did not take.
+   * Offer everything to `sink` as one buffer and keep what it did not take.
    * Returns what `send` returned (bytes taken, or -1 for a dead socket).
    */
-  flushTo(send: (bytes: Uint8Array) => number): number {
+  flushTo(sink: Sink): number {
     if (this.bytes === 0) return 0;
-    const data = this.chunks.length === 1 ? this.chunks[0]! : concat(this.chunks, this.bytes);
-    const n = send(data);
+    const data = this.more === null || this.more.length === 0 ? this.first! : this.joined();
+    const n = sink.send(data);
     if (n < 0) return n;
-    if (n >= data.length) {
-      this.chunks = [];
-      this.bytes = 0;
-    } else {
+    if (n >= data.length) this.clear();
+    else {
       // Keep the rest as a view; a later tick's writable set retries it.
-      this.chunks = [data.subarray(n)];
+      this.first = data.subarray(n);
+      if (this.more) this.more.length = 0;
       this.bytes = data.length - n;
     }
     return n;
   }
 
   clear(): void {
-    this.chunks = [];
+    this.first = null;
+    if (this.more) this.more.length = 0;
     this.bytes = 0;
+  }
+
+  private joined(): Uint8Array {
+    const out = new Uint8Array(this.bytes);
+    out.set(this.first!, 0);
+    let at = this.first!.length;
+    for (const p of this.more!) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 }
 

@@ -16,7 +16,7 @@
  */
 import type { Backend, Handle } from "./backend.ts";
 import { Interest, Ready } from "./events.ts";
-import { OutboundQueue } from "./outbound.ts";
+import { OutboundQueue, type Sink } from "./outbound.ts";
 import { type Timer, TimerQueue } from "./timers.ts";
 
 /** A handle's registration: Java NIO's SelectionKey, Python's SelectorKey. */
@@ -255,9 +255,9 @@ export class Reactor<T = unknown> {
 
   private sendQueued(key: SelectorKey<T>): void {
     if (key.blocked || !key.out || key.out.empty) return;
-    const handle = key.handle as Handle & { send?(b: Uint8Array): number };
+    const handle = key.handle as Handle & Partial<Sink>;
     if (!handle.send) throw new ReactorError("write() to a handle that cannot send");
-    const n = key.out.flushTo((b) => handle.send!(b));
+    const n = key.out.flushTo(handle as Sink);
     if (n > 0) {
       this.stats.sends++;
       this.stats.bytesSent += n;
