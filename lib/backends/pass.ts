@@ -23,6 +23,11 @@
  */
 export const LATE_PASS_MS = 2;
 
+/** Runs `fn(pass)` once the runtime's current I/O pass is over. */
+export type PassScheduler = (fn: (pass: number) => void, pass: number) => void;
+
+const afterPass: PassScheduler = (fn, pass) => setImmediate(fn, pass);
+
 export class PassWaiter {
   private woken = false;
   /** Id of the end-of-pass callback in flight (0: none); a late one that lost the race is ignored. */
@@ -31,6 +36,9 @@ export class PassWaiter {
   private resolve: (() => void) | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setTimeout> | null = null;
+
+  /** @param schedule how the end of a pass is found (tests replace it). */
+  constructor(private readonly schedule: PassScheduler = afterPass) {}
 
   poll(timeoutMs: number): Promise<void> {
     if (this.resolve) throw new Error("poll() is already waiting");
@@ -52,13 +60,12 @@ export class PassWaiter {
   private endOfPass = (): void => {
     if (this.pending) return;
     this.pending = ++this.passes;
-    setImmediate(this.finish, this.pending);
-    // One reusable timer, re-armed per pass: no allocation per tick.
+    this.schedule(this.finish, this.pending);
+    // One reusable timer, re-armed per pass: no allocation per tick. It
+    // stays referenced, like the immediate it stands in for: it fires at
+    // most once after the last pass, so it delays an exit by LATE_PASS_MS.
     if (this.watchdog) this.watchdog.refresh();
-    else {
-      this.watchdog = setTimeout(this.late, LATE_PASS_MS);
-      this.watchdog.unref?.();
-    }
+    else this.watchdog = setTimeout(this.late, LATE_PASS_MS);
   };
 
   private late = (): void => {

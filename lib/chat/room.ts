@@ -161,7 +161,7 @@ export class Room<T = unknown> {
       m.from = 0;
       m.spans = null;
     }
-    this.special = [];
+    this.special.length = 0;
   }
 
   private markSpecial(m: Member<T>): void {
