@@ -119,7 +119,7 @@ export class Reactor<T = unknown> {
     handle.setReading((interest & Interest.READ) !== 0);
     // Bytes or connections may have arrived before registration; level
     // triggering means they must be reported now, not after the next event.
-    if (handle.readiness() !== Ready.NONE) this.fire(key);
+    if (handle.readiness() & (interest | Ready.ERRORED)) this.fire(key);
     return key;
   }
 
@@ -199,7 +199,7 @@ export class Reactor<T = unknown> {
     this.selecting = true;
     try {
       this.flush();
-      const wait = this.stillReady() ? 0 : Math.min(timeoutMs, this.timers.nextDeadline() - this.now());
+      const wait = this.pruneFired() ? 0 : Math.min(timeoutMs, this.timers.nextDeadline() - this.now());
       await this.backend.poll(Math.max(0, wait));
       const timers = this.runTimers();
       return this.collect(timers);
@@ -289,12 +289,29 @@ export class Reactor<T = unknown> {
     }
   }
 
-  /** Whether any key already queued for collection is ready: then don't sleep. */
-  private stillReady(): boolean {
-    for (const key of this.fired) {
-      if (key.valid && key.handle.readiness() & (key.interest | Ready.ERRORED)) return true;
+  /**
+   * Before sleeping: drop the keys queued for collection that are no longer
+   * ready (level triggering re-queues every key that was ready; most were
+   * served in full), so collect() does not look at them a second time.
+   * Returns whether a key that stays is ready: then don't sleep.
+   */
+  private pruneFired(): boolean {
+    const fired = this.fired;
+    let kept = 0;
+    let ready = false;
+    for (let i = 0; i < fired.length; i++) {
+      const key = fired[i]!;
+      const wanted = key.valid && (key.handle.readiness() & (key.interest | Ready.ERRORED)) !== 0;
+      // Blocked and closing keys wait for collect() to see WRITABLE or ERRORED.
+      if (wanted || key.blocked || key.closing) {
+        fired[kept++] = key;
+        ready ||= wanted;
+      } else {
+        key.fired = false;
+      }
     }
-    return false;
+    fired.length = kept;
+    return ready;
   }
 
   private runTimers(): number {
