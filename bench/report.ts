@@ -63,6 +63,12 @@ function renderSteps(results: ScenarioResult[]): string[] {
   return out;
 }
 
+/** Server CPU time (µs) spent per 1000 deliveries, or '-' when unknown. */
+export function srvCostPer1k(r: ScenarioResult): string {
+  if (r.serverCpu === null || !r.deliveriesPerSec) return '-';
+  return ((r.serverCpu / r.deliveriesPerSec) * 1e9).toFixed(1);
+}
+
 /** --compare: one column per target, one row per scenario metric. */
 export function renderCompare(results: ScenarioResult[], targets: string[]): string {
   const scenarios = [...new Set(results.map((r) => r.scenario))];
@@ -76,6 +82,8 @@ export function renderCompare(results: ScenarioResult[], targets: string[]): str
     ['max ms', (r) => ms(r.latencyUs?.max)],
     ['lost/dup/order', (r) => (r.status === 'ok' ? `${r.accounting.lost}/${r.accounting.duplicates}/${r.accounting.orderViolations}` : '-')],
     ['gen/srv cpu', (r) => `${pct(r.genCpu)}/${pct(r.serverCpu)}`],
+    // server CPU per delivery: comparable even when the generator, not the server, sets the rate
+    ['srv cpu µs/1k deliv', (r) => srvCostPer1k(r)],
     ['metrics', (r) => extras(r)],
   ];
   for (const s of scenarios)
