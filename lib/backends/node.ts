@@ -31,25 +31,56 @@ function plainHost(host: string | undefined): string {
   return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
 }
 
+const OWNER = Symbol("connection");
+type OwnedSocket = net.Socket & { [OWNER]: NodeConnection };
+
 class NodeConnection extends StreamState implements Connection {
   readonly kind = "connection" as const;
   readonly remote: Address;
-  readonly local: Address;
+  private localAddress: Address | null = null;
   private needDrain = false;
 
   constructor(private readonly socket: net.Socket) {
     super();
     socket.setNoDelay(true);
     this.remote = { host: plainHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
-    this.local = { host: plainHost(socket.localAddress), port: socket.localPort ?? 0 };
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("end", () => this.onEnd());
-    socket.on("drain", () => {
-      this.needDrain = false;
-      this.onDrain();
-    });
-    socket.on("error", (err: Error) => this.onError(err));
-    socket.on("close", () => this.onClosed(null));
+    (socket as OwnedSocket)[OWNER] = this;
+    const on = NodeConnection.socketEvents;
+    socket.on("data", on.data);
+    socket.on("end", on.end);
+    socket.on("drain", on.drain);
+    socket.on("error", on.error);
+    socket.on("close", on.close);
+  }
+
+  /**
+   * One set of listeners for every socket (`this` is the socket): five
+   * closures per connection would cost memory on every idle client.
+   */
+  private static readonly socketEvents = {
+    data(this: OwnedSocket, chunk: Buffer) {
+      this[OWNER].onData(chunk);
+    },
+    end(this: OwnedSocket) {
+      this[OWNER].onEnd();
+    },
+    drain(this: OwnedSocket) {
+      const conn = this[OWNER];
+      conn.needDrain = false;
+      conn.onDrain();
+    },
+    error(this: OwnedSocket, err: Error) {
+      this[OWNER].onError(err);
+    },
+    close(this: OwnedSocket) {
+      this[OWNER].onClosed(null);
+    },
+  };
+
+  /** Asked for lazily: a server rarely needs it. */
+  get local(): Address {
+    const s = this.socket;
+    return (this.localAddress ??= { host: plainHost(s.localAddress), port: s.localPort ?? 0 });
   }
 
   send(bytes: Uint8Array): number {
