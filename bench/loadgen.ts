@@ -31,6 +31,8 @@ export class LoadGen {
   acc: Accounting | null = null;
   /** count "... connected" notices; runPhase turns it off while measuring */
   countJoins = true;
+  /** line size of the messages being sent (0: unknown); lets the scan predict markers */
+  msgSize = 0;
   /** called at most once per event-loop turn after data arrived */
   onTick: (() => void) | null = null;
 
@@ -57,7 +59,7 @@ export class LoadGen {
         const buf = c.rest ? Buffer.concat([c.rest, chunk]) : chunk;
         this.receiver = c.idx;
         this.nowUs = performance.now() * 1000;
-        const r = scanChunk(buf, this.parsed, onMessage, this.countJoins);
+        const r = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize);
         this.joins += r.joins;
         // copy: the runtime may reuse the chunk's memory after we return
         c.rest = r.consumed < buf.length ? Buffer.from(buf.subarray(r.consumed)) : null;

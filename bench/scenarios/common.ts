@@ -95,6 +95,7 @@ export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = ne
   const phase = ++gen.phase;
   gen.acc = acc;
   gen.countJoins = false; // nobody joins during a phase
+  gen.msgSize = spec.size;
   let sending = true;
   const t0 = performance.now();
   const cpu0 = sampleCpu(ctx.target.pid);
@@ -154,6 +155,7 @@ export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = ne
   gen.onTick = null;
   gen.acc = null;
   gen.countJoins = true;
+  gen.msgSize = 0;
   const cpu = cpuBetween(cpu0, cpu1);
   return {
     totals: acc.totals(),

@@ -1,0 +1,35 @@
+// The generator's marker prediction (scanChunk with a message size) must
+// find exactly the messages a plain marker search finds, whatever mix of
+// prefixes, notices and line lengths a server sends.
+import t from 'tap';
+import { formatMessage, scanChunk, type Parsed } from '../bench/message.ts';
+
+function scan(text: string, size: number): Parsed[] {
+  const seen: Parsed[] = [];
+  scanChunk(Buffer.from(text), { phase: 0, sender: 0, seq: 0, tUs: 0 }, (m) => seen.push({ ...m }), true, size);
+  return seen;
+}
+
+t.test('prediction finds the same messages as searching', async (t) => {
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const prefixes = ['', '<127.0.0.1:5000> ', '<127.0.0.1:40001> ', '<[::1]:9> ', '<127.0.0.1:6> '];
+  for (let round = 0; round < 200; round++) {
+    const size = 40 + rand(60);
+    let text = '';
+    let seq = 0;
+    for (let i = 0; i < 50; i++) {
+      const kind = rand(10);
+      if (kind === 0) text += `Client (127.0.0.1, ${rand(65536)}) connected\n`;
+      else if (kind === 1) text += 'x\n';
+      else if (kind === 2) text += `${prefixes[rand(prefixes.length)]}${formatMessage(1, rand(5), seq++, rand(1e9), size + rand(3))}`;
+      else text += `${prefixes[round % prefixes.length]}${formatMessage(1, rand(5), seq++, rand(1e9), size)}`;
+    }
+    const plain = scan(text, 0);
+    t.equal(plain.length, seq, 'searching finds every message');
+    t.same(scan(text, size), plain, `round ${round}: same messages with prediction (size ${size})`);
+  }
+});
