@@ -4,8 +4,12 @@
  * Flags and signals are handled here; the select loop is lib/chat/server.ts.
  */
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
+import { createLogger, type LogFormat } from "../lib/chat/logger.ts";
 import { ChatServer, type Slot } from "../lib/chat/server.ts";
+import { formatStatsLine, StatsSampler } from "../lib/chat/stats.ts";
 import { checks, formatHelp, parseFlags, UsageError } from "../lib/cli/flags.ts";
+import { versionLine } from "../lib/cli/version.ts";
+import { type MetricsServer, parseHostPort, serveMetrics } from "./metrics-http.ts";
 import { formatHostPort, ListenError } from "../lib/reactor/backend.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
 import { ClusterRelay } from "../lib/cluster/relay.ts";
@@ -36,6 +40,27 @@ const flags = {
     help: "with --cluster: messages kept while Redis is away; beyond this they are not relayed",
     check: checks.positive,
   },
+  "log-format": {
+    type: "string",
+    default: "text",
+    value: "FORMAT",
+    help: "log lines as text or json (each with a timestamp and the client's address)",
+    check: (v: string | number) => (v === "text" || v === "json" ? null : 'must be "text" or "json"'),
+  },
+  quiet: { type: "boolean", default: false, help: "do not log clients coming and going (start, stop, errors and stats still are)" },
+  stats: {
+    type: "number",
+    value: "SECONDS",
+    help: "log a one-line summary every SECONDS (default: none)",
+    check: checks.positive,
+  },
+  metrics: {
+    type: "string",
+    value: "HOST:PORT",
+    help: "serve /metrics (Prometheus) and a live status page at / on HOST:PORT (default: none)",
+    check: (v: string | number) => (parseHostPort(String(v)) ? null : "must be HOST:PORT, e.g. 127.0.0.1:9100"),
+  },
+  version: { type: "boolean", help: "print the version and exit" },
   help: { type: "boolean", help: "show this help" },
 } as const;
 
@@ -59,6 +84,10 @@ async function main(): Promise<void> {
     process.stdout.write(formatHelp(usage, summary, flags));
     return;
   }
+  if (opts.version) {
+    process.stdout.write(versionLine("server") + "\n");
+    return;
+  }
   let redis: RedisTarget | null = null;
   try {
     if (opts.cluster !== undefined) redis = parseRedisUrl(opts.cluster);
@@ -75,7 +104,11 @@ async function main(): Promise<void> {
     if (err instanceof ListenError) fail(err.message, 1);
     throw err;
   }
-  const log = (line: string) => process.stdout.write(line + "\n");
+  const log = createLogger({
+    format: opts["log-format"] as LogFormat,
+    quiet: opts.quiet!,
+    write: (line) => process.stdout.write(line),
+  });
   const relay = redis
     ? new ClusterRelay(reactor, { target: redis, room: opts.room!, queueBytes: opts["cluster-queue"]!, log })
     : null;
@@ -86,18 +119,47 @@ async function main(): Promise<void> {
     relay,
   });
   const { host, port } = listener.address;
-  process.stdout.write(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name})\n`);
+  log(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name})`);
+  const metrics = startStats(server, log, opts.stats, opts.metrics);
   relay?.start((bytes) => server.room.broadcast(null, bytes));
   const stop = (signal: string) => {
-    process.stdout.write(`Received ${signal}, shutting down\n`);
+    log(`Received ${signal}, shutting down`);
     server.shutdown();
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
   await server.run();
   reactor.close();
-  process.stdout.write("Server stopped\n");
+  metrics?.stop();
+  log("Server stopped");
   process.exit(0);
+}
+
+/**
+ * --stats and --metrics: one sampler, sampled every --stats seconds (every
+ * second when only --metrics is on), on a reactor timer.
+ */
+function startStats(server: ChatServer, log: (line: string) => void, statsSeconds?: number, metricsAt?: string): MetricsServer | null {
+  if (statsSeconds === undefined && metricsAt === undefined) return null;
+  const reactor = server.reactor;
+  const sampler = new StatsSampler(server, () => reactor.now());
+  const periodMs = (statsSeconds ?? 1) * 1000;
+  const sample = () => {
+    const snapshot = sampler.sample();
+    if (statsSeconds !== undefined) log(formatStatsLine(snapshot));
+    reactor.setTimer(periodMs, sample);
+  };
+  reactor.setTimer(periodMs, sample);
+  if (metricsAt === undefined) return null;
+  const { host, port } = parseHostPort(metricsAt)!;
+  let endpoint;
+  try {
+    endpoint = serveMetrics(host, port, "select-chat server", () => sampler.current());
+  } catch (err) {
+    fail(`--metrics: cannot listen on ${metricsAt}: ${(err as { code?: string }).code ?? (err as Error).message}`, 1);
+  }
+  log(`Metrics on ${endpoint.url}metrics, status page on ${endpoint.url}`);
+  return endpoint;
 }
 
 main().catch((err) => fail(`unexpected error: ${err?.message ?? err}`, 1));

@@ -10,23 +10,30 @@
  * the last accepted address), EOF evicts instead of spinning, input is
  * framed into lines, and writes never block the loop.
  */
-import type { Connection, Listener } from "../reactor/backend.ts";
-import { Interest } from "../reactor/events.ts";
+import { type Connection, formatHostPort, type Listener } from "../reactor/backend.ts";
+import { type Address, Interest } from "../reactor/events.ts";
 import type { ReadySets, Reactor, SelectorKey } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
+import { type CommandHost, runCommand } from "./commands.ts";
 import { FrameResult, LineFramer } from "./framing.ts";
 import { addressTuple, encode, isQuit, messagePrefix, notice } from "./protocol.ts";
 import { Member, Room } from "./room.ts";
+import { ServerCounters } from "./stats.ts";
 
 const NEWLINE = encode("\n");
+const SLASH = 0x2f;
 
+/** Options of a `ChatServer`; see `defaultServerOptions`. */
 export interface ChatServerOptions {
   /** Deliver an unterminated tail once its connection has been quiet this long (ms). */
   tailMs: number;
   /** One send per receiver per tick (true) or one per message per receiver. */
   coalesce: boolean;
-  /** Where connect/leave lines go (the original printed them on stdout). */
-  log: (line: string) => void;
+  /**
+   * Where connect/leave lines go (the original printed them on stdout);
+   * `client` is the address a line is about (see lib/chat/logger.ts).
+   */
+  log: (line: string, client?: Address) => void;
   /** Told about what the room hears from local clients, e.g. to share it with other servers. */
   relay: Relay | null;
 }
@@ -45,6 +52,7 @@ export interface Relay {
   close(): void;
 }
 
+/** A lone server: 100 ms tails, coalesced writes, no log, no relay. */
 export const defaultServerOptions: ChatServerOptions = {
   tailMs: 100,
   coalesce: true,
@@ -57,8 +65,14 @@ export class Peer {
   readonly kind = "peer" as const;
   readonly member: Member<Slot>;
   readonly framer = new LineFramer();
-  readonly prefix: Uint8Array;
+  /** What goes in front of its messages: `<HOST:PORT> `, or `<NICK> ` after `/nick`. */
+  prefix: Uint8Array;
+  /** `(HOST, PORT)`, as notices name it. */
   readonly name: string;
+  /** `HOST:PORT`. */
+  readonly address: string;
+  /** Chosen with `/nick`; null until then. */
+  nick: string | null = null;
   tailTimer: Timer | null = null;
 
   constructor(
@@ -68,6 +82,7 @@ export class Peer {
     this.member = new Member(key);
     this.prefix = messagePrefix(conn.remote);
     this.name = addressTuple(conn.remote);
+    this.address = formatHostPort(conn.remote.host, conn.remote.port);
   }
 }
 
@@ -84,11 +99,15 @@ export interface ServiceSlot {
   onErrored(): void;
 }
 
+/** What a key of the server's reactor carries. */
 export type Slot = Peer | ListenerSlot | ServiceSlot;
 
-export class ChatServer {
+/** The chat server's dispatcher; see the top of this file. */
+export class ChatServer implements CommandHost {
   readonly options: ChatServerOptions;
   readonly room: Room<Slot>;
+  /** Lines, bytes and departures, counted once per event (for --stats and --metrics). */
+  readonly counters = new ServerCounters();
   private listenerKey: SelectorKey<Slot> | null = null;
   private stopping = false;
 
@@ -170,9 +189,11 @@ export class ChatServer {
       const key = this.reactor.register(conn, Interest.READ, null as unknown as Slot);
       const peer = new Peer(key, conn);
       key.data = peer;
+      this.counters.connects++;
       const text = notice.connected(conn.remote);
-      this.options.log(text);
+      this.options.log(text, conn.remote);
       this.room.broadcast(null, encode(text), NEWLINE);
+      this.counters.linesOut += this.room.size;
       this.options.relay?.notice(text);
       this.room.join(peer.member);
     }
@@ -181,6 +202,7 @@ export class ChatServer {
   private receive(peer: Peer): void {
     const data = peer.conn.recv();
     if (data === null) return;
+    this.counters.bytesIn += data.length;
     if (data.length === 0) {
       // EOF: what the client sent without a newline is still its message.
       this.deliverTail(peer);
@@ -194,13 +216,45 @@ export class ChatServer {
 
   /** Handle one complete line; false stops reading this connection. */
   private onLine(peer: Peer, line: Uint8Array): boolean {
+    this.counters.linesIn++;
     if (isQuit(line)) {
-      this.evict(peer, notice.quits(peer.conn.remote));
+      this.quit(peer);
       return false;
     }
-    this.room.broadcast(peer.member, peer.prefix, line, NEWLINE);
-    this.options.relay?.line(peer.prefix, line);
+    if (line[0] === SLASH) return runCommand(this, peer, line);
+    this.say(peer, peer.prefix, line);
     return true;
+  }
+
+  /** Relay a client's line to everyone else (and the cluster) behind `prefix`. */
+  say(peer: Peer, prefix: Uint8Array, line: Uint8Array): void {
+    this.room.broadcast(peer.member, prefix, line, NEWLINE);
+    this.counters.linesOut += this.room.size - 1;
+    this.options.relay?.line(prefix, line);
+  }
+
+  /** The clients connected to this server (for commands such as /who). */
+  *peers(): Iterable<Peer> {
+    for (const m of this.room.list()) yield m.key.data as Peer;
+  }
+
+  /** One line to one client only (command replies). */
+  reply(peer: Peer, text: string): void {
+    this.room.sendTo(peer.member, encode(text + "\n"));
+  }
+
+  /** A notice about `about` to every other client, the log and the cluster. */
+  announce(about: Peer, text: string): void {
+    this.options.log(text, about.conn.remote);
+    this.room.broadcast(about.member, encode(text), NEWLINE);
+    this.counters.linesOut += this.room.size - 1;
+    this.options.relay?.notice(text);
+  }
+
+  /** The client leaves, as after `q`: its output is flushed, the others are told. */
+  quit(peer: Peer): void {
+    this.counters.quits++;
+    this.evict(peer, notice.quits(peer.conn.remote));
   }
 
   /** A tail waits for its newline only until the connection goes quiet. */
@@ -226,8 +280,10 @@ export class ChatServer {
     peer.tailTimer?.cancel();
     this.room.leave(peer.member);
     this.reactor.closeKey(peer.key);
-    this.options.log(text);
+    this.counters.departures++;
+    this.options.log(text, peer.conn.remote);
     this.room.broadcast(null, encode(text), NEWLINE);
+    this.counters.linesOut += this.room.size;
     this.options.relay?.notice(text);
   }
 

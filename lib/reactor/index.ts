@@ -16,3 +16,4 @@ export {
 } from "./backend.ts";
 export { Reactor, ReactorError, SelectorKey, type ReadySets, type ReactorStats } from "./reactor.ts";
 export { Timer } from "./timers.ts";
+export { DurationHistogram, HISTOGRAM_BUCKETS, percentileOf, upperBoundMs } from "./histogram.ts";

@@ -16,6 +16,7 @@
  */
 import type { Backend, Handle } from "./backend.ts";
 import { Interest, Ready } from "./events.ts";
+import { DurationHistogram } from "./histogram.ts";
 import { OutboundQueue, type Sink } from "./outbound.ts";
 import { type Timer, TimerQueue } from "./timers.ts";
 
@@ -64,6 +65,13 @@ export interface ReactorStats {
   ticks: number;
   /** Keys reported in the latest tick. */
   lastReady: number;
+  /**
+   * The largest ready set since this was last set to 0: a reader that
+   * reports per period (the server's stats sampler) resets it.
+   */
+  peakReady: number;
+  /** How long ticks were busy: from the end of one sleep to the start of the next. */
+  readonly tickTime: DurationHistogram;
   /** Sends made by flush phases. */
   sends: number;
   /** Bytes those sends handed to sockets. */
@@ -75,6 +83,7 @@ export class ReactorError extends Error {
   override readonly name = "ReactorError";
 }
 
+/** The selector: registrations, ticks, timers and coalesced writes (see the top of this file). */
 export class Reactor<T = unknown> {
   private readonly keys = new Set<SelectorKey<T>>();
   private fired: SelectorKey<T>[] = [];
@@ -86,7 +95,17 @@ export class Reactor<T = unknown> {
   private readonly lingering = new Set<SelectorKey<T>>();
   private running = false;
   private closed = false;
-  readonly stats: ReactorStats = { ticks: 0, lastReady: 0, sends: 0, bytesSent: 0 };
+  /** When the latest sleep ended (-1: none yet): the start of the busy part of a tick. */
+  private wokeAt = -1;
+  /** Counters a caller can read at any time. */
+  readonly stats: ReactorStats = {
+    ticks: 0,
+    lastReady: 0,
+    peakReady: 0,
+    sends: 0,
+    bytesSent: 0,
+    tickTime: new DurationHistogram(),
+  };
 
   constructor(readonly backend: Backend) {}
 
@@ -200,7 +219,9 @@ export class Reactor<T = unknown> {
     try {
       this.flush();
       const wait = this.pruneFired() ? 0 : Math.min(timeoutMs, this.timers.nextDeadline() - this.now());
+      if (this.wokeAt >= 0) this.stats.tickTime.record(this.now() - this.wokeAt);
       await this.backend.poll(Math.max(0, wait));
+      this.wokeAt = this.now();
       const timers = this.runTimers();
       return this.collect(timers);
     } finally {
@@ -354,7 +375,9 @@ export class Reactor<T = unknown> {
       this.fired.push(key);
     }
     this.stats.ticks++;
-    this.stats.lastReady = readable.length + writable.length + errored.length;
+    const n = readable.length + writable.length + errored.length;
+    this.stats.lastReady = n;
+    if (n > this.stats.peakReady) this.stats.peakReady = n;
     return { readable, writable, errored, timers };
   }
 

@@ -1,0 +1,103 @@
+/**
+ * The `--metrics` endpoint's documents, as plain strings: `/metrics` in
+ * the Prometheus text exposition format, `/stats.json`, and `/`, a status
+ * page that polls `/stats.json` and shows the figures live. Serving them
+ * is the program's job (bin/metrics-http.ts); nothing here does I/O.
+ */
+import { HISTOGRAM_BUCKETS, upperBoundMs } from "../reactor/histogram.ts";
+import type { StatsSnapshot } from "./stats.ts";
+
+type Kind = "counter" | "gauge";
+
+/** Every metric: name, type, help, and how to read it from a snapshot. */
+const METRICS: ReadonlyArray<readonly [string, Kind, string, (s: StatsSnapshot) => number]> = [
+  ["chat_clients", "gauge", "Clients connected now.", (s) => s.clients],
+  ["chat_connections_total", "counter", "Connections accepted.", (s) => s.connects],
+  ["chat_quits_total", "counter", "Clients that left with q or /quit.", (s) => s.quits],
+  ["chat_evictions_total", "counter", "Clients gone without quitting (lost connection or evicted).", (s) => s.evictions],
+  ["chat_lines_in_total", "counter", "Complete lines received from clients.", (s) => s.linesIn],
+  ["chat_lines_out_total", "counter", "Lines queued for clients, once per receiver.", (s) => s.linesOut],
+  ["chat_bytes_in_total", "counter", "Bytes received from clients.", (s) => s.bytesIn],
+  ["chat_bytes_out_total", "counter", "Bytes handed to sockets.", (s) => s.bytesOut],
+  ["reactor_ticks_total", "counter", "Reactor ticks (select calls that returned).", (s) => s.ticks],
+  ["reactor_ready_peak", "gauge", "Largest ready set in the last sampling period.", (s) => s.peakReady],
+  ["reactor_tick_p99_seconds", "gauge", "99th percentile of busy tick time in the last sampling period.", (s) => s.tickP99Ms / 1000],
+  ["chat_uptime_seconds", "gauge", "Seconds since the server started.", (s) => s.uptimeSeconds],
+];
+
+/** `/metrics`: counters, gauges and the tick-time histogram, each with HELP and TYPE. */
+export function formatPrometheus(s: StatsSnapshot): string {
+  const out: string[] = [];
+  for (const [name, kind, help, read] of METRICS) {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`, `${name} ${read(s)}`);
+  }
+  const name = "reactor_tick_seconds";
+  out.push(`# HELP ${name} Busy time per reactor tick (end of one sleep to start of the next).`, `# TYPE ${name} histogram`);
+  let cumulative = 0;
+  for (let i = 0; i < HISTOGRAM_BUCKETS; i++) {
+    cumulative += s.tickCounts[i] ?? 0;
+    const le = upperBoundMs(i);
+    out.push(`${name}_bucket{le="${le === Infinity ? "+Inf" : le / 1000}"} ${cumulative}`);
+  }
+  out.push(`${name}_sum ${s.tickSumMs / 1000}`, `${name}_count ${cumulative}`);
+  return out.join("\n") + "\n";
+}
+
+/** `/stats.json`: the snapshot without the histogram buckets. */
+export function formatJson(s: StatsSnapshot): string {
+  const { tickCounts: _counts, ...rest } = s;
+  return JSON.stringify(rest);
+}
+
+/**
+ * `/`: a page that polls `/stats.json` every second and fills in the
+ * figures. Element ids are the snapshot's field names, so a test (or a
+ * curious reader) finds `#clients` and friends.
+ */
+export function statusPage(title: string): string {
+  const rows: Array<[string, string]> = [
+    ["clients", "clients connected"],
+    ["linesInPerSecond", "lines in / s"],
+    ["linesOutPerSecond", "lines out / s"],
+    ["bytesInPerSecond", "bytes in / s"],
+    ["bytesOutPerSecond", "bytes out / s"],
+    ["ticksPerSecond", "ticks / s"],
+    ["tickP99Ms", "tick p99 (ms)"],
+    ["peakReady", "largest ready set"],
+    ["connects", "connections accepted"],
+    ["evictions", "evictions"],
+    ["uptimeSeconds", "uptime (s)"],
+  ];
+  const escape = (t: string) => t.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+<style>
+body { font: 15px system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; } td { padding: .25em 1em; border-bottom: 1px solid #ddd; }
+td.v { text-align: right; font-variant-numeric: tabular-nums; font-weight: 600; }
+#state { color: #777; }
+</style></head>
+<body>
+<h1>${escape(title)}</h1>
+<table>
+${rows.map(([id, label]) => `<tr><td>${label}</td><td class="v" id="${id}">–</td></tr>`).join("\n")}
+</table>
+<p id="state">connecting…</p>
+<script>
+const ids = ${JSON.stringify(rows.map(([id]) => id))};
+const show = (v) => Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 3 : 1);
+async function poll() {
+  try {
+    const s = await (await fetch("/stats.json", { cache: "no-store" })).json();
+    for (const id of ids) document.getElementById(id).textContent = show(s[id]);
+    document.getElementById("state").textContent = "updated " + new Date(s.time).toLocaleTimeString();
+  } catch (err) {
+    document.getElementById("state").textContent = "server unreachable: " + err.message;
+  }
+  setTimeout(poll, 1000);
+}
+poll();
+</script>
+</body></html>
+`;
+}
