@@ -1,11 +1,16 @@
 #!/usr/bin/env bun
 /**
  * The chat client program: `bun bin/client.ts [--host H] [--port P]`.
- * Reads lines from stdin (a terminal or a pipe), prints what others say.
+ * On a terminal: a line editor with history, incoming lines printed above
+ * the input (lib/chat/terminal.ts). From a pipe: lines in, lines out, as
+ * plain as the original.
  */
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
-import { ChatClient, ClientExit } from "../lib/chat/client.ts";
+import { ChatClient, type ChatClientIO, ClientExit } from "../lib/chat/client.ts";
+import { encode } from "../lib/chat/protocol.ts";
+import { LineEditor, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/chat/terminal.ts";
 import { checks, formatHelp, parseFlags, UsageError } from "../lib/cli/flags.ts";
+import { versionLine } from "../lib/cli/version.ts";
 import { ConnectError, formatHostPort } from "../lib/reactor/backend.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
 
@@ -13,11 +18,14 @@ const flags = {
   host: { type: "string", default: "127.0.0.1", value: "HOST", help: "server address" },
   port: { type: "number", default: 5000, value: "PORT", help: "server port", check: checks.port },
   backend: { type: "string", default: "bun", value: "NAME", help: "socket backend: bun or node", check: checks.backend },
+  timestamps: { type: "boolean", default: false, help: "show [HH:MM:SS] before each received line" },
+  color: { type: "boolean", default: true, help: "colour names on a terminal (--no-color, or NO_COLOR set, turns it off)" },
+  version: { type: "boolean", help: "print the version and exit" },
   help: { type: "boolean", help: "show this help" },
 } as const;
 
 const usage = "bun bin/client.ts [flags]";
-const summary = "A TCP chat client: type lines to send them, q to quit.";
+const summary = "A TCP chat client: type lines to send them, q to quit, /help for the server's commands.";
 
 function fail(message: string, code: number): never {
   process.stderr.write(`client: ${message}\n`);
@@ -36,6 +44,10 @@ async function main(): Promise<void> {
     process.stdout.write(formatHelp(usage, summary, flags));
     return;
   }
+  if (opts.version) {
+    process.stdout.write(versionLine("client") + "\n");
+    return;
+  }
   const backend = await createBackend(opts.backend as BackendName);
   let conn;
   try {
@@ -44,23 +56,72 @@ async function main(): Promise<void> {
     if (err instanceof ConnectError) fail(err.message, 1);
     throw err;
   }
-  const interactive = process.stdin.isTTY === true;
-  if (interactive) {
-    process.stderr.write(`Connected to ${formatHostPort(opts.host!, opts.port!)}. Type a line to send it, q to quit.\n`);
-  }
+  const where = formatHostPort(opts.host!, opts.port!);
   const reactor = new Reactor<"server" | "input">(backend);
-  const client = new ChatClient(reactor, conn, backend.stdin(), {
-    line: (text) => {
-      process.stdout.write(text);
-      process.stdout.write("\n");
-    },
-    status: (text) => process.stderr.write(text + "\n"),
-  });
+  const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const style: StyleOptions = {
+    color: terminal && opts.color! && !process.env.NO_COLOR,
+    timestamps: opts.timestamps!,
+  };
+  let client: ChatClient;
+  const io = terminal ? terminalIO(() => client, style, where) : pipeIO(style);
+  client = new ChatClient(reactor, conn, backend.stdin(), io);
   const exit = await client.run();
   process.exitCode = exit === ClientExit.QUIT ? 0 : 1;
   // Let the last line reach the server before the process ends: stdin and
   // the socket are closed, so the runtime exits once the write is done.
   setTimeout(() => process.exit(process.exitCode), 2000).unref();
+}
+
+/** From a pipe (or to one): bytes through unchanged, one line per line. */
+function pipeIO(style: StyleOptions): ChatClientIO {
+  return {
+    line: (text) => {
+      if (style.timestamps) process.stdout.write(timestamp(Date.now()));
+      process.stdout.write(text);
+      process.stdout.write("\n");
+    },
+    status: (text) => process.stderr.write(text + "\n"),
+  };
+}
+
+/**
+ * On a terminal: raw mode and the line editor. Stdin's bytes still come
+ * through the reactor (ChatClient hands them to `input`); only the
+ * editing and drawing happen here.
+ */
+function terminalIO(client: () => ChatClient, style: StyleOptions, where: string): ChatClientIO {
+  const out = (s: string) => process.stdout.write(s);
+  const editor = new LineEditor({ prompt: "> ", columns: () => process.stdout.columns || 80 });
+  const lines = new TextDecoder();
+  const keys = new TextDecoder(); // streaming: a key's UTF-8 may be split across reads
+  const restore = () => {
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+  };
+  process.stdin.setRawMode(true);
+  process.on("exit", () => {
+    out(editor.clear());
+    restore();
+  });
+  process.stdout.on("resize", () => out(editor.render()));
+  out(editor.printAbove(styleLine(`Connected to ${where}. /help lists commands; q or Ctrl-C quits.`, { ...style, timestamps: false })));
+  return {
+    line: (text) => out(editor.printAbove(styleLine(lines.decode(text), style))),
+    status: (text) => out(editor.printAbove(styleLine(text, { ...style, timestamps: false }))),
+    input: (data) => {
+      for (const action of editor.feed(keys.decode(data, { stream: true }))) {
+        if (action.kind === "quit") {
+          out(editor.clear());
+          client().quit();
+          return;
+        }
+        if (action.line === "") continue;
+        out(editor.printAbove(styleOwn(action.line, style)));
+        client().send(encode(action.line));
+      }
+      out(editor.render());
+    },
+  };
 }
 
 main().catch((err) => fail(`unexpected error: ${err?.message ?? err}`, 1));

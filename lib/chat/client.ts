@@ -10,7 +10,7 @@ import type { Connection, InputStream } from "../reactor/backend.ts";
 import { Interest } from "../reactor/events.ts";
 import type { Reactor, SelectorKey } from "../reactor/reactor.ts";
 import { LineFramer } from "./framing.ts";
-import { encode, isQuit } from "./protocol.ts";
+import { encode, isQuitLine } from "./protocol.ts";
 
 /** Why the client stopped; the program turns it into an exit code. */
 export enum ClientExit {
@@ -20,11 +20,18 @@ export enum ClientExit {
   SERVER_GONE = 1,
 }
 
+/** The front end: where received lines go, and (optionally) who reads stdin. */
 export interface ChatClientIO {
   /** Show one received line (without its newline). */
   line(text: Uint8Array): void;
   /** Tell the user something about the session itself. */
   status(text: string): void;
+  /**
+   * Take stdin's bytes as they come (a line editor on a raw terminal); the
+   * front end calls `send()` and `quit()` itself. Without it, stdin is
+   * split into lines and each is sent.
+   */
+  input?(data: Uint8Array): void;
 }
 
 type Side = "server" | "input";
@@ -32,6 +39,7 @@ type Side = "server" | "input";
 const NEWLINE = encode("\n");
 const QUIT = encode("q\n");
 
+/** A chat session: stdin and the server connection on one reactor. */
 export class ChatClient {
   private readonly fromServer = new LineFramer();
   private readonly fromInput = new LineFramer();
@@ -64,9 +72,10 @@ export class ChatClient {
     return this.exit ?? ClientExit.QUIT;
   }
 
-  /** Send a line typed by the user (also usable by other front ends). */
+  /** Send a line typed by the user (also usable by other front ends); `q` or `/quit` quits. */
   send(text: Uint8Array): void {
-    if (isQuit(text)) return this.quit();
+    if (this.exit !== null) return;
+    if (isQuitLine(text)) return this.quit();
     this.reactor.write(this.serverKey, text);
     this.reactor.write(this.serverKey, NEWLINE);
   }
@@ -91,6 +100,10 @@ export class ChatClient {
   private fromInputReady(): void {
     const data = (this.inputKey.handle as InputStream).recv();
     if (data === null) return;
+    if (this.io.input) {
+      if (data.length === 0) return this.quit();
+      return this.io.input(data);
+    }
     if (data.length === 0) {
       // End of input: a typed last line without newline still counts.
       const tail = this.fromInput.takeTail();
