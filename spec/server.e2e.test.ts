@@ -11,7 +11,7 @@ async function withServer(t: { teardown(fn: () => unknown): void }, fn: (s: Serv
 
 t.test("start line names the address; three clients chat as in the original", (t) =>
   withServer(t, async (server) => {
-    t.match(server.output(), /^Chat server listening on 127\.0\.0\.1:\d+ \(backend bun\)$/m);
+    t.match(server.output(), /^\S+Z - Chat server listening on 127\.0\.0\.1:\d+ \(backend bun\)$/m);
     const a = await LineClient.connect(server.port);
     await server.waitFor(`Client ${a.addr} connected`);
     const b = await LineClient.connect(server.port);
