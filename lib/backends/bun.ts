@@ -129,6 +129,7 @@ class BunListener extends ListenerState<BunConnection> implements Listener {
   }
 }
 
+/** The default backend: Bun.listen / Bun.connect sockets. */
 export class BunBackend implements Backend {
   readonly name = "bun";
   private readonly waiter = new PassWaiter();

@@ -4,8 +4,10 @@
  */
 import type { Backend } from "../reactor/backend.ts";
 
+/** The backends `createBackend` knows. */
 export type BackendName = "bun" | "node";
 
+/** A new backend instance by name (the "bun" one needs the Bun runtime). */
 export async function createBackend(name: BackendName): Promise<Backend> {
   if (name === "bun") {
     if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {

@@ -143,6 +143,7 @@ class NodeListener extends ListenerState<NodeConnection> implements Listener {
   }
 }
 
+/** The node:net (and node:tls) backend; runs under Node and under Bun. */
 export class NodeBackend implements Backend {
   readonly name = "node";
   private readonly waiter = new PassWaiter();

@@ -21,6 +21,7 @@ export const EOF: Uint8Array = new Uint8Array(0);
  */
 export const INBOUND_HIGH_WATER = 1 << 20;
 
+/** Readiness bookkeeping shared by every stream handle: inbound bytes, EOF, errors, watcher. */
 export abstract class StreamState implements Handle {
   error: Error | null = null;
   /** Unread input: usually one chunk per tick, so only a second one makes an array. */

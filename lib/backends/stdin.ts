@@ -5,6 +5,7 @@
 import type { InputStream } from "../reactor/backend.ts";
 import { StreamState } from "./state.ts";
 
+/** `process.stdin` as a level-triggered readable handle. */
 export class StdinHandle extends StreamState implements InputStream {
   readonly kind = "stream" as const;
   private started = false;

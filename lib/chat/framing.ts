@@ -21,6 +21,7 @@ export enum FrameResult {
   TOO_LONG = 2,
 }
 
+/** Splits a byte stream into lines, keeping an unterminated tail between chunks. */
 export class LineFramer {
   private tail: Uint8Array[] = [];
   private tailBytes = 0;

@@ -70,6 +70,7 @@ class ByteBuilder {
 
 const EMPTY = new Uint8Array(0);
 
+/** The members of a chat room and the open batch of what was broadcast to them this tick. */
 export class Room<T = unknown> {
   private members: Member<T>[] = [];
   private readonly batch = new ByteBuilder();

@@ -6,6 +6,7 @@
 
 export type FlagType = "string" | "number" | "boolean";
 
+/** One flag: its type, help text, default and optional check. */
 export interface FlagSpec {
   readonly type: FlagType;
   readonly help: string;
@@ -16,19 +17,23 @@ export interface FlagSpec {
   readonly check?: (v: string | number) => string | null;
 }
 
+/** A program's flags by name (without the leading `--`). */
 export type FlagSpecs = Record<string, FlagSpec>;
 
 type ValueOf<S extends FlagSpec> = S["type"] extends "number" ? number : S["type"] extends "boolean" ? boolean : string;
 
+/** What `parseFlags` returns: each flag's value (or its default), plus the other arguments. */
 export type Flags<S extends FlagSpecs> = { -readonly [K in keyof S]: ValueOf<S[K]> | undefined } & {
   /** Arguments that are not flags. */
   _: string[];
 };
 
+/** A bad command line; the message is one line for the user. */
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/** Parse `argv` against `specs`; throws `UsageError` for unknown flags and bad values. */
 export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: S): Flags<S> {
   const out: Record<string, unknown> = { _: [] };
   for (const [name, spec] of Object.entries(specs)) out[name] = spec.default;

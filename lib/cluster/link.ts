@@ -20,10 +20,13 @@ import type { ServiceSlot, Slot } from "../chat/server.ts";
 import { asText, encodeCommand, RespError, RespParser, RespProtocolError, type RespValue } from "./resp.ts";
 import type { RedisTarget } from "./url.ts";
 
+/** Where a Redis link is in its life: connecting, handshaking, up, waiting to retry, or closed. */
 export type LinkState = "connecting" | "handshake" | "up" | "waiting" | "closed";
 
+/** A Redis command as its arguments (strings or raw bytes). */
 export type Command = readonly (string | Uint8Array)[];
 
+/** What a link tells its owner. */
 export interface LinkEvents {
   /** The handshake succeeded: commands may be sent. */
   up(): void;
@@ -36,6 +39,7 @@ export interface LinkEvents {
   message?(channel: string, payload: Uint8Array): void;
 }
 
+/** Where a link connects, what it sends first, and its timing. */
 export interface LinkOptions {
   target: RedisTarget;
   /** Sent first on every new connection (AUTH, SELECT, SUBSCRIBE...); each must succeed. */
@@ -50,6 +54,7 @@ export interface LinkOptions {
   deadMs: number;
 }
 
+/** Reconnect back-off, connect deadline and liveness timing used unless told otherwise. */
 export const defaultLinkTiming = {
   retryMs: 100,
   maxRetryMs: 2000,
@@ -67,6 +72,7 @@ export function backoffMs(failures: number, firstMs: number, maxMs: number, rand
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
+/** A Redis connection on the reactor that reconnects by itself. */
 export class RedisLink {
   state: LinkState = "waiting";
   private conn: Connection | null = null;

@@ -35,6 +35,7 @@ const LF = 10;
 const NEWLINE = new Uint8Array([LF]);
 const encoder = new TextEncoder();
 
+/** How a server joins a cluster: which Redis, which room, how much to queue. */
 export interface ClusterOptions {
   target: RedisTarget;
   /** Room name: servers with the same Redis, database and room are one chat room. */
@@ -51,6 +52,7 @@ export interface ClusterOptions {
 /** A tick's lines are published as one message; a larger burst is split at this size. */
 const MAX_MESSAGE_BYTES = 256 * 1024;
 
+/** What a cluster relay has done, for logs and tests. */
 export interface ClusterStats {
   /** PUBLISH commands sent (one per tick with local traffic, at most). */
   published: number;
@@ -68,6 +70,7 @@ interface Outgoing {
   lines: number;
 }
 
+/** Shares a server's room with the other servers of a cluster through Redis pub/sub. */
 export class ClusterRelay implements Relay {
   readonly nodeId: string;
   readonly channel: string;

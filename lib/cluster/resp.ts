@@ -13,6 +13,7 @@ export class RespError {
   constructor(readonly message: string) {}
 }
 
+/** A decoded RESP reply: simple string, integer, bulk bytes, null, error or array. */
 export type RespValue = string | number | Uint8Array | null | RespError | RespValue[];
 
 const CR = 13;

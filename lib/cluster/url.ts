@@ -3,6 +3,7 @@
  */
 import { formatHostPort } from "../reactor/backend.ts";
 
+/** Where a Redis server is: host, port and database. */
 export interface RedisTarget {
   host: string;
   port: number;
@@ -16,8 +17,10 @@ export class RedisUrlError extends Error {
   override readonly name = "RedisUrlError";
 }
 
+/** The port a `redis://` URL without one means. */
 export const DEFAULT_REDIS_PORT = 6379;
 
+/** Parse `redis://HOST[:PORT][/DB]`; throws `RedisUrlError` with a one-line reason. */
 export function parseRedisUrl(text: string): RedisTarget {
   const bad = (why: string) => new RedisUrlError(`"${text}" is not a Redis URL: ${why} (expected redis://HOST:PORT[/DB])`);
   if (text.startsWith("rediss://")) throw new RedisUrlError(`"${text}": TLS (rediss://) is not supported; use redis://`);

@@ -73,6 +73,7 @@ export interface InputStream extends Readable {
   readonly kind: "stream";
 }
 
+/** A TLS listener's certificate and key. */
 export interface TlsServerOptions {
   /** PEM certificate chain. */
   cert: string;
@@ -80,6 +81,7 @@ export interface TlsServerOptions {
   key: string;
 }
 
+/** How a TLS client verifies the server. */
 export interface TlsClientOptions {
   /** PEM CA certificates to trust instead of the system store. */
   ca?: string;
@@ -92,6 +94,7 @@ export interface TlsClientOptions {
 /** Listen backlog when none is given: room for a storm of a few thousand connects. */
 export const DEFAULT_BACKLOG = 4096;
 
+/** What `Backend.listen` opens. */
 export interface ListenOptions {
   host: string;
   port: number;
@@ -100,6 +103,7 @@ export interface ListenOptions {
   tls?: TlsServerOptions;
 }
 
+/** What `Backend.connect` connects to. */
 export interface ConnectOptions {
   host: string;
   port: number;

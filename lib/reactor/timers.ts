@@ -28,6 +28,7 @@ function before(a: Timer, b: Timer): boolean {
   return a.deadline < b.deadline || (a.deadline === b.deadline && a.seq < b.seq);
 }
 
+/** The reactor's pending timers, earliest deadline first. */
 export class TimerQueue {
   private heap: Timer[] = [];
   private seq = 0;
