@@ -1,5 +1,6 @@
 // Operating the server: logger, stats sampler, Prometheus text (units), and
 // --log-format, --quiet, --stats, --metrics, --version, --help (end to end).
+import { spawn } from "node:child_process";
 import t from "tap";
 import { createLogger } from "../lib/chat/logger.ts";
 import { formatPrometheus } from "../lib/chat/metrics.ts";
@@ -7,7 +8,7 @@ import { formatStatsLine, ServerCounters, StatsSampler } from "../lib/chat/stats
 import { DurationHistogram, percentileOf } from "../lib/reactor/histogram.ts";
 import type { ReactorStats } from "../lib/reactor/reactor.ts";
 import { LineClient } from "./support/line-client.ts";
-import { runBun, startServer } from "./support/bun.ts";
+import { bunPath, root, runBun, startServer } from "./support/bun.ts";
 
 /** Parse the Prometheus text format: HELP and TYPE per family, then samples. */
 function parsePrometheus(text: string) {
@@ -183,4 +184,29 @@ t.test("--version and --help for both programs; bad new flags are one clear line
   t.match(bad.stderr, /^server: --metrics: must be HOST:PORT, e\.g\. 127\.0\.0\.1:9100\n/);
   const badFormat = await runBun(["bin/server.ts", "--log-format", "xml"]);
   t.match(badFormat.stderr, /^server: --log-format: must be "text" or "json"\n/);
+});
+
+t.test("the client through pipes stays plain; --timestamps prefixes received lines", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const peer = await LineClient.connect(server.port);
+  await server.waitFor(`Client ${peer.addr} connected`);
+  const child = spawn(bunPath, ["bin/client.ts", "--port", String(server.port), "--timestamps"], { cwd: root, env: { ...process.env, FORCE_COLOR: "1" } });
+  t.teardown(() => child.kill("SIGKILL"));
+  let out = "";
+  const got = new Promise<void>((resolve) =>
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (out.includes("hi\n")) resolve();
+    }),
+  );
+  await peer.waitFor("connected\n");
+  peer.send("hi\n");
+  await got;
+  t.match(out, new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${peer.from.replace(/\./g, "\\.")} hi\\n$`), "a timestamp, then the line as received, no colour");
+  child.stdin.end("/quit\n");
+  const code = await new Promise((resolve) => child.on("close", resolve));
+  t.equal(code, 0, "/quit from a pipe quits like q");
+  await peer.waitFor("quits\n");
+  peer.end();
 });
