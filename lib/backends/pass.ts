@@ -28,6 +28,7 @@ export type PassScheduler = (fn: (pass: number) => void, pass: number) => void;
 
 const afterPass: PassScheduler = (fn, pass) => setImmediate(fn, pass);
 
+/** What a backend's `poll()` sleeps on: woken by I/O, ended at the end of the pass (or by a timeout). */
 export class PassWaiter {
   private woken = false;
   /** Id of the end-of-pass callback in flight (0: none); a late one that lost the race is ignored. */

@@ -17,6 +17,7 @@ export interface Sink {
   send(bytes: Uint8Array): number;
 }
 
+/** One connection's queued output, sent in one go at the flush phase. */
 export class OutboundQueue {
   private first: Uint8Array | null = null;
   private more: Uint8Array[] | null = null;
