@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const reactor = new Reactor<"server" | "input">(backend);
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const style: StyleOptions = {
-    color: terminal && opts.color! && !process.env.NO_COLOR,
+    color: process.stdout.isTTY === true && opts.color! && !process.env.NO_COLOR,
     timestamps: opts.timestamps!,
   };
   let client: ChatClient;
@@ -73,10 +73,15 @@ async function main(): Promise<void> {
   setTimeout(() => process.exit(process.exitCode), 2000).unref();
 }
 
-/** From a pipe (or to one): bytes through unchanged, one line per line. */
+/**
+ * From a pipe (or to one): one line per line. To a pipe the bytes go
+ * through unchanged; to a terminal (input from a pipe) they are styled.
+ */
 function pipeIO(style: StyleOptions): ChatClientIO {
+  const lines = new TextDecoder();
   return {
     line: (text) => {
+      if (style.color) return void process.stdout.write(styleLine(lines.decode(text), style) + "\n");
       if (style.timestamps) process.stdout.write(timestamp(Date.now()));
       process.stdout.write(text);
       process.stdout.write("\n");
