@@ -4,7 +4,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, parseHostPort, USAGE, UsageError, type Options } from './args.ts';
+import { parseArgs, parseHostPort, USAGE, UsageError, type Options, type ScenarioName } from './args.ts';
 import { TargetError } from './loadgen.ts';
 import { Progress } from './progress.ts';
 import { jsonLine, renderCompare, renderTable } from './report.ts';
@@ -28,31 +28,38 @@ async function probe(spec: string): Promise<void> {
  * for servers we do not restart per scenario. */
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1000));
 
-async function runTarget(spec: string, opts: Options, progress: Progress, emit: (r: ScenarioResult) => void): Promise<void> {
-  const label = targetLabel(spec, opts.backend, opts.noCoalesce);
-  const external = isExternal(spec);
-  let shared: Target | null = null;
-  if (external) {
+/** One target of the run. External ones (HOST:PORT) are probed once and
+ * shared by every scenario; ours and c get a fresh process per scenario. */
+interface TargetRun {
+  spec: string;
+  label: string;
+  shared: Target | null;
+  /** why the target cannot be measured at all (probe failed) */
+  failed: string | null;
+}
+
+async function openTarget(spec: string, opts: Options): Promise<TargetRun> {
+  const run: TargetRun = { spec, label: targetLabel(spec, opts.backend, opts.noCoalesce), shared: null, failed: null };
+  if (isExternal(spec)) {
     await probe(spec);
-    shared = await startTarget(spec, opts.backend, opts.noCoalesce);
+    run.shared = await startTarget(spec, opts.backend, opts.noCoalesce);
   }
-  for (const [i, name] of opts.scenarios.entries()) {
-    let target = shared;
-    let result: ScenarioResult;
-    try {
-      // a fresh server per scenario: memory starts from idle and leftovers of
-      // one scenario cannot disturb the next
-      target ??= await startTarget(spec, opts.backend, opts.noCoalesce);
-      progress.say(`${name} @ ${label} (${target.host}:${target.port})`);
-      result = await scenarios[name]({ opts, target, progress });
-    } catch (e) {
-      if (!(e instanceof TargetError)) throw e;
-      result = notRun(name, label, 'failed', e.message);
-    } finally {
-      if (target && !shared) await target.stop();
-    }
-    emit(result);
-    if (shared && i < opts.scenarios.length - 1 && result.status === 'ok') await settle();
+  return run;
+}
+
+async function runScenario(run: TargetRun, name: ScenarioName, opts: Options, progress: Progress): Promise<ScenarioResult> {
+  let target = run.shared;
+  try {
+    // a fresh server per scenario: memory starts from idle and leftovers of
+    // one scenario cannot disturb the next
+    target ??= await startTarget(run.spec, opts.backend, opts.noCoalesce);
+    progress.say(`${name} @ ${run.label} (${target.host}:${target.port})`);
+    return await scenarios[name]({ opts, target, progress });
+  } catch (e) {
+    if (!(e instanceof TargetError)) throw e;
+    return notRun(name, run.label, 'failed', e.message);
+  } finally {
+    if (target && !run.shared) await target.stop();
   }
 }
 
@@ -80,9 +87,10 @@ async function main(): Promise<number> {
       process.stdout.write(`${jsonLine(r)}\n`);
     }
   };
+  const runs: TargetRun[] = [];
   for (const spec of specs) {
     try {
-      await runTarget(spec, opts, progress, emit);
+      runs.push(await openTarget(spec, opts));
     } catch (e) {
       if (!(e instanceof TargetError)) throw e;
       progress.done();
@@ -91,7 +99,21 @@ async function main(): Promise<number> {
         return 1;
       }
       process.stderr.write(`bench: ${spec}: ${e.message}\n`);
-      for (const name of opts.scenarios) if (!results.some((r) => r.scenario === name && r.target === spec)) emit(notRun(name, spec, 'failed', e.message));
+      runs.push({ spec, label: spec, shared: null, failed: e.message });
+    }
+  }
+  // Scenario by scenario, every target in turn: the figures a comparison
+  // puts side by side are taken minutes closer together than target by
+  // target, which matters on a machine shared with other work.
+  for (const [i, name] of opts.scenarios.entries()) {
+    for (const run of runs) {
+      if (run.failed !== null) {
+        emit(notRun(name, run.spec, 'failed', run.failed));
+        continue;
+      }
+      const result = await runScenario(run, name, opts, progress);
+      emit(result);
+      if (run.shared && i < opts.scenarios.length - 1 && result.status === 'ok') await settle();
     }
   }
   progress.done();
