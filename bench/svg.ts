@@ -16,11 +16,14 @@ function text(x: number, y: number, s: string, extra = ''): string {
 
 function latencyPanel(results: ScenarioResult[], x0: number, w: number): string {
   const parts: string[] = [text(x0 + w / 2, 24, 'stepup: latency percentiles vs clients', 'text-anchor="middle" font-weight="bold"')];
-  const series: { label: string; pts: [number, number][] }[] = [];
-  results.forEach((r) => {
-    for (const [key, name] of [['p50', 'p50'], ['p95', 'p95'], ['p99', 'p99']] as const)
-      if (r.steps?.length) series.push({ label: `${r.target} ${name}`, pts: r.steps.map((s) => [s.clients, Math.max(s.latencyUs[key], 1) / 1000]) });
-  });
+  // colour = target, dash = percentile: with four targets, a colour per series would repeat
+  const series: { label: string; color: string; dash: string; pts: [number, number][] }[] = [];
+  results
+    .filter((r) => r.steps?.length)
+    .forEach((r, t) => {
+      for (const [key, dash] of [['p50', ''], ['p95', '6 3'], ['p99', '2 2']] as const)
+        series.push({ label: `${r.target} ${key}`, color: COLORS[t % COLORS.length], dash, pts: r.steps!.map((s) => [s.clients, Math.max(s.latencyUs[key], 1) / 1000]) });
+    });
   const x1 = x0 + w - PAD.r;
   const yTop = PAD.t;
   const yBot = H - PAD.b;
@@ -42,10 +45,12 @@ function latencyPanel(results: ScenarioResult[], x0: number, w: number): string 
   const lim = py(250);
   parts.push(`<line x1="${x0 + PAD.l}" y1="${lim}" x2="${x1}" y2="${lim}" stroke="#d62728" stroke-dasharray="4 3"/>`, text(x1, lim - 4, 'p95 limit 250 ms', 'text-anchor="end" font-size="10" fill="#d62728"'));
   series.forEach((s, i) => {
-    const c = COLORS[i % COLORS.length];
-    parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2" points="${s.pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
+    const c = s.color;
+    const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
+    parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${s.pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
     for (const [x, y] of s.pts) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`);
-    parts.push(`<rect x="${x0 + PAD.l + 10}" y="${yTop + 6 + i * 15}" width="10" height="10" fill="${c}"/>`, text(x0 + PAD.l + 24, yTop + 15 + i * 15, s.label, 'font-size="11"'));
+    const ly = yTop + 11 + i * 15;
+    parts.push(`<line x1="${x0 + PAD.l + 8}" y1="${ly}" x2="${x0 + PAD.l + 28}" y2="${ly}" stroke="${c}" stroke-width="2"${dash}/>`, text(x0 + PAD.l + 32, ly + 4, s.label, 'font-size="11"'));
   });
   return parts.join('\n');
 }
