@@ -23,7 +23,8 @@ export enum FrameResult {
 
 /** Splits a byte stream into lines, keeping an unterminated tail between chunks. */
 export class LineFramer {
-  private tail: Uint8Array[] = [];
+  /** Made on the first unterminated tail: most connections never need one. */
+  private tail: Uint8Array[] | null = null;
   private tailBytes = 0;
 
   /** @param maxLine longest line accepted, in bytes, without its newline */
@@ -47,8 +48,8 @@ export class LineFramer {
       start = nl + 1;
       if (this.tailBytes) {
         if (this.tailBytes + line.length > this.maxLine) return this.overflow();
-        line = concat([...this.tail, line], this.tailBytes + line.length);
-        this.tail = [];
+        line = concat([...this.tail!, line], this.tailBytes + line.length);
+        this.tail!.length = 0;
         this.tailBytes = 0;
       } else if (line.length > this.maxLine) {
         return this.overflow();
@@ -59,7 +60,7 @@ export class LineFramer {
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
       if (this.tailBytes + rest.length > this.maxLine) return this.overflow();
-      this.tail.push(rest);
+      (this.tail ??= []).push(rest);
       this.tailBytes += rest.length;
     }
     return FrameResult.OK;
@@ -68,15 +69,16 @@ export class LineFramer {
   /** Take the unterminated tail (a message without its newline), if any. */
   takeTail(): Uint8Array | null {
     if (!this.tailBytes) return null;
-    let line = this.tail.length === 1 ? this.tail[0]! : concat(this.tail, this.tailBytes);
+    const tail = this.tail!;
+    let line = tail.length === 1 ? tail[0]! : concat(tail, this.tailBytes);
     if (line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-    this.tail = [];
+    tail.length = 0;
     this.tailBytes = 0;
     return line;
   }
 
   private overflow(): FrameResult {
-    this.tail = [];
+    if (this.tail) this.tail.length = 0;
     this.tailBytes = 0;
     return FrameResult.TOO_LONG;
   }
