@@ -20,6 +20,8 @@ export class Accounting {
   private readonly highest: Int32Array;
   private readonly gaps = new Map<number, Set<number>>(); // slot -> missing seqs
   private readonly sentBy: Float64Array;
+  /** per sender: when each seq was sent (or was due), in µs */
+  private readonly sentAtBy: Float64Array[];
   delivered = 0;
   duplicates = 0;
   orderViolations = 0;
@@ -30,10 +32,25 @@ export class Accounting {
   constructor(readonly receivers: number, readonly senders: number) {
     this.highest = new Int32Array(receivers * senders).fill(-1);
     this.sentBy = new Float64Array(senders);
+    this.sentAtBy = Array.from({ length: senders }, () => new Float64Array(1024));
   }
 
-  recordSent(sender: number): void {
-    this.sentBy[sender]++;
+  /** Count the next seq of `sender` as sent at `tUs` (its send or due time). */
+  recordSent(sender: number, tUs = 0): void {
+    const seq = this.sentBy[sender]++;
+    let times = this.sentAtBy[sender];
+    if (seq >= times.length) {
+      const grown = new Float64Array(times.length * 2);
+      grown.set(times);
+      this.sentAtBy[sender] = times = grown;
+    }
+    times[seq] = tUs;
+  }
+
+  /** The time recordSent() was given for (sender, seq); 0 if it was not sent. */
+  sentAt(sender: number, seq: number): number {
+    const times = this.sentAtBy[sender];
+    return times !== undefined && seq < this.sentBy[sender] ? times[seq] : 0;
   }
 
   sentCount(sender: number): number {

@@ -51,7 +51,9 @@ export class LoadGen {
       const acc = this.acc;
       if (!acc) return;
       if (m.phase !== this.phase) acc.markForeign();
-      else acc.deliver(this.receiver, m.sender, m.seq, this.nowUs - m.tUs);
+      // latency from the send time recorded for (sender, seq): the message's
+      // own timestamp, its longest field, is not parsed
+      else acc.deliver(this.receiver, m.sender, m.seq, this.nowUs - acc.sentAt(m.sender, m.seq));
     };
     this.handlers = {
       data: (s, chunk) => {
@@ -59,7 +61,7 @@ export class LoadGen {
         const buf = c.rest ? Buffer.concat([c.rest, chunk]) : chunk;
         this.receiver = c.idx;
         this.nowUs = performance.now() * 1000;
-        const r = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize);
+        const r = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false);
         this.joins += r.joins;
         // copy: the runtime may reuse the chunk's memory after we return
         c.rest = r.consumed < buf.length ? Buffer.from(buf.subarray(r.consumed)) : null;

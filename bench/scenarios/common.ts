@@ -102,7 +102,7 @@ export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = ne
 
   const sendOne = (s: number, tUs: number): string => {
     const line = formatMessage(phase, s, acc.sentCount(s), tUs, spec.size);
-    acc.recordSent(s);
+    acc.recordSent(s, tUs);
     return line;
   };
 
