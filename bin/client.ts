@@ -5,13 +5,14 @@
  * the input (lib/chat/terminal.ts). From a pipe: lines in, lines out, as
  * plain as the original.
  */
+import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
 import { ChatClient, type ChatClientIO, ClientExit } from "../lib/chat/client.ts";
 import { encode } from "../lib/chat/protocol.ts";
 import { LineEditor, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/chat/terminal.ts";
 import { checks, formatHelp, parseFlags, UsageError } from "../lib/cli/flags.ts";
 import { versionLine } from "../lib/cli/version.ts";
-import { ConnectError, formatHostPort } from "../lib/reactor/backend.ts";
+import { ConnectError, formatHostPort, type TlsClientOptions } from "../lib/reactor/backend.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
 
 const flags = {
@@ -20,6 +21,9 @@ const flags = {
   backend: { type: "string", default: "bun", value: "NAME", help: "socket backend: bun or node", check: checks.backend },
   timestamps: { type: "boolean", default: false, help: "show [HH:MM:SS] before each received line" },
   color: { type: "boolean", default: true, help: "colour names on a terminal (--no-color, or NO_COLOR set, turns it off)" },
+  tls: { type: "boolean", default: false, help: "connect with TLS, verifying the server against the system CAs or --ca" },
+  ca: { type: "string", value: "FILE", help: "with --tls: trust the PEM certificates in FILE instead of the system CAs (default: none)" },
+  insecure: { type: "boolean", default: false, help: "with --tls: do not verify the server's certificate (anyone could be in the middle)" },
   version: { type: "boolean", help: "print the version and exit" },
   help: { type: "boolean", help: "show this help" },
 } as const;
@@ -48,10 +52,11 @@ async function main(): Promise<void> {
     process.stdout.write(versionLine("client") + "\n");
     return;
   }
+  const tls = tlsOptions(opts.tls!, opts.ca, opts.insecure!);
   const backend = await createBackend(opts.backend as BackendName);
   let conn;
   try {
-    conn = await backend.connect({ host: opts.host!, port: opts.port! });
+    conn = await backend.connect({ host: opts.host!, port: opts.port!, ...(tls ? { tls } : {}) });
   } catch (err) {
     if (err instanceof ConnectError) fail(err.message, 1);
     throw err;
@@ -75,13 +80,15 @@ async function main(): Promise<void> {
 
 /**
  * From a pipe (or to one): one line per line. To a pipe the bytes go
- * through unchanged; to a terminal (input from a pipe) they are styled.
+ * through unchanged; to a terminal (input from a pipe) they are styled,
+ * and control characters always neutralised (see `visible`), colour or not.
  */
 function pipeIO(style: StyleOptions): ChatClientIO {
   const lines = new TextDecoder();
+  const toTerminal = process.stdout.isTTY === true;
   return {
     line: (text) => {
-      if (style.color) return void process.stdout.write(styleLine(lines.decode(text), style) + "\n");
+      if (style.color || toTerminal) return void process.stdout.write(styleLine(lines.decode(text), style) + "\n");
       if (style.timestamps) process.stdout.write(timestamp(Date.now()));
       process.stdout.write(text);
       process.stdout.write("\n");
@@ -127,6 +134,21 @@ function terminalIO(client: () => ChatClient, style: StyleOptions, where: string
       out(editor.render());
     },
   };
+}
+
+function tlsOptions(tls: boolean, caFile: string | undefined, insecure: boolean): TlsClientOptions | null {
+  if (!tls) {
+    if (caFile || insecure) fail("--ca and --insecure only apply with --tls", 2);
+    return null;
+  }
+  if (caFile && insecure) fail("--ca and --insecure contradict each other: pick one", 2);
+  if (insecure) return { insecure: true };
+  if (!caFile) return {};
+  try {
+    return { ca: readFileSync(caFile, "utf8") };
+  } catch (err) {
+    fail(`--ca: cannot read ${caFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+  }
 }
 
 main().catch((err) => fail(`unexpected error: ${err?.message ?? err}`, 1));

@@ -3,14 +3,17 @@
  * The chat server program: `bun bin/server.ts [--host H] [--port P] [--cluster redis://...]`.
  * Flags and signals are handled here; the select loop is lib/chat/server.ts.
  */
+import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
+import { clientsWithinFdLimit, defaultLimits, type Limits } from "../lib/chat/limits.ts";
+import { openFileLimit } from "../lib/cli/fd-limit.ts";
 import { createLogger, type LogFormat } from "../lib/chat/logger.ts";
 import { ChatServer, type Slot } from "../lib/chat/server.ts";
 import { formatStatsLine, StatsSampler } from "../lib/chat/stats.ts";
 import { checks, formatHelp, parseFlags, UsageError } from "../lib/cli/flags.ts";
 import { versionLine } from "../lib/cli/version.ts";
 import { type MetricsServer, parseHostPort, serveMetrics } from "./metrics-http.ts";
-import { formatHostPort, ListenError } from "../lib/reactor/backend.ts";
+import { formatHostPort, ListenError, type TlsServerOptions } from "../lib/reactor/backend.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
 import { ClusterRelay } from "../lib/cluster/relay.ts";
 import { parseRedisUrl, type RedisTarget, RedisUrlError } from "../lib/cluster/url.ts";
@@ -60,6 +63,50 @@ const flags = {
     help: "serve /metrics (Prometheus) and a live status page at / on HOST:PORT (default: none)",
     check: (v: string | number) => (parseHostPort(String(v)) ? null : "must be HOST:PORT, e.g. 127.0.0.1:9100"),
   },
+  "max-outbound": {
+    type: "number",
+    default: defaultLimits.maxOutbound,
+    value: "BYTES",
+    help: "evict a client (too slow) once this much output waits for it; 0: no limit",
+    check: checks.wholeNonNegative,
+  },
+  "max-line": {
+    type: "number",
+    default: defaultLimits.maxLine,
+    value: "BYTES",
+    help: "longest line a client may send; a longer one gets an error and is disconnected",
+    check: checks.wholePositive,
+  },
+  rate: {
+    type: "number",
+    default: defaultLimits.rate,
+    value: "LINES_PER_S",
+    help: "lines per second a client may send on average; excess lines are dropped; 0: no limit",
+    check: checks.nonNegative,
+  },
+  burst: {
+    type: "number",
+    default: defaultLimits.burst,
+    value: "N",
+    help: "lines a client may send at once above --rate",
+    check: checks.wholePositive,
+  },
+  "max-clients": {
+    type: "number",
+    default: defaultLimits.maxClients,
+    value: "N",
+    help: "clients at once; more are told the server is full (lowered to fit the open-file limit)",
+    check: checks.wholePositive,
+  },
+  "idle-timeout": {
+    type: "number",
+    default: 0,
+    value: "SECONDS",
+    help: "disconnect a client that sent nothing for this long; 0: never",
+    check: checks.nonNegative,
+  },
+  "tls-cert": { type: "string", value: "FILE", help: "serve TLS with this PEM certificate chain (needs --tls-key) (default: none)" },
+  "tls-key": { type: "string", value: "FILE", help: "PEM private key for --tls-cert" },
   version: { type: "boolean", help: "print the version and exit" },
   help: { type: "boolean", help: "show this help" },
 } as const;
@@ -95,11 +142,13 @@ async function main(): Promise<void> {
     if (err instanceof RedisUrlError) fail(`--cluster: ${err.message}`, 2);
     throw err;
   }
+  const tls = readTlsFiles(opts["tls-cert"], opts["tls-key"]);
+  const limits = limitsFrom(opts);
   const backend = await createBackend(opts.backend as BackendName);
   const reactor = new Reactor<Slot>(backend);
   let listener;
   try {
-    listener = await backend.listen({ host: opts.host!, port: opts.port!, backlog: 4096 });
+    listener = await backend.listen({ host: opts.host!, port: opts.port!, backlog: 4096, ...(tls ? { tls } : {}) });
   } catch (err) {
     if (err instanceof ListenError) fail(err.message, 1);
     throw err;
@@ -117,9 +166,10 @@ async function main(): Promise<void> {
     coalesce: opts.coalesce!,
     log,
     relay,
+    limits,
   });
   const { host, port } = listener.address;
-  log(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name})`);
+  log(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name}${tls ? ", TLS" : ""})`);
   const metrics = startStats(server, log, opts.stats, opts.metrics);
   relay?.start((bytes) => server.room.broadcast(null, bytes));
   const stop = (signal: string) => {
@@ -160,6 +210,43 @@ function startStats(server: ChatServer, log: (line: string) => void, statsSecond
   }
   log(`Metrics on ${endpoint.url}metrics, status page on ${endpoint.url}`);
   return endpoint;
+}
+
+function readTlsFiles(certFile: string | undefined, keyFile: string | undefined): TlsServerOptions | null {
+  if (!certFile && !keyFile) return null;
+  if (!certFile || !keyFile) fail("--tls-cert and --tls-key go together", 2);
+  const read = (file: string, flag: string) => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (err) {
+      fail(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+    }
+  };
+  return { cert: read(certFile, "--tls-cert"), key: read(keyFile, "--tls-key") };
+}
+
+function limitsFrom(opts: {
+  "max-outbound"?: number;
+  "max-line"?: number;
+  rate?: number;
+  burst?: number;
+  "max-clients"?: number;
+  "idle-timeout"?: number;
+}): Limits {
+  const wanted = opts["max-clients"]!;
+  const fdLimit = openFileLimit();
+  const maxClients = clientsWithinFdLimit(wanted, fdLimit);
+  if (maxClients < wanted) {
+    process.stderr.write(`server: --max-clients lowered from ${wanted} to ${maxClients} to fit the open-file limit (${fdLimit})\n`);
+  }
+  return {
+    maxOutbound: opts["max-outbound"]!,
+    maxLine: opts["max-line"]!,
+    rate: opts.rate!,
+    burst: opts.burst!,
+    maxClients,
+    idleTimeoutMs: opts["idle-timeout"]! * 1000,
+  };
 }
 
 main().catch((err) => fail(`unexpected error: ${err?.message ?? err}`, 1));

@@ -26,6 +26,9 @@ import { StdinHandle } from "./stdin.ts";
 
 type BunSocket = Socket<BunConnection | undefined>;
 
+/** A TLS client that has not finished its handshake by then is dropped. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
 /** Bun reports IPv4 peers of a dual-stack socket as ::ffff:a.b.c.d. */
 function plainHost(host: string): string {
   return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
@@ -35,6 +38,8 @@ class BunConnection extends StreamState implements Connection {
   readonly kind = "connection" as const;
   readonly remote: Address;
   private localAddress: Address | null = null;
+  /** TLS server side: drops a client that never completes its handshake. */
+  handshakeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly socket: BunSocket) {
     super();
@@ -103,6 +108,23 @@ class BunListener extends ListenerState<BunConnection> implements Listener {
   constructor(options: ListenOptions) {
     super();
     const self = this;
+    // With a `handshake` handler Bun opens TLS sockets before the handshake;
+    // a client only joins once it has completed one (a plain-TCP or broken
+    // client is dropped without ever being announced).
+    const tlsHandlers = {
+      open(s: BunSocket) {
+        const conn = new BunConnection(s);
+        conn.handshakeTimer = setTimeout(() => conn.abort(), TLS_HANDSHAKE_TIMEOUT_MS);
+      },
+      handshake(s: BunSocket, success: boolean) {
+        const conn = s.data;
+        if (!conn) return;
+        if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
+        conn.handshakeTimer = null;
+        if (success) self.onConnection(conn);
+        else conn.abort();
+      },
+    };
     try {
       this.server = Bun.listen<BunConnection | undefined>({
         hostname: options.host,
@@ -111,9 +133,13 @@ class BunListener extends ListenerState<BunConnection> implements Listener {
         ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
         socket: {
           ...BunConnection.handlers,
-          open(s: BunSocket) {
-            self.onConnection(new BunConnection(s));
-          },
+          ...(options.tls
+            ? tlsHandlers
+            : {
+                open(s: BunSocket) {
+                  self.onConnection(new BunConnection(s));
+                },
+              }),
         },
       });
     } catch (err) {
@@ -154,6 +180,10 @@ export class BunBackend implements Backend {
   async connect(options: ConnectOptions): Promise<Connection> {
     let failure: Error | null = null;
     let conn: BunConnection | null = null;
+    // TLS: Bun opens the socket before the handshake and does not refuse an
+    // unverified server by itself; the `handshake` handler decides.
+    let handshakeDone: () => void = () => {};
+    const handshake = new Promise<void>((resolve) => (handshakeDone = resolve));
     try {
       const tls = options.tls
         ? {
@@ -178,9 +208,26 @@ export class BunBackend implements Backend {
           connectError(_s: BunSocket, err: Error) {
             failure = err;
           },
+          handshake(s: BunSocket, success: boolean, authError: Error | null) {
+            if (!success && !options.tls?.insecure) {
+              failure = authError ?? new Error("TLS handshake failed");
+              s.terminate();
+            }
+            handshakeDone();
+          },
+          close(s: BunSocket, err?: Error) {
+            if (!failure && err) failure = err;
+            handshakeDone();
+            BunConnection.handlers.close(s, err);
+          },
         },
       });
-      return conn ?? new BunConnection(socket);
+      const connection = conn ?? new BunConnection(socket);
+      if (options.tls) {
+        await handshake;
+        if (failure) throw failure;
+      }
+      return connection;
     } catch (err) {
       throw new ConnectError(options.host, options.port, describeError(failure ?? err));
     }

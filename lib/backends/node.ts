@@ -134,7 +134,11 @@ class NodeListener extends ListenerState<NodeConnection> implements Listener {
     super();
     const a = server.address() as net.AddressInfo;
     this.address = { host, port: a.port };
-    server.on("connection", (s: net.Socket) => this.onConnection(NodeConnection.adopt(s)));
+    // A TLS server's "connection" is the raw TCP socket; the usable one
+    // comes with "secureConnection", after the handshake. Handshake
+    // failures stay with that client (tlsClientError), not the listener.
+    const event = server instanceof tls.Server ? "secureConnection" : "connection";
+    server.on(event, (s: net.Socket) => this.onConnection(NodeConnection.adopt(s)));
     server.on("error", (err: Error) => this.onError(err));
   }
 

@@ -16,6 +16,7 @@ import type { ReadySets, Reactor, SelectorKey } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import { FrameResult, LineFramer } from "./framing.ts";
+import { CLOSE_LINGER_MS, ClientLimits, defaultLimits, type Limits, LineVerdict, limitMessages, offlineReason, slowReaders } from "./limits.ts";
 import { addressTuple, encode, isQuit, messagePrefix, notice } from "./protocol.ts";
 import { Member, Room } from "./room.ts";
 import { ServerCounters } from "./stats.ts";
@@ -36,6 +37,8 @@ export interface ChatServerOptions {
   log: (line: string, client?: Address) => void;
   /** Told about what the room hears from local clients, e.g. to share it with other servers. */
   relay: Relay | null;
+  /** Per-client limits (see limits.ts). */
+  limits: Limits;
 }
 
 /**
@@ -58,13 +61,14 @@ export const defaultServerOptions: ChatServerOptions = {
   coalesce: true,
   log: () => {},
   relay: null,
+  limits: defaultLimits,
 };
 
 /** What the server keeps per client. */
 export class Peer {
   readonly kind = "peer" as const;
   readonly member: Member<Slot>;
-  readonly framer = new LineFramer();
+  readonly framer: LineFramer;
   /** What goes in front of its messages: `<HOST:PORT> `, or `<NICK> ` after `/nick`. */
   prefix: Uint8Array;
   /** `(HOST, PORT)`, as notices name it. */
@@ -74,11 +78,14 @@ export class Peer {
   /** Chosen with `/nick`; null until then. */
   nick: string | null = null;
   tailTimer: Timer | null = null;
+  limits: ClientLimits | null = null;
 
   constructor(
     readonly key: SelectorKey<Slot>,
     readonly conn: Connection,
+    maxLine = Infinity,
   ) {
+    this.framer = new LineFramer(maxLine);
     this.member = new Member(key);
     this.prefix = messagePrefix(conn.remote);
     this.name = addressTuple(conn.remote);
@@ -118,6 +125,8 @@ export class ChatServer implements CommandHost {
   ) {
     this.options = { ...defaultServerOptions, ...options };
     this.room = new Room(reactor, this.options.coalesce);
+    // Registered after the room's seal hook: sees this tick's output queued.
+    reactor.beforeSleep(() => this.evictSlowReaders());
     this.listenerKey = reactor.register(listener, Interest.READ, { kind: "listener", listener });
   }
 
@@ -186,9 +195,17 @@ export class ChatServer implements CommandHost {
         conn.close();
         continue;
       }
+      // Clients still flushing their last output hold a descriptor too.
+      if (this.clients + this.reactor.closing >= this.options.limits.maxClients) {
+        this.refuse(conn);
+        continue;
+      }
       const key = this.reactor.register(conn, Interest.READ, null as unknown as Slot);
-      const peer = new Peer(key, conn);
+      const peer = new Peer(key, conn, this.options.limits.maxLine);
       key.data = peer;
+      peer.limits = new ClientLimits(this.reactor, this.options.limits, () =>
+        this.dismiss(peer, limitMessages.idle(this.options.limits.idleTimeoutMs / 1000), offlineReason.idle),
+      );
       this.counters.connects++;
       const text = notice.connected(conn.remote);
       this.options.log(text, conn.remote);
@@ -203,6 +220,7 @@ export class ChatServer implements CommandHost {
     const data = peer.conn.recv();
     if (data === null) return;
     this.counters.bytesIn += data.length;
+    peer.limits!.received(this.reactor.now());
     if (data.length === 0) {
       // EOF: what the client sent without a newline is still its message.
       this.deliverTail(peer);
@@ -211,6 +229,10 @@ export class ChatServer implements CommandHost {
     }
     const result = peer.framer.push(data, (line) => this.onLine(peer, line));
     if (result === FrameResult.STOPPED) return;
+    if (result === FrameResult.TOO_LONG) {
+      const max = this.options.limits.maxLine;
+      return this.dismiss(peer, limitMessages.lineTooLong(max), offlineReason.lineTooLong);
+    }
     this.armTail(peer);
   }
 
@@ -220,6 +242,14 @@ export class ChatServer implements CommandHost {
     if (isQuit(line)) {
       this.quit(peer);
       return false;
+    }
+    const verdict = peer.limits!.line();
+    if (verdict !== LineVerdict.PASS) {
+      if (verdict === LineVerdict.DROP_AND_WARN) {
+        const { rate, burst } = this.options.limits;
+        this.reply(peer, limitMessages.flooding(rate, burst));
+      }
+      return true;
     }
     if (line[0] === SLASH) return runCommand(this, peer, line);
     this.say(peer, peer.prefix, line);
@@ -275,16 +305,56 @@ export class ChatServer implements CommandHost {
    * Remove a client and tell the others why. A client that quit gets its
    * pending output flushed; a lost connection is simply closed.
    */
-  private evict(peer: Peer, text: string): void {
+  private evict(peer: Peer, text: string, abort = false): void {
     if (!peer.key.valid) return;
     peer.tailTimer?.cancel();
+    peer.limits?.close();
     this.room.leave(peer.member);
-    this.reactor.closeKey(peer.key);
+    const key = peer.key;
+    this.reactor.closeKey(key, abort);
+    if (key.pendingBytes > 0) {
+      // Weak: a key that finished closing must not stay alive for the linger period.
+      const ref = new WeakRef(key);
+      this.reactor.setTimer(CLOSE_LINGER_MS, () => {
+        const k = ref.deref();
+        if (k) this.reactor.closeKey(k, true);
+      });
+    }
     this.counters.departures++;
     this.options.log(text, peer.conn.remote);
     this.room.broadcast(null, encode(text), NEWLINE);
     this.counters.linesOut += this.room.size;
     this.options.relay?.notice(text);
+  }
+
+  /** Evict a client for breaking a limit: tell it why, then the others. */
+  private dismiss(peer: Peer, why: string, reason: string): void {
+    if (!peer.key.valid) return;
+    this.reply(peer, why);
+    this.evict(peer, notice.offline(peer.conn.remote, reason));
+  }
+
+  /** One line saying the server is full, then close; the others never hear of it. */
+  private refuse(conn: Connection): void {
+    const max = this.options.limits.maxClients;
+    conn.send(encode(limitMessages.full(max) + "\n"));
+    conn.close();
+    this.options.log(`Refused ${addressTuple(conn.remote)}: server is full`, conn.remote);
+  }
+
+  /**
+   * Readers whose queued output passed --max-outbound are dropped at once
+   * (reset, queue freed) so they cannot hold memory or slow anyone else.
+   */
+  private evictSlowReaders(): void {
+    const slow = slowReaders(this.room.list(), this.options.limits.maxOutbound);
+    if (slow.length === 0) return;
+    for (const key of slow) {
+      const peer = key.data as Peer;
+      this.evict(peer, notice.offline(peer.conn.remote, offlineReason.tooSlow), true);
+    }
+    // The room sealed already in this flush: queue the notices now, not next tick.
+    this.room.seal();
   }
 
   private listenerFailed(listener: Listener): void {

@@ -281,11 +281,14 @@ export function timestamp(ms: number): string {
 
 /**
  * Control characters shown as `^X` (and DEL as `^?`): a received line must
- * not move the cursor or change colours, or the input row is torn.
+ * not move the cursor or change colours, or the input row is torn. Bidi
+ * embedding/override/isolate controls are shown as `<U+XXXX>` too: they
+ * would make a peer's text read differently from what it is.
  */
 export function visible(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f\x80-\x9f]/g, (c) => {
+  return text.replace(/[\x00-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     const code = c.charCodeAt(0);
+    if (code >= 0x2000) return `<U+${code.toString(16).toUpperCase()}>`;
     return code === 0x7f ? "^?" : code < 0x20 ? `^${String.fromCharCode(code + 0x40)}` : `\\x${code.toString(16)}`;
   });
 }

@@ -97,5 +97,7 @@ export const checks = {
     Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? null : "must be a whole number from 0 to 65535",
   positive: (v: string | number) => ((v as number) > 0 ? null : "must be greater than 0"),
   nonNegative: (v: string | number) => ((v as number) >= 0 ? null : "must be 0 or more"),
+  wholeNonNegative: (v: string | number) => (Number.isInteger(v) && (v as number) >= 0 ? null : "must be a whole number, 0 or more"),
+  wholePositive: (v: string | number) => (Number.isInteger(v) && (v as number) > 0 ? null : "must be a whole number greater than 0"),
   backend: (v: string | number) => (v === "bun" || v === "node" ? null : 'must be "bun" or "node"'),
 };

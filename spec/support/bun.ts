@@ -37,14 +37,22 @@ export interface ServerProcess {
   port: number;
   /** Everything the server printed on stdout so far. */
   output(): string;
+  /** Everything the server printed on stderr so far. */
+  errors(): string;
   /** Resolves when stdout contains `text`. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
-export function startServer(extra: string[] = []): Promise<ServerProcess> {
-  const child = spawn(bunPath, ["bin/server.ts", "--port", "0", ...extra], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+export function startServer(extra: string[] = [], options: { openFiles?: number } = {}): Promise<ServerProcess> {
+  const args = ["bin/server.ts", "--port", "0", ...extra];
+  const stdio: ["ignore", "pipe", "pipe"] = ["ignore", "pipe", "pipe"];
+  // A lower open-file limit needs a shell: exec keeps the server's pid the child's.
+  const child =
+    options.openFiles === undefined
+      ? spawn(bunPath, args, { cwd: root, stdio })
+      : spawn("sh", ["-c", `ulimit -n ${options.openFiles} && exec "$0" "$@"`, bunPath, ...args], { cwd: root, stdio });
   let out = "";
   let err = "";
   const waiters: Array<() => void> = [];
@@ -83,6 +91,7 @@ export function startServer(extra: string[] = []): Promise<ServerProcess> {
     child,
     port: Number(/listening on \S+:(\d+)/.exec(out)![1]),
     output: () => out,
+    errors: () => err,
     waitFor,
     exited,
     async stop() {

@@ -1,0 +1,19 @@
+/**
+ * The process's open-file limit (RLIMIT_NOFILE, soft), read from
+ * /proc/self/limits. Neither Bun nor Node exposes getrlimit(); elsewhere
+ * than Linux this returns null and the caller keeps its own limit.
+ */
+import { readFileSync } from "node:fs";
+
+export function openFileLimit(): number | null {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/limits", "utf8");
+  } catch {
+    return null;
+  }
+  const m = /^Max open files\s+(\S+)/m.exec(text);
+  if (!m || m[1] === "unlimited") return null;
+  const n = Number(m[1]);
+  return Number.isFinite(n) ? n : null;
+}
