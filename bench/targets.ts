@@ -71,7 +71,8 @@ export async function startOurs(label: string, backend: Backend, noCoalesce: boo
   if (!existsSync(entry)) throw new TargetError(`${label}: ${entry} does not exist (our server is not in this tree yet)`);
   const args = [entry, '--host', '127.0.0.1', '--port', '0', '--backend', backend];
   if (noCoalesce) args.push('--no-coalesce');
-  args.push(...extraArgs);
+  // The load generator floods by design: flood control off (--rate 0).
+  args.push('--rate', '0', ...extraArgs);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const { host, port } = await waitListening(child, label, /listening on (\S+):(\d+)/);
   child.removeAllListeners('exit');

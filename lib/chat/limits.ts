@@ -11,6 +11,7 @@
 import type { SelectorKey } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
 
+/** Per-client limits of a server (flags of bin/server.ts; see README "Limits and security"). */
 export interface Limits {
   /** Output queued for one client past which it is evicted as too slow (bytes; 0: no limit). */
   maxOutbound: number;
@@ -26,6 +27,7 @@ export interface Limits {
   idleTimeoutMs: number;
 }
 
+/** Generous for people typing and pasting; tight enough that one client cannot hurt the rest. */
 export const defaultLimits: Limits = {
   maxOutbound: 8 * 1024 * 1024,
   maxLine: 64 * 1024,

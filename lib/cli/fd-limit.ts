@@ -1,10 +1,11 @@
-/**
+/*
  * The process's open-file limit (RLIMIT_NOFILE, soft), read from
  * /proc/self/limits. Neither Bun nor Node exposes getrlimit(); elsewhere
  * than Linux this returns null and the caller keeps its own limit.
  */
 import { readFileSync } from "node:fs";
 
+/** The soft limit on open files, or null when it is unlimited or cannot be read. */
 export function openFileLimit(): number | null {
   let text: string;
   try {
