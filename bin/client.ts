@@ -10,8 +10,8 @@ import { type BackendName, createBackend } from "../lib/backends/index.ts";
 import { ChatClient, type ChatClientIO, ClientExit } from "../lib/chat/client.ts";
 import { encode } from "../lib/chat/protocol.ts";
 import { LineEditor, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/chat/terminal.ts";
-import { checks, formatHelp, parseFlags, UsageError } from "../lib/cli/flags.ts";
-import { versionLine } from "../lib/cli/version.ts";
+import { checks } from "../lib/cli/flags.ts";
+import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
 import { ConnectError, formatHostPort, type TlsClientOptions } from "../lib/reactor/backend.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
 
@@ -31,27 +31,14 @@ const flags = {
 const usage = "bun bin/client.ts [flags]";
 const summary = "A TCP chat client: type lines to send them, q to quit, /help for the server's commands.";
 
+const program = { name: "client", usage, summary, flags };
 function fail(message: string, code: number): never {
-  process.stderr.write(`client: ${message}\n`);
-  process.exit(code);
+  return failWith(program.name, message, code);
 }
 
 async function main(): Promise<void> {
-  let opts;
-  try {
-    opts = parseFlags(process.argv.slice(2), flags);
-  } catch (err) {
-    if (err instanceof UsageError) fail(`${err.message}\n${formatHelp(usage, summary, flags)}`, 2);
-    throw err;
-  }
-  if (opts.help) {
-    process.stdout.write(formatHelp(usage, summary, flags));
-    return;
-  }
-  if (opts.version) {
-    process.stdout.write(versionLine("client") + "\n");
-    return;
-  }
+  const opts = parseProgramFlags(program);
+  if (!opts) return;
   const tls = tlsOptions(opts.tls!, opts.ca, opts.insecure!);
   const backend = await createBackend(opts.backend as BackendName);
   let conn;

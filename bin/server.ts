@@ -10,8 +10,8 @@ import { openFileLimit } from "../lib/cli/fd-limit.ts";
 import { createLogger, type LogFormat } from "../lib/chat/logger.ts";
 import { ChatServer, type Slot } from "../lib/chat/server.ts";
 import { formatStatsLine, StatsSampler } from "../lib/chat/stats.ts";
-import { checks, formatHelp, parseFlags, UsageError } from "../lib/cli/flags.ts";
-import { versionLine } from "../lib/cli/version.ts";
+import { checks } from "../lib/cli/flags.ts";
+import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
 import { type MetricsServer, parseHostPort, serveMetrics } from "./metrics-http.ts";
 import { formatHostPort, ListenError, type TlsServerOptions } from "../lib/reactor/backend.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
@@ -114,27 +114,14 @@ const flags = {
 const usage = "bun bin/server.ts [flags]";
 const summary = "A TCP chat server: every line a client sends goes to every other client.";
 
+const program = { name: "server", usage, summary, flags };
 function fail(message: string, code: number): never {
-  process.stderr.write(`server: ${message}\n`);
-  process.exit(code);
+  return failWith(program.name, message, code);
 }
 
 async function main(): Promise<void> {
-  let opts;
-  try {
-    opts = parseFlags(process.argv.slice(2), flags);
-  } catch (err) {
-    if (err instanceof UsageError) fail(`${err.message}\n${formatHelp(usage, summary, flags)}`, 2);
-    throw err;
-  }
-  if (opts.help) {
-    process.stdout.write(formatHelp(usage, summary, flags));
-    return;
-  }
-  if (opts.version) {
-    process.stdout.write(versionLine("server") + "\n");
-    return;
-  }
+  const opts = parseProgramFlags(program);
+  if (!opts) return;
   let redis: RedisTarget | null = null;
   try {
     if (opts.cluster !== undefined) redis = parseRedisUrl(opts.cluster);

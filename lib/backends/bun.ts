@@ -21,7 +21,7 @@ import {
 } from "../reactor/backend.ts";
 import { setListenBacklog } from "./backlog.ts";
 import { PassWaiter } from "./pass.ts";
-import { ListenerState, StreamState } from "./state.ts";
+import { ListenerState, SocketState } from "./state.ts";
 import { StdinHandle } from "./stdin.ts";
 
 type BunSocket = Socket<BunConnection | undefined>;
@@ -34,14 +34,14 @@ function plainHost(host: string): string {
   return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
 }
 
-class BunConnection extends StreamState implements Connection {
+class BunConnection extends SocketState implements Connection {
   readonly kind = "connection" as const;
   readonly remote: Address;
   private localAddress: Address | null = null;
   /** TLS server side: drops a client that never completes its handshake. */
   handshakeTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly socket: BunSocket) {
+  constructor(protected readonly socket: BunSocket) {
     super();
     socket.data = this;
     // No setNoDelay(): Bun sets TCP_NODELAY on every socket it accepts or
@@ -60,24 +60,8 @@ class BunConnection extends StreamState implements Connection {
     return this.sent(this.socket.write(bytes), bytes.length);
   }
 
-  close(): void {
-    if (this.gone) return;
-    this.gone = true;
-    this.socket.end();
-  }
-
-  abort(): void {
-    if (this.gone) return;
-    this.gone = true;
+  protected resetSocket(): void {
     this.socket.terminate();
-  }
-
-  protected pauseReading(): void {
-    this.socket.pause();
-  }
-
-  protected resumeReading(): void {
-    this.socket.resume();
   }
 
   // Bun's handler objects are shared per listener; these route to the handle.

@@ -23,7 +23,7 @@ import {
   describeError,
 } from "../reactor/backend.ts";
 import { PassWaiter } from "./pass.ts";
-import { ListenerState, StreamState } from "./state.ts";
+import { ListenerState, SocketState } from "./state.ts";
 import { StdinHandle } from "./stdin.ts";
 
 function plainHost(host: string | undefined): string {
@@ -34,13 +34,13 @@ function plainHost(host: string | undefined): string {
 const OWNER = Symbol("connection");
 type OwnedSocket = net.Socket & { [OWNER]: NodeConnection };
 
-class NodeConnection extends StreamState implements Connection {
+class NodeConnection extends SocketState implements Connection {
   readonly kind = "connection" as const;
   readonly remote: Address;
   private localAddress: Address | null = null;
   private needDrain = false;
 
-  constructor(private readonly socket: net.Socket) {
+  constructor(protected readonly socket: net.Socket) {
     super();
     socket.setNoDelay(true);
     this.remote = { host: plainHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
@@ -101,24 +101,8 @@ class NodeConnection extends StreamState implements Connection {
     return this.sent(taken, bytes.length);
   }
 
-  close(): void {
-    if (this.gone) return;
-    this.gone = true;
-    this.socket.end();
-  }
-
-  abort(): void {
-    if (this.gone) return;
-    this.gone = true;
+  protected resetSocket(): void {
     this.socket.resetAndDestroy();
-  }
-
-  protected pauseReading(): void {
-    this.socket.pause();
-  }
-
-  protected resumeReading(): void {
-    this.socket.resume();
   }
 
   /** Adopt a socket that is already connected. */

@@ -135,6 +135,43 @@ export abstract class StreamState implements Handle {
   }
 }
 
+/** The part of a runtime's socket that pausing and closing need; Bun's and Node's both have it. */
+export interface PausableSocket {
+  pause(): unknown;
+  resume(): unknown;
+  /** Graceful close: FIN after what was written. */
+  end(): unknown;
+}
+
+/** A connected socket's state: pausing and closing are the same on both runtimes, only a reset differs. */
+export abstract class SocketState extends StreamState {
+  protected abstract readonly socket: PausableSocket;
+  /** Drop everything and reset the connection (RST). */
+  protected abstract resetSocket(): void;
+
+  protected pauseReading(): void {
+    this.socket.pause();
+  }
+
+  protected resumeReading(): void {
+    this.socket.resume();
+  }
+
+  /** Graceful close: FIN after what was sent; stop reading. Idempotent. */
+  close(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.socket.end();
+  }
+
+  /** Abortive close: drop everything, now. Idempotent. */
+  abort(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.resetSocket();
+  }
+}
+
 /** A listener's accept backlog: readable while connections wait. */
 export abstract class ListenerState<C extends Connection> implements Handle {
   readonly kind = "listener" as const;
