@@ -11,7 +11,7 @@ import { LoadGen, TargetError } from '../loadgen.ts';
 import type { ScenarioResult } from '../result.ts';
 import { notRun } from '../result.ts';
 import { freePort, startOurs, type Target } from '../targets.ts';
-import { growTo, phaseNotes, runPhase, type Ctx } from './common.ts';
+import { growTo, phaseReport, runPhase, type Ctx } from './common.ts';
 
 /** Splits deliveries by whether sender and receiver sit on the same server. */
 class SplitAccounting extends Accounting {
@@ -110,8 +110,6 @@ export async function clusterScenario(ctx: Ctx): Promise<ScenarioResult> {
     const wallUs = (performance.now() - t0) * 1000;
     const cpu1 = [serverCpuUs(b.pid), serverCpuUs(redis.pid)];
     const share = (i: number): number | null => (cpu0[i] != null && cpu1[i] != null ? +((cpu1[i]! - cpu0[i]!) / wallUs).toFixed(2) : null);
-    const notes = phaseNotes(r, gen);
-    if (missingJoins) notes.unshift(`${missingJoins} join notices missing at setup`);
     const crossShare = r.totals.delivered ? acc.crossDelivered / r.totals.delivered : 0;
     const cross: Percentiles = acc.cross.summary();
     const local: Percentiles = acc.local.summary();
@@ -119,15 +117,10 @@ export async function clusterScenario(ctx: Ctx): Promise<ScenarioResult> {
       scenario: 'cluster',
       target: label,
       status: 'ok',
-      note: notes.join('; ') || undefined,
       clients: N,
       senders: S,
       durationS,
-      accounting: r.totals,
-      deliveriesPerSec: r.deliveriesPerSec,
-      latencyUs: r.latencyUs,
-      genCpu: r.genCpu,
-      serverCpu: r.serverCpu,
+      ...phaseReport(r, gen, missingJoins),
       metrics: {
         servers: 2,
         ratePerSender: rate,

@@ -167,6 +167,23 @@ export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = ne
   };
 }
 
+/**
+ * The fields every load phase reports alike: accounting, rate, latency,
+ * CPU, and a note for anything that makes the figures doubtful.
+ */
+export function phaseReport(r: PhaseResult, gen: LoadGen, missingJoins: number) {
+  const notes = phaseNotes(r, gen);
+  if (missingJoins) notes.unshift(`${missingJoins} join notices missing at setup`);
+  return {
+    note: notes.join('; ') || undefined,
+    accounting: r.totals,
+    deliveriesPerSec: r.deliveriesPerSec,
+    latencyUs: r.latencyUs,
+    genCpu: r.genCpu,
+    serverCpu: r.serverCpu,
+  };
+}
+
 export function phaseNotes(r: PhaseResult, gen: LoadGen): string[] {
   const notes: string[] = [];
   if (!r.drained) notes.push('drain timed out');

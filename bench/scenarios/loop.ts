@@ -3,7 +3,7 @@
 
 import { LoadGen } from '../loadgen.ts';
 import type { ScenarioResult } from '../result.ts';
-import { growTo, phaseNotes, runPhase, type Ctx } from './common.ts';
+import { growTo, phaseReport, runPhase, type Ctx } from './common.ts';
 
 export async function fanoutScenario(ctx: Ctx): Promise<ScenarioResult> {
   return loopScenario(ctx, 'fanout', 'closed', 20, 16);
@@ -22,21 +22,14 @@ async function loopScenario(ctx: Ctx, name: string, mode: 'closed' | 'open', def
   try {
     const missingJoins = await growTo(gen, N, ctx);
     const r = await runPhase(gen, { label: name, senders: S, mode, window: o.window, rate: o.rate ?? defRate, size: o.size, durationS }, ctx);
-    const notes = phaseNotes(r, gen);
-    if (missingJoins) notes.unshift(`${missingJoins} join notices missing at setup`);
     return {
       scenario: name,
       target: ctx.target.label,
       status: 'ok',
-      note: notes.join('; ') || undefined,
       clients: N,
       senders: S,
       durationS,
-      accounting: r.totals,
-      deliveriesPerSec: r.deliveriesPerSec,
-      latencyUs: r.latencyUs,
-      genCpu: r.genCpu,
-      serverCpu: r.serverCpu,
+      ...phaseReport(r, gen, missingJoins),
       metrics: mode === 'closed' ? { window: o.window, size: o.size } : { ratePerSender: o.rate ?? defRate, size: o.size },
     };
   } finally {

@@ -8,10 +8,8 @@
 import type { Socket, TCPSocketListener } from "bun";
 import type { Address } from "../reactor/events.ts";
 import {
-  type Backend,
   type ConnectOptions,
   type Connection,
-  type InputStream,
   type Listener,
   type ListenOptions,
   ConnectError,
@@ -20,9 +18,8 @@ import {
   describeError,
 } from "../reactor/backend.ts";
 import { setListenBacklog } from "./backlog.ts";
-import { PassWaiter } from "./pass.ts";
+import { PassBackend } from "./pass.ts";
 import { ListenerState, SocketState } from "./state.ts";
-import { StdinHandle } from "./stdin.ts";
 
 type BunSocket = Socket<BunConnection | undefined>;
 
@@ -140,22 +137,8 @@ class BunListener extends ListenerState<BunConnection> implements Listener {
 }
 
 /** The default backend: Bun.listen / Bun.connect sockets. */
-export class BunBackend implements Backend {
+export class BunBackend extends PassBackend {
   readonly name = "bun";
-  private readonly waiter = new PassWaiter();
-  private stdinHandle: StdinHandle | null = null;
-
-  now(): number {
-    return performance.now();
-  }
-
-  poll(timeoutMs: number): Promise<void> {
-    return this.waiter.poll(timeoutMs);
-  }
-
-  wakeup(): void {
-    this.waiter.wakeup();
-  }
 
   async listen(options: ListenOptions): Promise<Listener> {
     return new BunListener(options);
@@ -215,9 +198,5 @@ export class BunBackend implements Backend {
     } catch (err) {
       throw new ConnectError(options.host, options.port, describeError(failure ?? err));
     }
-  }
-
-  stdin(): InputStream {
-    return (this.stdinHandle ??= new StdinHandle());
   }
 }

@@ -11,10 +11,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Address } from "../reactor/events.ts";
 import {
-  type Backend,
   type ConnectOptions,
   type Connection,
-  type InputStream,
   type Listener,
   type ListenOptions,
   ConnectError,
@@ -22,9 +20,8 @@ import {
   ListenError,
   describeError,
 } from "../reactor/backend.ts";
-import { PassWaiter } from "./pass.ts";
+import { PassBackend } from "./pass.ts";
 import { ListenerState, SocketState } from "./state.ts";
-import { StdinHandle } from "./stdin.ts";
 
 function plainHost(host: string | undefined): string {
   if (!host) return "";
@@ -132,22 +129,8 @@ class NodeListener extends ListenerState<NodeConnection> implements Listener {
 }
 
 /** The node:net (and node:tls) backend; runs under Node and under Bun. */
-export class NodeBackend implements Backend {
+export class NodeBackend extends PassBackend {
   readonly name = "node";
-  private readonly waiter = new PassWaiter();
-  private stdinHandle: StdinHandle | null = null;
-
-  now(): number {
-    return performance.now();
-  }
-
-  poll(timeoutMs: number): Promise<void> {
-    return this.waiter.poll(timeoutMs);
-  }
-
-  wakeup(): void {
-    this.waiter.wakeup();
-  }
 
   listen(options: ListenOptions): Promise<Listener> {
     const server = options.tls
@@ -192,9 +175,5 @@ export class NodeBackend implements Backend {
         resolve(NodeConnection.adopt(socket));
       });
     });
-  }
-
-  stdin(): InputStream {
-    return (this.stdinHandle ??= new StdinHandle());
   }
 }

@@ -1,3 +1,6 @@
+import type { Backend, ConnectOptions, Connection, InputStream, Listener, ListenOptions } from "../reactor/backend.ts";
+import { StdinHandle } from "./stdin.ts";
+
 /**
  * Finding the end of an I/O poll pass, for runtimes built on a libuv-style
  * loop (Node's libuv, Bun's uSockets loop).
@@ -86,4 +89,33 @@ export class PassWaiter {
     }
     resolve();
   };
+}
+
+/**
+ * What the Bun and Node backends share: the monotonic clock, the pass-based
+ * `poll()`/`wakeup()` and stdin. Each adds only its sockets.
+ */
+export abstract class PassBackend implements Backend {
+  abstract readonly name: string;
+  private readonly waiter = new PassWaiter();
+  private stdinHandle: StdinHandle | null = null;
+
+  now(): number {
+    return performance.now();
+  }
+
+  poll(timeoutMs: number): Promise<void> {
+    return this.waiter.poll(timeoutMs);
+  }
+
+  wakeup(): void {
+    this.waiter.wakeup();
+  }
+
+  stdin(): InputStream {
+    return (this.stdinHandle ??= new StdinHandle());
+  }
+
+  abstract listen(options: ListenOptions): Promise<Listener>;
+  abstract connect(options: ConnectOptions): Promise<Connection>;
 }
