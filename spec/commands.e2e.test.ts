@@ -6,10 +6,7 @@ import { startServer } from "./support/bun.ts";
 t.test("/nick renames, is unique and validated; messages then carry the name", async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
-  const a = await LineClient.connect(server.port);
-  await server.waitFor(`Client ${a.addr} connected`);
-  const b = await LineClient.connect(server.port);
-  await a.waitFor(`Client ${b.addr} connected\n`);
+  const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
 
   a.send("/nick alice\n");
   await a.waitFor("You are now alice\n");
@@ -39,10 +36,7 @@ t.test("/nick renames, is unique and validated; messages then carry the name", a
 t.test("/who, /me, /help, unknown commands, //escape and /quit", async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
-  const a = await LineClient.connect(server.port);
-  await server.waitFor(`Client ${a.addr} connected`);
-  const b = await LineClient.connect(server.port);
-  await a.waitFor(`Client ${b.addr} connected\n`);
+  const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
   a.send("/nick ann\n");
   await b.waitFor("is now ann\n");
 

@@ -12,13 +12,7 @@ async function withServer(t: { teardown(fn: () => unknown): void }, fn: (s: Serv
 t.test("start line names the address; three clients chat as in the original", (t) =>
   withServer(t, async (server) => {
     t.match(server.output(), /^\S+Z - Chat server listening on 127\.0\.0\.1:\d+ \(backend bun\)$/m);
-    const a = await LineClient.connect(server.port);
-    await server.waitFor(`Client ${a.addr} connected`);
-    const b = await LineClient.connect(server.port);
-    await a.waitFor(`Client ${b.addr} connected\n`);
-    const c = await LineClient.connect(server.port);
-    await a.waitFor(`Client ${c.addr} connected\n`);
-    await b.waitFor(`Client ${c.addr} connected\n`);
+    const [a, b, c] = (await LineClient.connectAll(server.port, 3)) as [LineClient, LineClient, LineClient];
 
     a.send("hello everyone\r\nsecond line\n");
     for (const x of [b, c]) await x.waitFor(`${a.from} hello everyone\n${a.from} second line\n`);
@@ -41,9 +35,7 @@ t.test("start line names the address; three clients chat as in the original", (t
 
 t.test("a tail without newline is delivered once the sender is quiet", (t) =>
   withServer(t, async (server) => {
-    const a = await LineClient.connect(server.port);
-    const b = await LineClient.connect(server.port);
-    await a.waitFor(`Client ${b.addr} connected`);
+    const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
     a.send("no new");
     a.send("line here");
     await b.waitFor(`${a.from} no newline here\n`);
@@ -56,10 +48,7 @@ t.test("a tail without newline is delivered once the sender is quiet", (t) =>
 
 t.test("EOF and resets evict with `is offline`, naming the right client, and the loop goes on", (t) =>
   withServer(t, async (server) => {
-    const a = await LineClient.connect(server.port);
-    const b = await LineClient.connect(server.port);
-    const c = await LineClient.connect(server.port);
-    await a.waitFor(`Client ${c.addr} connected`);
+    const [a, b, c] = (await LineClient.connectAll(server.port, 3)) as [LineClient, LineClient, LineClient];
     b.send("half a li");
     b.end(); // EOF mid-line: the tail still goes out, then the notice
     await a.waitFor(`${b.from} half a li\nClient ${b.addr} is offline\n`);
@@ -76,9 +65,7 @@ t.test("EOF and resets evict with `is offline`, naming the right client, and the
 
 t.test("bytes are relayed unchanged: NUL, invalid UTF-8, control characters", (t) =>
   withServer(t, async (server) => {
-    const a = await LineClient.connect(server.port);
-    const b = await LineClient.connect(server.port);
-    await a.waitFor(`Client ${b.addr} connected`);
+    const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
     a.send(Buffer.from([0x00, 0xff, 0xfe, 0x1b, 0x5b, 0x32, 0x4a, 0x0a]));
     await b.waitFor(`${a.from} \x00\xff\xfe\x1b[2J\n`);
     a.end();
@@ -88,9 +75,7 @@ t.test("bytes are relayed unchanged: NUL, invalid UTF-8, control characters", (t
 
 t.test("SIGTERM tells the clients, flushes, closes them and exits 0", (t) =>
   withServer(t, async (server) => {
-    const a = await LineClient.connect(server.port);
-    const b = await LineClient.connect(server.port);
-    await a.waitFor(`Client ${b.addr} connected`);
+    const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
     server.child.kill("SIGTERM");
     for (const x of [a, b]) {
       await x.waitFor("Server is shutting down\n");
@@ -120,9 +105,7 @@ t.test("bad flags and a taken port: one clear line, no stack trace", async (t) =
 t.test("the node:net backend serves the same protocol", (t) =>
   withServer(t, async (server) => {
     t.match(server.output(), /\(backend node\)/);
-    const a = await LineClient.connect(server.port);
-    const b = await LineClient.connect(server.port);
-    await a.waitFor(`Client ${b.addr} connected\n`);
+    const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
     b.send("via node\n");
     await a.waitFor(`${b.from} via node\n`);
     b.reset();

@@ -44,6 +44,19 @@ export class LineClient {
     this.socket.write(text);
   }
 
+  /**
+   * Connect `n` clients, one after another, and resolve once each has seen
+   * the join notice of every client after it: the room is then settled.
+   */
+  static async connectAll(port: number, n: number): Promise<LineClient[]> {
+    const clients: LineClient[] = [];
+    for (let i = 0; i < n; i++) clients.push(await LineClient.connect(port));
+    for (const [i, c] of clients.entries()) {
+      for (const later of clients.slice(i + 1)) await c.waitFor(`Client ${later.addr} connected\n`);
+    }
+    return clients;
+  }
+
   /** Resolves when `test` holds for what was received (or rejects on timeout). */
   waitUntil(test: (received: string) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
     return new Promise((resolve, reject) => {
