@@ -7,9 +7,9 @@
  */
 import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
-import { ChatClient, type ChatClientIO, ClientExit } from "../lib/chat/client.ts";
+import { ChatClient, type ChatClientIO, ClientExit } from "../lib/client/client.ts";
 import { encode } from "../lib/chat/protocol.ts";
-import { LineEditor, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/chat/terminal.ts";
+import { LineEditor, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/client/terminal.ts";
 import { checks } from "../lib/cli/flags.ts";
 import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
 import { ConnectError, formatHostPort, type TlsClientOptions } from "../lib/reactor/backend.ts";

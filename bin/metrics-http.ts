@@ -7,8 +7,8 @@
  *   /stats.json  the latest snapshot as JSON (what the page polls)
  *   /            the live status page
  */
-import { formatJson, formatPrometheus, statusPage } from "../lib/chat/metrics.ts";
-import type { StatsSnapshot } from "../lib/chat/stats.ts";
+import { formatJson, formatPrometheus, statusPage } from "../lib/server/metrics.ts";
+import type { StatsSnapshot } from "../lib/server/stats.ts";
 
 /** A running metrics endpoint. */
 export interface MetricsServer {

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
-import { clientsWithinFdLimit, defaultLimits, type Limits } from "../lib/chat/limits.ts";
+import { clientsWithinFdLimit, defaultLimits, type Limits } from "../lib/server/limits.ts";
 import { openFileLimit } from "../lib/cli/fd-limit.ts";
-import { createLogger, type LogFormat } from "../lib/chat/logger.ts";
-import { ChatServer, type Slot } from "../lib/chat/server.ts";
-import { formatStatsLine, StatsSampler } from "../lib/chat/stats.ts";
+import { createLogger, type LogFormat } from "../lib/server/logger.ts";
+import { ChatServer, type Slot } from "../lib/server/server.ts";
+import { formatStatsLine, StatsSampler } from "../lib/server/stats.ts";
 import { checks } from "../lib/cli/flags.ts";
 import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
 import { type MetricsServer, parseHostPort, serveMetrics } from "./metrics-http.ts";

@@ -18,8 +18,8 @@ import {
   describeError,
 } from "../reactor/backend.ts";
 import { setListenBacklog } from "./backlog.ts";
-import { PassBackend } from "./pass.ts";
-import { ListenerState, SocketState } from "./state.ts";
+import { PassBackend } from "./io-pass.ts";
+import { ListenerState, SocketState } from "./handles.ts";
 
 type BunSocket = Socket<BunConnection | undefined>;
 

@@ -20,8 +20,8 @@ import {
   ListenError,
   describeError,
 } from "../reactor/backend.ts";
-import { PassBackend } from "./pass.ts";
-import { ListenerState, SocketState } from "./state.ts";
+import { PassBackend } from "./io-pass.ts";
+import { ListenerState, SocketState } from "./handles.ts";
 
 function plainHost(host: string | undefined): string {
   if (!host) return "";

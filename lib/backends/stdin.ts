@@ -3,7 +3,7 @@
  * `process.stdin` as a stream, so both backends share this.
  */
 import type { InputStream } from "../reactor/backend.ts";
-import { StreamState } from "./state.ts";
+import { StreamState } from "./handles.ts";
 
 /** `process.stdin` as a level-triggered readable handle. */
 export class StdinHandle extends StreamState implements InputStream {

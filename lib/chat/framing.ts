@@ -6,7 +6,7 @@
  * Complete lines are handed out as views of the received chunk (no copy);
  * only a line split across chunks is joined.
  */
-import { concat } from "../reactor/outbound.ts";
+import { concat } from "../bytes.ts";
 
 const LF = 10;
 const CR = 13;

@@ -16,7 +16,7 @@ import { type Connection, describeError } from "../reactor/backend.ts";
 import { Interest } from "../reactor/events.ts";
 import type { Reactor, SelectorKey } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
-import type { ServiceSlot, Slot } from "../chat/server.ts";
+import type { ServiceSlot, Slot } from "../server/server.ts";
 import { asText, encodeCommand, RespError, RespParser, RespProtocolError, type RespValue } from "./resp.ts";
 import type { RedisTarget } from "./url.ts";
 

@@ -25,8 +25,8 @@
 import { randomBytes } from "node:crypto";
 import type { Reactor } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
-import { concat } from "../reactor/outbound.ts";
-import type { Relay, Slot } from "../chat/server.ts";
+import { concat, startsWith } from "../bytes.ts";
+import type { Relay, Slot } from "../server/server.ts";
 import { encodeCommand, RespError, type RespValue } from "./resp.ts";
 import { defaultLinkTiming, RedisLink, type Command } from "./link.ts";
 import { describeTarget, roomChannel, type RedisTarget } from "./url.ts";
@@ -300,8 +300,3 @@ function handshakeFor(t: RedisTarget): Command[] {
   return steps;
 }
 
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
-}

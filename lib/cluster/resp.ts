@@ -6,7 +6,7 @@
  * bytes (`Uint8Array`), never decoded: chat payloads are arbitrary bytes.
  * Pure TypeScript, no runtime imports, so it is unit-tested under Node.
  */
-import { concat } from "../reactor/outbound.ts";
+import { concat } from "../bytes.ts";
 
 /** A `-ERR ...` reply. A value, not a thrown error: the link decides what it means. */
 export class RespError {

@@ -7,10 +7,11 @@
  * kept by reference: a buffer shared by many receivers is never copied
  * until it is sent.
  *
- * The usual queue holds one chunk (a room's shared batch), so that chunk
- * lives in a field of its own and the array is only made for a second one:
- * the flush of a thousand receivers allocates nothing.
+ * The usual queue holds one chunk (a room's shared batch): `ChunkQueue`
+ * then allocates nothing, so the flush of a thousand receivers allocates
+ * nothing either.
  */
+import { ChunkQueue } from "../bytes.ts";
 
 /** Where a queue is flushed to: a non-blocking send (see `Connection.send`). */
 export interface Sink {
@@ -19,20 +20,19 @@ export interface Sink {
 
 /** One connection's queued output, sent in one go at the flush phase. */
 export class OutboundQueue {
-  private first: Uint8Array | null = null;
-  private more: Uint8Array[] | null = null;
-  /** Bytes waiting to be sent. */
-  bytes = 0;
+  private readonly queue = new ChunkQueue();
 
-  push(chunk: Uint8Array): void {
-    if (chunk.length === 0) return;
-    if (this.first === null) this.first = chunk;
-    else (this.more ??= []).push(chunk);
-    this.bytes += chunk.length;
+  /** Bytes waiting to be sent. */
+  get bytes(): number {
+    return this.queue.bytes;
   }
 
   get empty(): boolean {
-    return this.bytes === 0;
+    return this.queue.bytes === 0;
+  }
+
+  push(chunk: Uint8Array): void {
+    this.queue.push(chunk);
   }
 
   /**
@@ -40,51 +40,16 @@ export class OutboundQueue {
    * Returns what `send` returned (bytes taken, or -1 for a dead socket).
    */
   flushTo(sink: Sink): number {
-    if (this.bytes === 0) return 0;
-    const data = this.more === null || this.more.length === 0 ? this.first! : this.joined();
+    if (this.queue.bytes === 0) return 0;
+    const data = this.queue.takeAll();
     const n = sink.send(data);
-    if (n < 0) return n;
-    if (n >= data.length) this.clear();
-    else {
-      // Keep the rest as a view; a later tick's writable set retries it.
-      this.first = data.subarray(n);
-      if (this.more) this.more.length = 0;
-      this.bytes = data.length - n;
-    }
+    // Keep the rest as a view; a later tick's writable set retries it. A
+    // dead socket (-1) keeps everything: the caller decides to drop it.
+    if (n < data.length) this.queue.push(n > 0 ? data.subarray(n) : data);
     return n;
   }
 
   clear(): void {
-    this.first = null;
-    if (this.more) this.more.length = 0;
-    this.bytes = 0;
+    this.queue.clear();
   }
-
-  private joined(): Uint8Array {
-    const out = new Uint8Array(this.bytes);
-    out.set(this.first!, 0);
-    let at = this.first!.length;
-    for (const p of this.more!) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-}
-
-/** Concatenate `parts` (of `total` bytes) into one new array. */
-export function concat(parts: readonly Uint8Array[], total = sumLengths(parts)): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-function sumLengths(parts: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
 }

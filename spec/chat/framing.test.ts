@@ -1,0 +1,54 @@
+import t from "tap";
+import { FrameResult, LineFramer } from "../../lib/chat/framing.ts";
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+function lines(framer: LineFramer, ...chunks: string[]): string[] {
+  const out: string[] = [];
+  for (const c of chunks) framer.push(enc(c), (l) => void out.push(dec(l)));
+  return out;
+}
+
+t.test("splits on \\n and strips \\r\\n", async (t) => {
+  t.same(lines(new LineFramer(), "a\nb\r\nc\n"), ["a", "b", "c"]);
+});
+
+t.test("joins a line split across chunks and keeps the tail", async (t) => {
+  const f = new LineFramer();
+  t.same(lines(f, "hel", "lo\nwor"), ["hello"]);
+  t.equal(f.pending, 3);
+  t.equal(dec(f.takeTail()!), "wor");
+  t.equal(f.takeTail(), null);
+});
+
+t.test("empty lines are lines", async (t) => {
+  t.same(lines(new LineFramer(), "\n\r\nx\n"), ["", "", "x"]);
+});
+
+t.test("bytes pass through unchanged, NUL and invalid UTF-8 included", async (t) => {
+  const f = new LineFramer();
+  const got: Uint8Array[] = [];
+  f.push(new Uint8Array([0, 0xff, 0xfe, 27, 10]), (l) => void got.push(l.slice()));
+  t.same([...got[0]!], [0, 0xff, 0xfe, 27]);
+});
+
+t.test("a consumer can stop mid-chunk", async (t) => {
+  const f = new LineFramer();
+  const seen: string[] = [];
+  const r = f.push(enc("a\nq\nb\n"), (l) => {
+    seen.push(dec(l));
+    return dec(l) !== "q";
+  });
+  t.equal(r, FrameResult.STOPPED);
+  t.same(seen, ["a", "q"]);
+});
+
+t.test("a line over the limit is refused, within a chunk or across chunks", async (t) => {
+  t.equal(new LineFramer(4).push(enc("12345\n"), () => {}), FrameResult.TOO_LONG);
+  const f = new LineFramer(4);
+  t.equal(f.push(enc("123"), () => {}), FrameResult.OK);
+  t.equal(f.push(enc("45"), () => {}), FrameResult.TOO_LONG);
+  t.equal(f.pending, 0, "the refused bytes are not kept");
+  t.equal(new LineFramer(4).push(enc("1234\n"), () => {}), FrameResult.OK);
+});

@@ -1,0 +1,122 @@
+// The interactive client in a real terminal: `bun bin/client.ts` inside tmux,
+// keys sent with send-keys, the screen read back with capture-pane.
+import { execFileSync, spawnSync } from "node:child_process";
+import t from "tap";
+import { LineClient } from "../support/line-client.ts";
+import { bunPath, root, startServer } from "../support/bun.ts";
+
+const hasTmux = spawnSync("tmux", ["-V"]).status === 0;
+if (!hasTmux) t.plan(0, "tmux is not installed (apt-get install tmux); the terminal client cannot be driven");
+
+/** A tmux server of our own (its own socket), so nothing else is touched. */
+class Tmux {
+  private readonly socket = `select-chat-spec-${process.pid}`;
+  run(...args: string[]): string {
+    return execFileSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8" });
+  }
+  start(name: string, command: string): void {
+    this.run("new-session", "-d", "-s", name, "-x", "80", "-y", "15", command);
+  }
+  /** The screen's rows; with `escapes`, colours as SGR sequences. */
+  screen(name: string, escapes = false): string[] {
+    return this.run("capture-pane", "-p", ...(escapes ? ["-e"] : []), "-t", name).split("\n");
+  }
+  /**
+   * tmux tells nobody when the screen changes, so this polls capture-pane
+   * until `test` holds (or fails after a deadline).
+   */
+  async waitScreen(name: string, test: (rows: string[]) => boolean, what: string, timeoutMs = 10_000): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      let rows: string[] = [];
+      try {
+        rows = this.screen(name);
+      } catch {
+        // the session is not there (yet, or any more)
+      }
+      if (test(rows)) return rows;
+      if (Date.now() > deadline) throw new Error(`screen never showed ${what}:\n${rows.join("\n")}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  keys(name: string, ...keys: string[]): void {
+    this.run("send-keys", "-t", name, ...keys);
+  }
+  type(name: string, text: string): void {
+    this.run("send-keys", "-t", name, "-l", text);
+  }
+  kill(): void {
+    spawnSync("tmux", ["-L", this.socket, "kill-server"]);
+  }
+}
+
+const plain = (row: string) => row.replace(/\x1b\[[0-9;]*m/g, "");
+/** The row (with its colour escapes) that reads `text` once the escapes are removed. */
+const rowWith = (rows: string[], text: string) => {
+  const row = rows.find((r) => plain(r).includes(text));
+  if (row === undefined) throw new Error(`no row shows ${text}`);
+  return row;
+};
+const lastRow = (rows: string[]) => rows.filter((r) => r.trim() !== "").at(-1) ?? "";
+const clientCommand = (port: number, env: string) => `cd ${root} && exec env ${env} ${bunPath} bin/client.ts --port ${port}`;
+
+t.test("typed text survives incoming messages; names in colour; history with Up", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const tmux = new Tmux();
+  t.teardown(() => tmux.kill());
+  const peer = await LineClient.connect(server.port);
+  await server.waitFor(`Client ${peer.addr} connected`);
+  tmux.start("chat", clientCommand(server.port, "env -u NO_COLOR"));
+  const joined = /Client \(127\.0\.0\.1, (\d+)\) connected\n/;
+  await peer.waitUntil((r) => joined.test(r), "the terminal client's join");
+  const port = joined.exec(peer.received)![1];
+  await tmux.waitScreen("chat", (rows) => lastRow(rows) === ">", "the prompt");
+
+  tmux.type("chat", "hello wor");
+  await tmux.waitScreen("chat", (rows) => lastRow(rows) === "> hello wor", "the typed text");
+  peer.send("/nick bob\nincoming one\nincoming two\n");
+  const rows = await tmux.waitScreen("chat", (r) => r.some((row) => row.includes("<bob> incoming two")), "the incoming lines");
+  t.equal(lastRow(rows), "> hello wor", "the half-typed line is intact below the incoming ones");
+  t.ok(rows.includes("<bob> incoming one"), "incoming lines are whole rows");
+  t.ok(rows.includes(`Client (127.0.0.1, ${peer.port}) is now bob`));
+  t.equal(rows.filter((r) => r.includes("hello wor")).length, 1, "the input is drawn once, not torn into the output");
+
+  const coloured = rowWith(tmux.screen("chat", true), "<bob> incoming one");
+  t.match(coloured, /\x1b\[[0-9;]*m<bob>\x1b\[/, "the name is coloured");
+
+  tmux.type("chat", "ld");
+  tmux.keys("chat", "Enter");
+  await peer.waitFor(`<127.0.0.1:${port}> hello world\n`);
+  await tmux.waitScreen("chat", (r) => r.includes("> hello world") && lastRow(r) === ">", "the sent line echoed, input cleared");
+  tmux.keys("chat", "Up");
+  await tmux.waitScreen("chat", (r) => lastRow(r) === "> hello world", "the last line recalled with Up");
+  tmux.keys("chat", "C-u");
+  tmux.type("chat", "/who");
+  tmux.keys("chat", "Enter");
+  await tmux.waitScreen("chat", (r) => r.some((row) => row.startsWith("Online (2): ")), "the /who answer");
+
+  tmux.keys("chat", "C-c");
+  await peer.waitFor(`Client (127.0.0.1, ${port}) quits\n`);
+  peer.end();
+});
+
+t.test("NO_COLOR keeps the terminal client plain", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const tmux = new Tmux();
+  t.teardown(() => tmux.kill());
+  const peer = await LineClient.connect(server.port);
+  await server.waitFor(`Client ${peer.addr} connected`);
+  tmux.start("plain", clientCommand(server.port, "NO_COLOR=1"));
+  await peer.waitFor("connected\n");
+  await tmux.waitScreen("plain", (rows) => lastRow(rows) === ">", "the prompt");
+  peer.send("/nick eve\nplain text\n");
+  await tmux.waitScreen("plain", (r) => r.includes("<eve> plain text"), "the message");
+  const row = rowWith(tmux.screen("plain", true), "<eve> plain text");
+  t.equal(row, "<eve> plain text", "no colour escapes at all");
+  tmux.type("plain", "q");
+  tmux.keys("plain", "Enter");
+  await peer.waitFor("quits\n");
+  peer.end();
+});

@@ -1,0 +1,122 @@
+// Fuzz: many clients send random bytes in random chunks and vanish in
+// random ways (reset, half-close, mid-line, silent, never reading) while
+// three well-behaved clients chat. Afterwards every well-behaved message
+// must have reached every other well-behaved client exactly once and in
+// order, and a fresh client must still be able to chat.
+import * as net from "node:net";
+import t from "tap";
+import { startServer } from "../support/bun.ts";
+import { BulkReader } from "../support/bulk-reader.ts";
+import { LineClient } from "../support/line-client.ts";
+
+const CHAOS_CLIENTS = 25;
+const CHAOS_MS = 4000;
+const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+
+/** mulberry32: a small seeded PRNG, so a failing run can be replayed with FUZZ_SEED. */
+function prng(s: number): () => number {
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let x = Math.imul(s ^ (s >>> 15), 1 | s);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One chaos client's life: connect, misbehave a little, leave in a random way. */
+async function chaosLife(port: number, rand: () => number, until: number): Promise<void> {
+  const s = net.connect({ host: "127.0.0.1", port });
+  s.on("error", () => {});
+  if (rand() < 0.5) s.resume(); // the others never read
+  await new Promise<void>((resolve) => {
+    s.once("connect", () => resolve());
+    s.once("close", () => resolve());
+  });
+  const actions = Math.floor(rand() * 20);
+  for (let i = 0; i < actions && Date.now() < until && !s.destroyed; i++) {
+    const n = Math.floor(rand() * 2000);
+    const bytes = Buffer.alloc(n);
+    for (let j = 0; j < n; j++) {
+      const r = rand();
+      bytes[j] = r < 0.05 ? 10 : r < 0.08 ? 0 : r < 0.1 ? 0xff : Math.floor(rand() * 256);
+    }
+    s.write(bytes);
+    await sleep(rand() * 30);
+  }
+  const how = rand();
+  if (how < 0.3) s.resetAndDestroy();
+  else if (how < 0.6) s.end();
+  else if (how < 0.8) {
+    s.write("q\n");
+    s.end();
+  } else s.destroy();
+}
+
+t.test(`fuzz (seed ${seed})`, async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const rand = prng(seed);
+
+  // Well-behaved clients: each sends numbered lines and checks everyone else's.
+  const names = ["A", "B", "C"];
+  const expected = new Map<string, Map<string, number>>(); // reader -> (sender prefix -> next seq)
+  const errors: string[] = [];
+  let freshLine = ""; // set once the fresh client exists
+  let freshSeen = false;
+  const good: { name: string; reader: BulkReader; prefix: string }[] = [];
+  for (const name of names) {
+    const seen = new Map<string, number>();
+    expected.set(name, seen);
+    const reader = await BulkReader.connect(server.port, (line) => {
+      if (freshLine && line === freshLine) freshSeen = true;
+      const m = /^(<[^>]+>) ([ABC]):(\d+|END)$/.exec(line);
+      if (!m) return;
+      const from = `${m[1]} ${m[2]}`;
+      const next = seen.get(from) ?? 0;
+      const seq = m[3] === "END" ? -1 : Number(m[3]);
+      if (seq !== -1 && seq !== next) errors.push(`${name} got ${from}:${seq}, expected ${next}`);
+      seen.set(from, seq === -1 ? Infinity : next + 1);
+    });
+    await server.waitFor(`Client (127.0.0.1, ${reader.port}) connected`);
+    good.push({ name, reader, prefix: `<127.0.0.1:${reader.port}> ${name}` });
+  }
+  const sent = new Map<string, number>(names.map((n) => [n, 0]));
+
+  const until = Date.now() + CHAOS_MS;
+  const chaos = Array.from({ length: CHAOS_CLIENTS }, async () => {
+    while (Date.now() < until) await chaosLife(server.port, rand, until);
+  });
+  const talk = (async () => {
+    while (Date.now() < until) {
+      for (const g of good) {
+        const n = sent.get(g.name)!;
+        g.reader.socket.write(`${g.name}:${n}\n`);
+        sent.set(g.name, n + 1);
+      }
+      await sleep(10);
+    }
+    for (const g of good) g.reader.socket.write(`${g.name}:END\n`);
+  })();
+  await Promise.all([...chaos, talk]);
+
+  for (const g of good) {
+    const seen = expected.get(g.name)!;
+    const others = good.filter((o) => o !== g);
+    await g.reader.waitUntil(
+      () => others.every((o) => seen.get(o.prefix) === Infinity),
+      `${g.name}: END from every other well-behaved client`,
+    );
+  }
+  t.same(errors, [], "no well-behaved line lost, repeated or out of order");
+  for (const g of good) t.notOk(g.reader.closed, `${g.name} is still connected`);
+  t.comment(`well-behaved lines sent: ${[...sent.values()].join(", ")}`);
+
+  const fresh = await LineClient.connect(server.port);
+  await server.waitFor(`Client ${fresh.addr} connected`);
+  freshLine = `${fresh.from} fresh after the storm`;
+  fresh.send("fresh after the storm\n");
+  await good[0]!.reader.waitUntil(() => freshSeen, "the fresh client's line");
+  t.pass("a fresh client can still chat");
+});
