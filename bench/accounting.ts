@@ -74,7 +74,7 @@ export class Accounting {
     } else if (seq > top) {
       let missing = this.gaps.get(slot);
       if (!missing) this.gaps.set(slot, (missing = new Set()));
-      for (let s = top + 1; s < seq; s++) missing.add(s);
+      for (let gap = top + 1; gap < seq; gap++) missing.add(gap);
       this.highest[slot] = seq;
     } else {
       const missing = this.gaps.get(slot);
@@ -95,7 +95,7 @@ export class Accounting {
 
   totals(): Totals {
     let sent = 0;
-    for (const n of this.sentBy) sent += n;
+    for (const count of this.sentBy) sent += count;
     // a sender is also a receiver and never gets its own messages
     const expected = sent * (this.receivers - 1);
     return {

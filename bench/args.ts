@@ -1,7 +1,12 @@
-// Command-line parsing for `bun bench`. Errors are typed so main.ts can print
-// one line plus usage and exit 2 instead of a stack trace.
+// Command-line parsing for `bun bench`, through lib/cli/flags.ts. Errors are
+// typed (UsageError) so main.ts can print one line plus usage and exit 2
+// instead of a stack trace. The wording is the bench's own: each value is
+// read by a `parse` function here.
 
-export const SCENARIOS = ['connect', 'fanout', 'latency', 'stepup', 'memory', 'cluster'] as const;
+import { parseFlags, UnknownFlagError, UsageError } from '../lib/cli/flags.ts';
+import { parseHostPort as parseAddress } from '../lib/reactor/address.ts';
+
+export const SCENARIOS = ['connect', 'fanout', 'latency', 'stepup', 'memory', 'cluster', 'burst'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const DEFAULT_SCENARIOS: ScenarioName[] = ['connect', 'fanout', 'latency', 'stepup', 'memory'];
 
@@ -15,6 +20,8 @@ export interface Options {
   window: number;
   rate?: number;
   size: number;
+  /** --size was given (burst's own default is 2048) */
+  sizeGiven?: boolean;
   /** seconds of measurement per scenario (or per stepup step) */
   duration?: number;
   target?: string;
@@ -27,123 +34,151 @@ export interface Options {
   help: boolean;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+/** A whole number >= `min`. */
+const integer =
+  (min: number) =>
+  (value: string | undefined, flag: string): number => {
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min) throw new UsageError(`${flag} must be an integer >= ${min}, got '${value}'`);
+    return parsed;
+  };
 
-export const USAGE = `usage: bun bench [options]
-  --scenario a,b       scenarios: ${SCENARIOS.join(', ')} (default: ${DEFAULT_SCENARIOS.join(',')})
-  --clients N          connected clients (default per scenario: connect/fanout/latency/cluster 1000)
-  --senders N          broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10)
-  --window N           closed-loop messages in flight per sender (default 16)
-  --rate N             open-loop msg/s per sender (latency 100, stepup 20, cluster 100)
-  --size N             message line size in bytes incl. newline (default 64, min 40)
-  --duration S         measuring seconds per scenario / stepup step (default 5 / 3)
-  --target HOST:PORT   measure a chat server that is already running
-  --backend bun|node   backend for our server (default bun)
-  --no-coalesce        start our server with --no-coalesce
-  --max-clients N      stepup/memory ceiling (default 9000)
-  --compare t1,t2,...  run against several targets side by side:
-                       ours-bun, ours-node, ours-nocoalesce, c, or HOST:PORT
-  --json               print one JSON object per scenario instead of a table
-  --svg FILE           chart output (default bench/out/chart.svg)
-  -h, --help           this text`;
+/** A finite number >= `min`. */
+const number =
+  (min: number) =>
+  (value: string | undefined, flag: string): number => {
+    if (value === undefined) throw new UsageError(`${flag} needs a value`);
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed < min) throw new UsageError(`${flag} must be a number >= ${min}, got '${value}'`);
+    return parsed;
+  };
 
-function int(flag: string, v: string | undefined, min: number): number {
-  if (v === undefined) throw new UsageError(`${flag} needs a value`);
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be an integer >= ${min}, got '${v}'`);
-  return n;
-}
+/** Any non-empty text; `what` names it in the error. */
+const text =
+  (what: string) =>
+  (value: string | undefined, flag: string): string => {
+    if (!value) throw new UsageError(`${flag} needs ${what}`);
+    return value;
+  };
 
-function num(flag: string, v: string | undefined, min: number): number {
-  if (v === undefined) throw new UsageError(`${flag} needs a value`);
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`${flag} must be a number >= ${min}, got '${v}'`);
-  return n;
-}
+/** A comma-separated list, blanks dropped; each item must pass `check`. */
+const list =
+  (what: string, check: (item: string) => void) =>
+  (value: string | undefined, flag: string): string[] => {
+    const items = text(what)(value, flag)
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+    for (const item of items) check(item);
+    return items;
+  };
 
-export function parseHostPort(flag: string, v: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(v);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new UsageError(`${flag} expects HOST:PORT, got '${v}'`);
-  return { host: m[1].replace(/^\[|\]$/g, ''), port };
+export function parseHostPort(flag: string, value: string): { host: string; port: number } {
+  const address = parseAddress(value);
+  if (!address || address.port < 1) throw new UsageError(`${flag} expects HOST:PORT, got '${value}'`);
+  return address;
 }
 
 const COMPARE_NAMES = ['ours-bun', 'ours-node', 'ours-nocoalesce', 'c'];
 
-export function parseArgs(argv: string[]): Options {
-  const o: Options = {
-    scenarios: [...DEFAULT_SCENARIOS],
-    window: 16,
-    size: 64,
-    backend: 'bun',
-    noCoalesce: false,
-    maxClients: 9000,
-    json: false,
-    svg: 'bench/out/chart.svg',
-    help: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const raw = argv[i];
-    // accept --flag=value as well as --flag value
-    const eq = raw.startsWith('--') ? raw.indexOf('=') : -1;
-    const flag = eq > 0 ? raw.slice(0, eq) : raw;
-    const value = (): string | undefined => (eq > 0 ? raw.slice(eq + 1) : argv[++i]);
-    switch (flag) {
-      case '--scenario': {
-        const v = value();
-        if (!v) throw new UsageError('--scenario needs a value');
-        const names = v.split(',').map((s) => s.trim()).filter(Boolean);
-        for (const n of names)
-          if (!(SCENARIOS as readonly string[]).includes(n)) throw new UsageError(`unknown scenario '${n}'`);
-        o.scenarios = names as ScenarioName[];
-        break;
-      }
-      case '--clients': o.clients = int(flag, value(), 2); break;
-      case '--senders': o.senders = int(flag, value(), 1); break;
-      case '--window': o.window = int(flag, value(), 1); break;
-      case '--rate': o.rate = num(flag, value(), 0.1); break;
-      case '--size': o.size = int(flag, value(), 40); break;
-      case '--duration': o.duration = num(flag, value(), 0.1); break;
-      case '--max-clients': o.maxClients = int(flag, value(), 2); break;
-      case '--target': {
-        const v = value();
-        if (!v) throw new UsageError('--target needs HOST:PORT');
-        parseHostPort(flag, v);
-        o.target = v;
-        break;
-      }
-      case '--backend': {
-        const v = value();
-        if (v !== 'bun' && v !== 'node') throw new UsageError(`--backend must be bun or node, got '${v ?? ''}'`);
-        o.backend = v;
-        break;
-      }
-      case '--no-coalesce': o.noCoalesce = true; break;
-      case '--json': o.json = true; break;
-      case '--svg': {
-        const v = value();
-        if (!v) throw new UsageError('--svg needs a file name');
-        o.svg = v;
-        break;
-      }
-      case '--compare': {
-        const v = value();
-        if (!v) throw new UsageError('--compare needs a list of targets');
-        const ts = v.split(',').map((s) => s.trim()).filter(Boolean);
-        for (const t of ts) if (!COMPARE_NAMES.includes(t)) parseHostPort('--compare', t);
-        o.compare = ts;
-        break;
-      }
-      case '-h':
-      case '--help': o.help = true; break;
-      default:
-        throw new UsageError(`unknown option '${raw}'`);
-    }
+/** The bench's flags, in the order --help lists them. */
+const FLAGS = {
+  scenario: {
+    type: 'string',
+    value: 'a,b',
+    help: `scenarios: ${SCENARIOS.join(', ')} (default: ${DEFAULT_SCENARIOS.join(',')})`,
+    parse: (value: string | undefined, flag: string) =>
+      list('a value', (name) => {
+        if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${name}'`);
+      })(value, flag) as ScenarioName[],
+  },
+  clients: { type: 'number', value: 'N', help: 'connected clients (default per scenario: connect/fanout/latency/cluster/burst 1000)', parse: integer(2) },
+  senders: { type: 'number', value: 'N', help: 'broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10)', parse: integer(1) },
+  window: { type: 'number', value: 'N', help: 'closed-loop messages in flight per sender (default 16)', parse: integer(1) },
+  rate: { type: 'number', value: 'N', help: 'open-loop msg/s per sender (latency 100, stepup 20, cluster 100)', parse: number(0.1) },
+  size: { type: 'number', value: 'N', help: 'message line size in bytes incl. newline (default 64, burst 2048, min 40)', parse: integer(40) },
+  duration: { type: 'number', value: 'S', help: 'measuring seconds per scenario / stepup step (default 5 / 3)', parse: number(0.1) },
+  target: {
+    type: 'string',
+    value: 'HOST:PORT',
+    help: 'measure a chat server that is already running',
+    parse: (value: string | undefined, flag: string) => {
+      const target = text('HOST:PORT')(value, flag);
+      parseHostPort(flag, target);
+      return target;
+    },
+  },
+  backend: {
+    type: 'string',
+    value: 'bun|node',
+    help: 'backend for our server (default bun)',
+    parse: (value: string | undefined, flag: string): Backend => {
+      if (value !== 'bun' && value !== 'node') throw new UsageError(`${flag} must be bun or node, got '${value ?? ''}'`);
+      return value;
+    },
+  },
+  'no-coalesce': { type: 'boolean', help: 'start our server with --no-coalesce' },
+  'max-clients': { type: 'number', value: 'N', help: 'stepup/memory ceiling (default 9000)', parse: integer(2) },
+  compare: {
+    type: 'string',
+    value: 't1,t2,...',
+    help: 'run against several targets side by side:\nours-bun, ours-node, ours-nocoalesce, c, or HOST:PORT',
+    parse: list('a list of targets', (target) => {
+      if (!COMPARE_NAMES.includes(target)) parseHostPort('--compare', target);
+    }),
+  },
+  json: { type: 'boolean', help: 'print one JSON object per scenario instead of a table' },
+  svg: { type: 'string', value: 'FILE', help: 'chart output (default bench/out/chart.svg)', parse: text('a file name') },
+  help: { type: 'boolean', short: 'h', help: 'this text' },
+} as const;
+
+/** Where the help texts start, and where their continuation lines are indented to. */
+const HELP_COLUMN = 23;
+
+export const USAGE = [
+  'usage: bun bench [options]',
+  ...Object.entries(FLAGS).map(([name, spec]) => {
+    const short = 'short' in spec ? `-${spec.short}, ` : '';
+    const left = `  ${short}--${name}${'value' in spec ? ` ${spec.value}` : ''}`;
+    return left.padEnd(HELP_COLUMN) + spec.help.replaceAll('\n', `\n${' '.repeat(HELP_COLUMN)}`);
+  }),
+].join('\n');
+
+/** The flags as lib/cli parses them, in the bench's wording: no arguments besides flags. */
+function parseBenchFlags(argv: string[]) {
+  try {
+    const flags = parseFlags(argv, FLAGS);
+    if (flags._.length) throw new UsageError(`unknown option '${flags._[0]}'`);
+    return flags;
+  } catch (err) {
+    if (err instanceof UnknownFlagError) throw new UsageError(`unknown option '${err.arg}'`);
+    throw err;
   }
-  if (o.target && o.compare) throw new UsageError('use either --target or --compare, not both');
-  if (o.senders !== undefined && o.clients !== undefined && o.senders >= o.clients)
+}
+
+export function parseArgs(argv: string[]): Options {
+  const flags = parseBenchFlags(argv);
+  const options: Options = {
+    scenarios: flags.scenario ?? [...DEFAULT_SCENARIOS],
+    clients: flags.clients,
+    senders: flags.senders,
+    window: flags.window ?? 16,
+    rate: flags.rate,
+    size: flags.size ?? 64,
+    sizeGiven: flags.size !== undefined,
+    duration: flags.duration,
+    target: flags.target,
+    backend: flags.backend ?? 'bun',
+    noCoalesce: flags['no-coalesce'] ?? false,
+    maxClients: flags['max-clients'] ?? 9000,
+    json: flags.json ?? false,
+    svg: flags.svg ?? 'bench/out/chart.svg',
+    compare: flags.compare,
+    help: flags.help ?? false,
+  };
+  if (options.target && options.compare) throw new UsageError('use either --target or --compare, not both');
+  if (options.senders !== undefined && options.clients !== undefined && options.senders >= options.clients)
     throw new UsageError('--senders must be smaller than --clients (one client observes)');
-  return o;
+  return options;
 }

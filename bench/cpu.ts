@@ -26,23 +26,23 @@ export function serverCpuUs(pid: number | null): number | null {
 export function serverRssKb(pid: number | null): number | null {
   if (pid === null) return null;
   try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : null;
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : null;
   } catch {
     return null;
   }
 }
 
 export function sampleCpu(pid: number | null): CpuSample {
-  const u = process.cpuUsage();
-  return { wallMs: performance.now(), selfUs: u.user + u.system, serverUs: serverCpuUs(pid) };
+  const usage = process.cpuUsage();
+  return { wallMs: performance.now(), selfUs: usage.user + usage.system, serverUs: serverCpuUs(pid) };
 }
 
 /** CPU used between two samples, as a fraction of one core (1 = 100%). */
-export function cpuBetween(a: CpuSample, b: CpuSample): { gen: number; server: number | null } {
-  const wallUs = Math.max(1, (b.wallMs - a.wallMs) * 1000);
+export function cpuBetween(before: CpuSample, after: CpuSample): { gen: number; server: number | null } {
+  const wallUs = Math.max(1, (after.wallMs - before.wallMs) * 1000);
   return {
-    gen: (b.selfUs - a.selfUs) / wallUs,
-    server: a.serverUs !== null && b.serverUs !== null ? (b.serverUs - a.serverUs) / wallUs : null,
+    gen: (after.selfUs - before.selfUs) / wallUs,
+    server: before.serverUs !== null && after.serverUs !== null ? (after.serverUs - before.serverUs) / wallUs : null,
   };
 }

@@ -8,26 +8,26 @@ const EXACT = SUB * 2; // values below this get a bucket each
 const MAX_SHIFT = 40; // covers ~2^45 us, far beyond any run
 
 export function bucketIndex(value: number): number {
-  const v = value < 0 ? 0 : Math.floor(value);
-  if (v < EXACT) return v;
-  if (v < 2 ** 31) {
+  const whole = value < 0 ? 0 : Math.floor(value);
+  if (whole < EXACT) return whole;
+  if (whole < 2 ** 31) {
     // fast path (runs once per delivery): integer shifts instead of pow/divide
-    const shift = 31 - Math.clz32(v) - SUB_BITS;
-    return EXACT + (shift - 1) * SUB + ((v >>> shift) - SUB);
+    const shift = 31 - Math.clz32(whole) - SUB_BITS;
+    return EXACT + (shift - 1) * SUB + ((whole >>> shift) - SUB);
   }
-  // shift such that (v >> shift) lands in [SUB, 2*SUB)
-  const log2 = v >= 2 ** 31 ? Math.floor(Math.log2(v)) : 31 - Math.clz32(v);
+  // shift such that (whole >> shift) lands in [SUB, 2*SUB)
+  const log2 = whole >= 2 ** 31 ? Math.floor(Math.log2(whole)) : 31 - Math.clz32(whole);
   const shift = Math.min(log2 - SUB_BITS, MAX_SHIFT);
-  const sub = Math.min(Math.floor(v / 2 ** shift), 2 * SUB - 1);
+  const sub = Math.min(Math.floor(whole / 2 ** shift), 2 * SUB - 1);
   return EXACT + (shift - 1) * SUB + (sub - SUB);
 }
 
-/** Inclusive [low, high] range of values that map to bucket `i`. */
-export function bucketRange(i: number): [number, number] {
-  if (i < EXACT) return [i, i];
-  const k = i - EXACT;
-  const shift = Math.floor(k / SUB) + 1;
-  const sub = (k % SUB) + SUB;
+/** Inclusive [low, high] range of values that map to `bucket`. */
+export function bucketRange(bucket: number): [number, number] {
+  if (bucket < EXACT) return [bucket, bucket];
+  const past = bucket - EXACT; // buckets past the exact ones
+  const shift = Math.floor(past / SUB) + 1;
+  const sub = (past % SUB) + SUB;
   return [sub * 2 ** shift, (sub + 1) * 2 ** shift - 1];
 }
 
@@ -66,11 +66,11 @@ export class Histogram {
     this.max = Math.max(this.max, other.max);
   }
 
-  /** Value at percentile p (0..100): the highest value equivalent to the
+  /** Value at `percent` (0..100): the highest value equivalent to the
    * bucket holding that rank, clamped to the observed min/max. */
-  percentile(p: number): number {
+  percentile(percent: number): number {
     if (this.count === 0) return 0;
-    const rank = Math.max(1, Math.ceil((p / 100) * this.count));
+    const rank = Math.max(1, Math.ceil((percent / 100) * this.count));
     let seen = 0;
     for (let i = 0; i < this.counts.length; i++) {
       seen += this.counts[i];

@@ -47,38 +47,38 @@ export class LoadGen {
 
   constructor(readonly host: string, readonly port: number, alsoPorts: number[] = []) {
     this.ports = [port, ...alsoPorts];
-    const onMessage = (m: Parsed): void => {
+    const onMessage = (message: Parsed): void => {
       const acc = this.acc;
       if (!acc) return;
-      if (m.phase !== this.phase) acc.markForeign();
+      if (message.phase !== this.phase) acc.markForeign();
       // latency from the send time recorded for (sender, seq): the message's
       // own timestamp, its longest field, is not parsed
-      else acc.deliver(this.receiver, m.sender, m.seq, this.nowUs - acc.sentAt(m.sender, m.seq));
+      else acc.deliver(this.receiver, message.sender, message.seq, this.nowUs - acc.sentAt(message.sender, message.seq));
     };
     this.handlers = {
-      data: (s, chunk) => {
-        const c = s.data;
-        const buf = c.rest ? Buffer.concat([c.rest, chunk]) : chunk;
-        this.receiver = c.idx;
+      data: (socket, chunk) => {
+        const client = socket.data;
+        const buf = client.rest ? Buffer.concat([client.rest, chunk]) : chunk;
+        this.receiver = client.idx;
         this.nowUs = performance.now() * 1000;
-        const r = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false);
-        this.joins += r.joins;
+        const scan = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false);
+        this.joins += scan.joins;
         // copy: the runtime may reuse the chunk's memory after we return
-        c.rest = r.consumed < buf.length ? Buffer.from(buf.subarray(r.consumed)) : null;
+        client.rest = scan.consumed < buf.length ? Buffer.from(buf.subarray(scan.consumed)) : null;
         this.queueTick();
       },
-      drain: (s) => {
-        const c = s.data;
-        if (c.pending) {
-          const p = c.pending;
-          c.pending = '';
-          this.write(c, p);
+      drain: (socket) => {
+        const client = socket.data;
+        if (client.pending) {
+          const pending = client.pending;
+          client.pending = '';
+          this.write(client, pending);
         }
       },
-      close: (s) => {
-        const c = s.data;
-        if (!c.gone) {
-          c.gone = true;
+      close: (socket) => {
+        const client = socket.data;
+        if (!client.gone) {
+          client.gone = true;
           this.lost++;
         }
       },
@@ -97,43 +97,43 @@ export class LoadGen {
     });
   }
 
-  /** Open n more clients, at most `concurrency` handshakes in flight. */
-  async connect(n: number, concurrency = n): Promise<void> {
+  /** Open `count` more clients, at most `concurrency` handshakes in flight. */
+  async connect(count: number, concurrency = count): Promise<void> {
     const start = this.clients.length;
     let next = start;
-    const end = start + n;
+    const end = start + count;
     const worker = async (): Promise<void> => {
       while (next < end) {
-        const c: GenClient = { idx: next++, socket: null, rest: null, pending: '', gone: false };
-        this.clients[c.idx] = c;
+        const client: GenClient = { idx: next++, socket: null, rest: null, pending: '', gone: false };
+        this.clients[client.idx] = client;
         try {
-          const port = this.ports[c.idx % this.ports.length];
+          const port = this.ports[client.idx % this.ports.length];
           // Bun sets TCP_NODELAY on the sockets it connects: no setNoDelay() needed
-          c.socket = await Bun.connect<GenClient>({ hostname: this.host, port, socket: this.handlers, data: c });
-        } catch (e) {
-          c.gone = true;
-          const code = (e as { code?: string }).code ?? (e as Error).message;
-          throw new TargetError(`cannot connect to ${this.host}:${this.ports[c.idx % this.ports.length]} (client ${c.idx + 1}): ${code}`);
+          client.socket = await Bun.connect<GenClient>({ hostname: this.host, port, socket: this.handlers, data: client });
+        } catch (err) {
+          client.gone = true;
+          const code = (err as { code?: string }).code ?? (err as Error).message;
+          throw new TargetError(`cannot connect to ${this.host}:${this.ports[client.idx % this.ports.length]} (client ${client.idx + 1}): ${code}`);
         }
       }
     };
     const workers: Promise<void>[] = [];
-    for (let i = 0; i < Math.min(concurrency, n); i++) workers.push(worker());
+    for (let i = 0; i < Math.min(concurrency, count); i++) workers.push(worker());
     await Promise.all(workers);
   }
 
-  write(c: GenClient, text: string): void {
-    if (c.gone || !c.socket) return;
-    if (c.pending) {
-      c.pending += text;
+  write(client: GenClient, text: string): void {
+    if (client.gone || !client.socket) return;
+    if (client.pending) {
+      client.pending += text;
       return;
     }
-    const w = c.socket.write(text);
-    if (w < text.length) c.pending = text.slice(Math.max(w, 0)); // ASCII: bytes == chars
+    const written = client.socket.write(text);
+    if (written < text.length) client.pending = text.slice(Math.max(written, 0)); // ASCII: bytes == chars
   }
 
-  send(idx: number, text: string): void {
-    this.write(this.clients[idx], text);
+  send(clientIndex: number, text: string): void {
+    this.write(this.clients[clientIndex], text);
   }
 
   /** Kick a tick now (e.g. to start a closed loop). */
@@ -142,16 +142,16 @@ export class LoadGen {
   }
 
   get connected(): number {
-    let n = 0;
-    for (const c of this.clients) if (c.socket && !c.gone) n++;
-    return n;
+    let count = 0;
+    for (const client of this.clients) if (client.socket && !client.gone) count++;
+    return count;
   }
 
   close(): void {
     this.onTick = null;
-    for (const c of this.clients) {
-      c.gone = true;
-      c.socket?.end();
+    for (const client of this.clients) {
+      client.gone = true;
+      client.socket?.end();
     }
     this.clients.length = 0;
   }

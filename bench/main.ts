@@ -4,7 +4,8 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseArgs, parseHostPort, USAGE, UsageError, type Options, type ScenarioName } from './args.ts';
+import { UsageError } from '../lib/cli/flags.ts';
+import { parseArgs, parseHostPort, USAGE, type Options, type ScenarioName } from './args.ts';
 import { TargetError } from './loadgen.ts';
 import { Progress } from './progress.ts';
 import { jsonLine, renderCompare, renderTable } from './report.ts';
@@ -15,10 +16,10 @@ import { isExternal, startTarget, targetLabel, type Target } from './targets.ts'
 async function probe(spec: string): Promise<void> {
   const { host, port } = parseHostPort('--target', spec);
   try {
-    const s = await Bun.connect({ hostname: host, port, socket: { data() {}, error() {} } });
-    s.end();
-  } catch (e) {
-    const code = (e as { code?: string }).code ?? (e as Error).message;
+    const socket = await Bun.connect({ hostname: host, port, socket: { data() {}, error() {} } });
+    socket.end();
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? (err as Error).message;
     throw new TargetError(`cannot connect to ${host}:${port}: ${code}`);
   }
 }
@@ -26,7 +27,7 @@ async function probe(spec: string): Promise<void> {
 /** Lets the server finish broadcasting the leave notices of the clients we
  * just closed, so they do not land in the next scenario's measurement. Only
  * for servers we do not restart per scenario. */
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1000));
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1000));
 
 /** One target of the run. External ones (HOST:PORT) are probed once and
  * shared by every scenario; ours and c get a fresh process per scenario. */
@@ -55,9 +56,9 @@ async function runScenario(run: TargetRun, name: ScenarioName, opts: Options, pr
     target ??= await startTarget(run.spec, opts.backend, opts.noCoalesce);
     progress.say(`${name} @ ${run.label} (${target.host}:${target.port})`);
     return await scenarios[name]({ opts, target, progress });
-  } catch (e) {
-    if (!(e instanceof TargetError)) throw e;
-    return notRun(name, run.label, 'failed', e.message);
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+    return notRun(name, run.label, 'failed', err.message);
   } finally {
     if (target && !run.shared) await target.stop();
   }
@@ -67,9 +68,9 @@ async function main(): Promise<number> {
   let opts: Options;
   try {
     opts = parseArgs(process.argv.slice(2));
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    process.stderr.write(`bench: ${e.message}\n${USAGE}\n`);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`bench: ${err.message}\n${USAGE}\n`);
     return 2;
   }
   if (opts.help) {
@@ -77,29 +78,29 @@ async function main(): Promise<number> {
     return 0;
   }
   const specs = opts.compare ?? [opts.target ?? 'ours'];
-  const labels = specs.map((s) => targetLabel(s, opts.backend, opts.noCoalesce));
+  const labels = specs.map((spec) => targetLabel(spec, opts.backend, opts.noCoalesce));
   const progress = new Progress();
   const results: ScenarioResult[] = [];
-  const emit = (r: ScenarioResult): void => {
-    results.push(r);
+  const emit = (result: ScenarioResult): void => {
+    results.push(result);
     if (opts.json) {
       progress.done();
-      process.stdout.write(`${jsonLine(r)}\n`);
+      process.stdout.write(`${jsonLine(result)}\n`);
     }
   };
   const runs: TargetRun[] = [];
   for (const spec of specs) {
     try {
       runs.push(await openTarget(spec, opts));
-    } catch (e) {
-      if (!(e instanceof TargetError)) throw e;
+    } catch (err) {
+      if (!(err instanceof TargetError)) throw err;
       progress.done();
       if (specs.length === 1) {
-        process.stderr.write(`bench: ${e.message}\n`);
+        process.stderr.write(`bench: ${err.message}\n`);
         return 1;
       }
-      process.stderr.write(`bench: ${spec}: ${e.message}\n`);
-      runs.push({ spec, label: spec, shared: null, failed: e.message });
+      process.stderr.write(`bench: ${spec}: ${err.message}\n`);
+      runs.push({ spec, label: spec, shared: null, failed: err.message });
     }
   }
   // Scenario by scenario, every target in turn: the figures a comparison
@@ -123,16 +124,16 @@ async function main(): Promise<number> {
     mkdirSync(path.dirname(path.resolve(opts.svg)), { recursive: true });
     writeFileSync(opts.svg, renderSvg(results));
     process.stderr.write(`chart written to ${opts.svg}\n`);
-  } catch (e) {
-    process.stderr.write(`bench: could not write ${opts.svg}: ${(e as Error).message}\n`);
+  } catch (err) {
+    process.stderr.write(`bench: could not write ${opts.svg}: ${(err as Error).message}\n`);
   }
-  return results.some((r) => r.status === 'ok') ? 0 : 1;
+  return results.some((result) => result.status === 'ok') ? 0 : 1;
 }
 
 main().then(
   (code) => process.exit(code),
-  (e: unknown) => {
-    process.stderr.write(`bench: internal error: ${e instanceof Error ? (process.env.BENCH_DEBUG ? e.stack : e.message) : String(e)}\n`);
+  (err: unknown) => {
+    process.stderr.write(`bench: internal error: ${err instanceof Error ? (process.env.BENCH_DEBUG ? err.stack : err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

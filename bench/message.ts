@@ -32,21 +32,21 @@ export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed, w
   if (buf[at] !== TILDE || buf[at + 1] !== LOWER_B || buf[at + 2] !== SPACE) return -1;
   let i = at + 3;
   const fields = withTime ? 4 : 3;
-  for (let f = 0; f < fields; f++) {
-    let n = 0;
+  for (let field = 0; field < fields; field++) {
+    let value = 0;
     const start = i;
     while (i < end) {
-      const c = buf[i];
-      if (c < 0x30 || c > 0x39) break;
-      n = n * 10 + (c - 0x30);
+      const byte = buf[i];
+      if (byte < 0x30 || byte > 0x39) break;
+      value = value * 10 + (byte - 0x30);
       i++;
     }
     if (i === start) return -1;
-    if (f === 0) out.phase = n;
-    else if (f === 1) out.sender = n;
-    else if (f === 2) out.seq = n;
-    else out.tUs = n;
-    if (f < fields - 1) {
+    if (field === 0) out.phase = value;
+    else if (field === 1) out.sender = value;
+    else if (field === 2) out.seq = value;
+    else out.tUs = value;
+    if (field < fields - 1) {
       if (buf[i] !== SPACE) return -1;
       i++;
     }
@@ -70,9 +70,9 @@ export interface ScanResult {
  * chunk, not a JS loop per byte. With `size` (the message length the sender
  * uses), the next marker is predicted instead of searched for; see below. */
 export function scanChunk(
-  buf: Uint8Array & { indexOf(v: number | string, from?: number): number; lastIndexOf(v: number, from?: number): number },
+  buf: Uint8Array & { indexOf(value: number | string, from?: number): number; lastIndexOf(value: number, from?: number): number },
   out: Parsed,
-  onMessage: (m: Parsed) => void,
+  onMessage: (message: Parsed) => void,
   countJoins = true,
   size = 0,
   withTime = true,
@@ -82,12 +82,12 @@ export function scanChunk(
   let joins = 0;
   // a substring search over every byte received: skipped while measuring,
   // when no client joins and it would cost the generator ~15% of its time
-  let p = countJoins ? buf.indexOf(CONNECTED) : -1;
-  while (p >= 0 && p < last) {
+  let notice = countJoins ? buf.indexOf(CONNECTED) : -1;
+  while (notice >= 0 && notice < last) {
     // only count it when it ends the line (tolerating \r)
-    const after = p + CONNECTED.length;
+    const after = notice + CONNECTED.length;
     if (buf[after] === NL || (buf[after] === 0x0d && buf[after + 1] === NL)) joins++;
-    p = buf.indexOf(CONNECTED, after);
+    notice = buf.indexOf(CONNECTED, after);
   }
   // Prediction: a message runs `size` bytes from its marker to its newline,
   // and consecutive lines from one server carry prefixes of the same length,
@@ -97,23 +97,23 @@ export function scanChunk(
   // message's digits or padding, which hold no '~'. Otherwise: indexOf.
   const predict = size >= 40;
   let prefix = -1;
-  let t = buf.indexOf(TILDE);
-  if (predict && t >= 0) prefix = t - (buf.lastIndexOf(NL, t) + 1);
-  while (t >= 0 && t < last) {
-    const next = parseAt(buf, t, last, out, withTime);
+  let marker = buf.indexOf(TILDE);
+  if (predict && marker >= 0) prefix = marker - (buf.lastIndexOf(NL, marker) + 1);
+  while (marker >= 0 && marker < last) {
+    const next = parseAt(buf, marker, last, out, withTime);
     if (next >= 0) onMessage(out);
     if (next >= 0 && predict && prefix >= 0 && prefix < size) {
-      const nl = t + size - 1;
-      const guess = nl + 1 + prefix;
-      if (guess < last && buf[nl] === NL && buf[guess] === TILDE && buf[guess + 1] === LOWER_B && buf[guess + 2] === SPACE) {
-        t = guess;
+      const newline = marker + size - 1;
+      const guess = newline + 1 + prefix;
+      if (guess < last && buf[newline] === NL && buf[guess] === TILDE && buf[guess + 1] === LOWER_B && buf[guess + 2] === SPACE) {
+        marker = guess;
         continue;
       }
     }
     // padding never holds '~', so the next marker search can start right
     // after the fields instead of after a separate newline search
-    t = buf.indexOf(TILDE, next >= 0 ? next : t + 1);
-    if (predict && t >= 0 && t < last) prefix = t - (buf.lastIndexOf(NL, t) + 1);
+    marker = buf.indexOf(TILDE, next >= 0 ? next : marker + 1);
+    if (predict && marker >= 0 && marker < last) prefix = marker - (buf.lastIndexOf(NL, marker) + 1);
   }
   return { consumed: last + 1, joins };
 }

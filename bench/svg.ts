@@ -3,79 +3,88 @@
 
 import type { ScenarioResult } from './result.ts';
 
-const W = 960;
-const H = 400;
-const PAD = { l: 60, r: 20, t: 40, b: 60 };
+/** Each of the two panels is this wide; the chart is as high as one. */
+const PANEL_WIDTH = 960;
+const HEIGHT = 400;
+/** Room inside a panel around its plot area: axis labels, title. */
+const PAD = { left: 60, right: 20, top: 40, bottom: 60 };
 const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'];
 
-const esc = (s: string): string => s.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeXml = (raw: string): string => raw.replace(/[<>&"]/g, (char) => `&#${char.charCodeAt(0)};`);
 
-function text(x: number, y: number, s: string, extra = ''): string {
-  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${extra}>${esc(s)}</text>`;
+function text(x: number, y: number, content: string, extra = ''): string {
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}" ${extra}>${escapeXml(content)}</text>`;
 }
 
-function latencyPanel(results: ScenarioResult[], x0: number, w: number): string {
-  const parts: string[] = [text(x0 + w / 2, 24, 'stepup: latency percentiles vs clients', 'text-anchor="middle" font-weight="bold"')];
+function latencyPanel(results: ScenarioResult[], left: number, width: number): string {
+  const parts: string[] = [text(left + width / 2, 24, 'stepup: latency percentiles vs clients', 'text-anchor="middle" font-weight="bold"')];
   // colour = target, dash = percentile: with four targets, a colour per series would repeat
-  const series: { label: string; color: string; dash: string; pts: [number, number][] }[] = [];
+  const series: { label: string; color: string; dash: string; points: [number, number][] }[] = [];
   results
-    .filter((r) => r.steps?.length)
-    .forEach((r, t) => {
+    .filter((result) => result.steps?.length)
+    .forEach((result, targetIndex) => {
       for (const [key, dash] of [['p50', ''], ['p95', '6 3'], ['p99', '2 2']] as const)
-        series.push({ label: `${r.target} ${key}`, color: COLORS[t % COLORS.length], dash, pts: r.steps!.map((s) => [s.clients, Math.max(s.latencyUs[key], 1) / 1000]) });
+        series.push({
+          label: `${result.target} ${key}`,
+          color: COLORS[targetIndex % COLORS.length],
+          dash,
+          points: result.steps!.map((step) => [step.clients, Math.max(step.latencyUs[key], 1) / 1000]),
+        });
     });
-  const x1 = x0 + w - PAD.r;
-  const yTop = PAD.t;
-  const yBot = H - PAD.b;
-  parts.push(`<line x1="${x0 + PAD.l}" y1="${yBot}" x2="${x1}" y2="${yBot}" stroke="#000"/><line x1="${x0 + PAD.l}" y1="${yTop}" x2="${x0 + PAD.l}" y2="${yBot}" stroke="#000"/>`);
-  if (!series.length) return parts.join('') + text(x0 + w / 2, H / 2, 'no stepup data', 'text-anchor="middle" fill="#888"');
-  const xs = series.flatMap((s) => s.pts.map((p) => p[0]));
-  const maxX = Math.max(...xs) * 1.05;
-  const ys = series.flatMap((s) => s.pts.map((p) => p[1]));
-  const lo = Math.floor(Math.log10(Math.min(...ys, 0.1)));
-  const hi = Math.ceil(Math.log10(Math.max(...ys, 300)));
-  const px = (v: number): number => x0 + PAD.l + (v / maxX) * (x1 - x0 - PAD.l);
-  const py = (v: number): number => yBot - ((Math.log10(v) - lo) / (hi - lo)) * (yBot - yTop);
-  for (let e = lo; e <= hi; e++) {
-    const y = py(10 ** e);
-    parts.push(`<line x1="${x0 + PAD.l}" y1="${y}" x2="${x1}" y2="${y}" stroke="#eee"/>`, text(x0 + PAD.l - 6, y + 4, `${10 ** e} ms`, 'text-anchor="end" font-size="11"'));
+  const plotLeft = left + PAD.left;
+  const right = left + width - PAD.right;
+  const yTop = PAD.top;
+  const yBot = HEIGHT - PAD.bottom;
+  parts.push(`<line x1="${plotLeft}" y1="${yBot}" x2="${right}" y2="${yBot}" stroke="#000"/><line x1="${plotLeft}" y1="${yTop}" x2="${plotLeft}" y2="${yBot}" stroke="#000"/>`);
+  if (!series.length) return parts.join('') + text(left + width / 2, HEIGHT / 2, 'no stepup data', 'text-anchor="middle" fill="#888"');
+  const clientCounts = series.flatMap((line) => line.points.map((point) => point[0]));
+  const maxClients = Math.max(...clientCounts) * 1.05;
+  const latenciesMs = series.flatMap((line) => line.points.map((point) => point[1]));
+  const lowDecade = Math.floor(Math.log10(Math.min(...latenciesMs, 0.1)));
+  const highDecade = Math.ceil(Math.log10(Math.max(...latenciesMs, 300)));
+  const xOf = (clients: number): number => plotLeft + (clients / maxClients) * (right - plotLeft);
+  const yOf = (latencyMs: number): number => yBot - ((Math.log10(latencyMs) - lowDecade) / (highDecade - lowDecade)) * (yBot - yTop);
+  for (let decade = lowDecade; decade <= highDecade; decade++) {
+    const y = yOf(10 ** decade);
+    parts.push(`<line x1="${plotLeft}" y1="${y}" x2="${right}" y2="${y}" stroke="#eee"/>`, text(plotLeft - 6, y + 4, `${10 ** decade} ms`, 'text-anchor="end" font-size="11"'));
   }
-  for (const v of [...new Set(xs)]) parts.push(text(px(v), yBot + 16, String(v), 'text-anchor="middle" font-size="11"'));
-  parts.push(text(x0 + PAD.l + (x1 - x0 - PAD.l) / 2, yBot + 34, 'clients', 'text-anchor="middle" font-size="12"'));
-  const lim = py(250);
-  parts.push(`<line x1="${x0 + PAD.l}" y1="${lim}" x2="${x1}" y2="${lim}" stroke="#d62728" stroke-dasharray="4 3"/>`, text(x1, lim - 4, 'p95 limit 250 ms', 'text-anchor="end" font-size="10" fill="#d62728"'));
-  series.forEach((s, i) => {
-    const c = s.color;
-    const dash = s.dash ? ` stroke-dasharray="${s.dash}"` : '';
-    parts.push(`<polyline fill="none" stroke="${c}" stroke-width="2"${dash} points="${s.pts.map(([x, y]) => `${px(x).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>`);
-    for (const [x, y] of s.pts) parts.push(`<circle cx="${px(x).toFixed(1)}" cy="${py(y).toFixed(1)}" r="3" fill="${c}"/>`);
-    const ly = yTop + 11 + i * 15;
-    parts.push(`<line x1="${x0 + PAD.l + 8}" y1="${ly}" x2="${x0 + PAD.l + 28}" y2="${ly}" stroke="${c}" stroke-width="2"${dash}/>`, text(x0 + PAD.l + 32, ly + 4, s.label, 'font-size="11"'));
+  for (const clients of [...new Set(clientCounts)]) parts.push(text(xOf(clients), yBot + 16, String(clients), 'text-anchor="middle" font-size="11"'));
+  parts.push(text(plotLeft + (right - plotLeft) / 2, yBot + 34, 'clients', 'text-anchor="middle" font-size="12"'));
+  const limitY = yOf(250);
+  parts.push(`<line x1="${plotLeft}" y1="${limitY}" x2="${right}" y2="${limitY}" stroke="#d62728" stroke-dasharray="4 3"/>`, text(right, limitY - 4, 'p95 limit 250 ms', 'text-anchor="end" font-size="10" fill="#d62728"'));
+  series.forEach((line, i) => {
+    const color = line.color;
+    const dash = line.dash ? ` stroke-dasharray="${line.dash}"` : '';
+    parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${line.points.map(([clients, latencyMs]) => `${xOf(clients).toFixed(1)},${yOf(latencyMs).toFixed(1)}`).join(' ')}"/>`);
+    for (const [clients, latencyMs] of line.points) parts.push(`<circle cx="${xOf(clients).toFixed(1)}" cy="${yOf(latencyMs).toFixed(1)}" r="3" fill="${color}"/>`);
+    const legendY = yTop + 11 + i * 15;
+    parts.push(`<line x1="${plotLeft + 8}" y1="${legendY}" x2="${plotLeft + 28}" y2="${legendY}" stroke="${color}" stroke-width="2"${dash}/>`, text(plotLeft + 32, legendY + 4, line.label, 'font-size="11"'));
   });
   return parts.join('\n');
 }
 
-function throughputPanel(results: ScenarioResult[], x0: number, w: number): string {
-  const parts: string[] = [text(x0 + w / 2, 24, 'deliveries per second', 'text-anchor="middle" font-weight="bold"')];
-  const bars = results.filter((r) => r.deliveriesPerSec !== null && r.status === 'ok');
-  const yTop = PAD.t;
-  const yBot = H - PAD.b;
-  const x1 = x0 + w - PAD.r;
-  parts.push(`<line x1="${x0 + PAD.l}" y1="${yBot}" x2="${x1}" y2="${yBot}" stroke="#000"/>`);
-  if (!bars.length) return parts.join('') + text(x0 + w / 2, H / 2, 'no throughput data', 'text-anchor="middle" fill="#888"');
-  const max = Math.max(...bars.map((b) => b.deliveriesPerSec ?? 0)) * 1.1 || 1;
-  const targets = [...new Set(bars.map((b) => b.target))];
-  const bw = (x1 - x0 - PAD.l) / bars.length;
-  bars.forEach((b, i) => {
-    const v = b.deliveriesPerSec ?? 0;
-    const h = (v / max) * (yBot - yTop);
-    const x = x0 + PAD.l + i * bw + bw * 0.1;
-    const c = COLORS[targets.indexOf(b.target) % COLORS.length];
+function throughputPanel(results: ScenarioResult[], left: number, width: number): string {
+  const parts: string[] = [text(left + width / 2, 24, 'deliveries per second', 'text-anchor="middle" font-weight="bold"')];
+  const bars = results.filter((result) => result.deliveriesPerSec !== null && result.status === 'ok');
+  const plotLeft = left + PAD.left;
+  const yTop = PAD.top;
+  const yBot = HEIGHT - PAD.bottom;
+  const right = left + width - PAD.right;
+  parts.push(`<line x1="${plotLeft}" y1="${yBot}" x2="${right}" y2="${yBot}" stroke="#000"/>`);
+  if (!bars.length) return parts.join('') + text(left + width / 2, HEIGHT / 2, 'no throughput data', 'text-anchor="middle" fill="#888"');
+  const max = Math.max(...bars.map((bar) => bar.deliveriesPerSec ?? 0)) * 1.1 || 1;
+  const targets = [...new Set(bars.map((bar) => bar.target))];
+  const barSlot = (right - plotLeft) / bars.length;
+  bars.forEach((bar, i) => {
+    const rate = bar.deliveriesPerSec ?? 0;
+    const barHeight = (rate / max) * (yBot - yTop);
+    const x = plotLeft + i * barSlot + barSlot * 0.1;
+    const color = COLORS[targets.indexOf(bar.target) % COLORS.length];
     parts.push(
-      `<rect x="${x.toFixed(1)}" y="${(yBot - h).toFixed(1)}" width="${(bw * 0.8).toFixed(1)}" height="${h.toFixed(1)}" fill="${c}"/>`,
-      text(x + bw * 0.4, yBot - h - 4, v >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : `${(v / 1e3).toFixed(0)}k`, 'text-anchor="middle" font-size="10"'),
-      text(x + bw * 0.4, yBot + 14, b.scenario, 'text-anchor="middle" font-size="10"'),
-      text(x + bw * 0.4, yBot + 27, b.target, 'text-anchor="middle" font-size="9" fill="#555"'),
+      `<rect x="${x.toFixed(1)}" y="${(yBot - barHeight).toFixed(1)}" width="${(barSlot * 0.8).toFixed(1)}" height="${barHeight.toFixed(1)}" fill="${color}"/>`,
+      text(x + barSlot * 0.4, yBot - barHeight - 4, rate >= 1e6 ? `${(rate / 1e6).toFixed(2)}M` : `${(rate / 1e3).toFixed(0)}k`, 'text-anchor="middle" font-size="10"'),
+      text(x + barSlot * 0.4, yBot + 14, bar.scenario, 'text-anchor="middle" font-size="10"'),
+      text(x + barSlot * 0.4, yBot + 27, bar.target, 'text-anchor="middle" font-size="9" fill="#555"'),
     );
   });
   return parts.join('\n');
@@ -83,10 +92,10 @@ function throughputPanel(results: ScenarioResult[], x0: number, w: number): stri
 
 export function renderSvg(results: ScenarioResult[]): string {
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W * 2}" height="${H}" font-family="sans-serif">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${PANEL_WIDTH * 2}" height="${HEIGHT}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    latencyPanel(results, 0, W),
-    throughputPanel(results, W, W),
+    latencyPanel(results, 0, PANEL_WIDTH),
+    throughputPanel(results, PANEL_WIDTH, PANEL_WIDTH),
     '</svg>',
     '',
   ].join('\n');

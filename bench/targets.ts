@@ -26,7 +26,7 @@ export function sharedDir(): string {
 }
 
 /** Wait for the start line on stdout; the server's own output after that is discarded. */
-function waitListening(child: ChildProcess, label: string, re: RegExp): Promise<{ host: string; port: number }> {
+function waitListening(child: ChildProcess, label: string, startLine: RegExp): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -36,20 +36,20 @@ function waitListening(child: ChildProcess, label: string, re: RegExp): Promise<
       child.kill('SIGKILL');
       reject(new TargetError(why + (err.trim() ? `: ${err.trim().split('\n').slice(-3).join(' | ')}` : '')));
     };
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = re.exec(out);
-      if (m) {
+    child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = startLine.exec(out);
+      if (match) {
         clearTimeout(timer);
         out = '';
         child.stdout?.removeAllListeners('data');
         child.stdout?.resume();
-        resolve({ host: m[1], port: Number(m[2]) });
+        resolve({ host: match[1], port: Number(match[2]) });
       }
     });
-    child.on('exit', (code, sig) => fail(`${label} exited before listening (code ${code}, signal ${sig})`));
-    child.on('error', (e) => fail(`${label}: ${e.message}`));
+    child.on('exit', (code, signal) => fail(`${label} exited before listening (code ${code}, signal ${signal})`));
+    child.on('error', (error) => fail(`${label}: ${error.message}`));
   });
 }
 
@@ -57,9 +57,9 @@ function stopper(child: ChildProcess): () => Promise<void> {
   return () =>
     new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const t = setTimeout(() => child.kill('SIGKILL'), 2000);
+      const killTimer = setTimeout(() => child.kill('SIGKILL'), 2000);
       child.once('exit', () => {
-        clearTimeout(t);
+        clearTimeout(killTimer);
         resolve();
       });
       child.kill('SIGTERM');
@@ -81,12 +81,12 @@ export async function startOurs(label: string, backend: Backend, noCoalesce: boo
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
     });
   });
 }

@@ -2,14 +2,15 @@
 /**
  * The chat client program: `bun bin/client.ts [--host H] [--port P]`.
  * On a terminal: a line editor with history, incoming lines printed above
- * the input (lib/chat/terminal.ts). From a pipe: lines in, lines out, as
- * plain as the original.
+ * the input (lib/client/line-editor.ts, shown through lib/client/display.ts).
+ * From a pipe: lines in, lines out, as plain as the original.
  */
 import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
 import { ChatClient, type ChatClientIO, ClientExit } from "../lib/client/client.ts";
 import { encode } from "../lib/chat/protocol.ts";
-import { LineEditor, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/client/terminal.ts";
+import { decodeLine, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/client/display.ts";
+import { LineEditor } from "../lib/client/line-editor.ts";
 import { checks } from "../lib/cli/flags.ts";
 import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
 import { ConnectError, formatHostPort, type TlsClientOptions } from "../lib/reactor/backend.ts";
@@ -41,13 +42,10 @@ async function main(): Promise<void> {
   if (!opts) return;
   const tls = tlsOptions(opts.tls!, opts.ca, opts.insecure!);
   const backend = await createBackend(opts.backend as BackendName);
-  let conn;
-  try {
-    conn = await backend.connect({ host: opts.host!, port: opts.port!, ...(tls ? { tls } : {}) });
-  } catch (err) {
+  const conn = await backend.connect({ host: opts.host!, port: opts.port!, ...(tls ? { tls } : {}) }).catch((err: unknown) => {
     if (err instanceof ConnectError) fail(err.message, 1);
     throw err;
-  }
+  });
   const where = formatHostPort(opts.host!, opts.port!);
   const reactor = new Reactor<"server" | "input">(backend);
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -71,11 +69,10 @@ async function main(): Promise<void> {
  * and control characters always neutralised (see `visible`), colour or not.
  */
 function pipeIO(style: StyleOptions): ChatClientIO {
-  const lines = new TextDecoder();
   const toTerminal = process.stdout.isTTY === true;
   return {
     line: (text) => {
-      if (style.color || toTerminal) return void process.stdout.write(styleLine(lines.decode(text), style) + "\n");
+      if (style.color || toTerminal) return void process.stdout.write(styleLine(decodeLine(text), style) + "\n");
       if (style.timestamps) process.stdout.write(timestamp(Date.now()));
       process.stdout.write(text);
       process.stdout.write("\n");
@@ -92,7 +89,6 @@ function pipeIO(style: StyleOptions): ChatClientIO {
 function terminalIO(client: () => ChatClient, style: StyleOptions, where: string): ChatClientIO {
   const out = (s: string) => process.stdout.write(s);
   const editor = new LineEditor({ prompt: "> ", columns: () => process.stdout.columns || 80 });
-  const lines = new TextDecoder();
   const keys = new TextDecoder(); // streaming: a key's UTF-8 may be split across reads
   const restore = () => {
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
@@ -105,7 +101,7 @@ function terminalIO(client: () => ChatClient, style: StyleOptions, where: string
   process.stdout.on("resize", () => out(editor.render()));
   out(editor.printAbove(styleLine(`Connected to ${where}. /help lists commands; q or Ctrl-C quits.`, { ...style, timestamps: false })));
   return {
-    line: (text) => out(editor.printAbove(styleLine(lines.decode(text), style))),
+    line: (text) => out(editor.printAbove(styleLine(decodeLine(text), style))),
     status: (text) => out(editor.printAbove(styleLine(text, { ...style, timestamps: false }))),
     input: (data) => {
       for (const action of editor.feed(keys.decode(data, { stream: true }))) {

@@ -7,6 +7,7 @@
  *   /stats.json  the latest snapshot as JSON (what the page polls)
  *   /            the live status page
  */
+import { formatHostPort } from "../lib/reactor/address.ts";
 import { formatJson, formatPrometheus, statusPage } from "../lib/server/metrics.ts";
 import type { StatsSnapshot } from "../lib/server/stats.ts";
 
@@ -34,17 +35,8 @@ export function serveMetrics(host: string, port: number, title: string, latest: 
       return new Response("not found\n", { status: 404 });
     },
   });
-  const h = server.hostname ?? host;
   return {
-    url: `http://${h.includes(":") ? `[${h}]` : h}:${server.port}/`,
+    url: `http://${formatHostPort(server.hostname ?? host, server.port ?? port)}/`,
     stop: () => void server.stop(true),
   };
-}
-
-/** Parse `HOST:PORT` (`[::1]:9100` for IPv6); null when it is not one. */
-export function parseHostPort(text: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
-  if (!m) return null;
-  const port = Number(m[3]);
-  return port <= 65535 ? { host: (m[1] ?? m[2])!, port } : null;
 }

@@ -1,19 +1,28 @@
 #!/usr/bin/env bun
 /**
  * The chat server program: `bun bin/server.ts [--host H] [--port P] [--cluster redis://...]`.
- * Flags and signals are handled here; the select loop is lib/chat/server.ts.
+ * Flags and signals are handled here; the select loop is lib/server/server.ts.
  */
 import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
 import { clientsWithinFdLimit, defaultLimits, type Limits } from "../lib/server/limits.ts";
 import { openFileLimit } from "../lib/cli/fd-limit.ts";
 import { createLogger, type LogFormat } from "../lib/server/logger.ts";
-import { ChatServer, type Slot } from "../lib/server/server.ts";
+import type { ServerAttachment } from "../lib/server/peer.ts";
+import { ChatServer } from "../lib/server/server.ts";
 import { formatStatsLine, StatsSampler } from "../lib/server/stats.ts";
 import { checks } from "../lib/cli/flags.ts";
 import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
-import { type MetricsServer, parseHostPort, serveMetrics } from "./metrics-http.ts";
-import { formatHostPort, ListenError, type TlsServerOptions } from "../lib/reactor/backend.ts";
+import { type MetricsServer, serveMetrics } from "./metrics-http.ts";
+import { formatHostPort, parseHostPort } from "../lib/reactor/address.ts";
+import {
+  type Backend,
+  describeError,
+  type Listener,
+  ListenError,
+  type ListenOptions,
+  type TlsServerOptions,
+} from "../lib/reactor/backend.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
 import { ClusterRelay } from "../lib/cluster/relay.ts";
 import { parseRedisUrl, type RedisTarget, RedisUrlError } from "../lib/cluster/url.ts";
@@ -122,24 +131,12 @@ function fail(message: string, code: number): never {
 async function main(): Promise<void> {
   const opts = parseProgramFlags(program);
   if (!opts) return;
-  let redis: RedisTarget | null = null;
-  try {
-    if (opts.cluster !== undefined) redis = parseRedisUrl(opts.cluster);
-  } catch (err) {
-    if (err instanceof RedisUrlError) fail(`--cluster: ${err.message}`, 2);
-    throw err;
-  }
+  const redis = clusterTarget(opts.cluster);
   const tls = readTlsFiles(opts["tls-cert"], opts["tls-key"]);
   const limits = limitsFrom(opts);
   const backend = await createBackend(opts.backend as BackendName);
-  const reactor = new Reactor<Slot>(backend);
-  let listener;
-  try {
-    listener = await backend.listen({ host: opts.host!, port: opts.port!, backlog: 4096, ...(tls ? { tls } : {}) });
-  } catch (err) {
-    if (err instanceof ListenError) fail(err.message, 1);
-    throw err;
-  }
+  const reactor = new Reactor<ServerAttachment>(backend);
+  const listener = await listenOrFail(backend, { host: opts.host!, port: opts.port!, backlog: 4096, ...(tls ? { tls } : {}) });
   const log = createLogger({
     format: opts["log-format"] as LogFormat,
     quiet: opts.quiet!,
@@ -172,6 +169,27 @@ async function main(): Promise<void> {
   process.exit(0);
 }
 
+/** The `--cluster` URL parsed, or null without the flag; a bad URL is a usage error. */
+function clusterTarget(url: string | undefined): RedisTarget | null {
+  if (url === undefined) return null;
+  try {
+    return parseRedisUrl(url);
+  } catch (err) {
+    if (err instanceof RedisUrlError) fail(`--cluster: ${err.message}`, 2);
+    throw err;
+  }
+}
+
+/** Open the listener; one that cannot be opened (port taken, bad host) ends the program. */
+async function listenOrFail(backend: Backend, options: ListenOptions): Promise<Listener> {
+  try {
+    return await backend.listen(options);
+  } catch (err) {
+    if (err instanceof ListenError) fail(err.message, 1);
+    throw err;
+  }
+}
+
 /**
  * --stats and --metrics: one sampler, sampled every --stats seconds (every
  * second when only --metrics is on), on a reactor timer.
@@ -189,11 +207,11 @@ function startStats(server: ChatServer, log: (line: string) => void, statsSecond
   reactor.setTimer(periodMs, sample);
   if (metricsAt === undefined) return null;
   const { host, port } = parseHostPort(metricsAt)!;
-  let endpoint;
+  let endpoint: MetricsServer;
   try {
     endpoint = serveMetrics(host, port, "select-chat server", () => sampler.current());
   } catch (err) {
-    fail(`--metrics: cannot listen on ${metricsAt}: ${(err as { code?: string }).code ?? (err as Error).message}`, 1);
+    fail(`--metrics: cannot listen on ${metricsAt}: ${describeError(err)}`, 1);
   }
   log(`Metrics on ${endpoint.url}metrics, status page on ${endpoint.url}`);
   return endpoint;
@@ -206,7 +224,7 @@ function readTlsFiles(certFile: string | undefined, keyFile: string | undefined)
     try {
       return readFileSync(file, "utf8");
     } catch (err) {
-      fail(`${flag}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, 2);
+      fail(`${flag}: cannot read ${file}: ${describeError(err)}`, 2);
     }
   };
   return { cert: read(certFile, "--tls-cert"), key: read(keyFile, "--tls-key") };

@@ -69,6 +69,48 @@ export class ChunkQueue {
     return this.first === null ? 0 : 1 + (this.more?.length ?? 0);
   }
 
+  /** Remove and return the first chunk (null when empty). */
+  shift(): Uint8Array | null {
+    const first = this.first;
+    if (first === null) return null;
+    const more = this.more;
+    this.first = more !== null && more.length > 0 ? more.shift()! : null;
+    this.bytes -= first.length;
+    return first;
+  }
+
+  /** Put `chunk` back in front (the unsent rest of a chunk just shifted). */
+  unshift(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    if (this.first !== null) (this.more ??= []).unshift(this.first);
+    this.first = chunk;
+    this.bytes += chunk.length;
+  }
+
+  /**
+   * Up to `max` bytes from the front, as one array: a view when they lie in
+   * the first chunk, else a copy. The rest stays queued.
+   */
+  take(max: number): Uint8Array {
+    if (max >= this.bytes) return this.takeAll();
+    const first = this.first!;
+    if (first.length >= max) {
+      this.shift();
+      if (first.length > max) this.unshift(first.subarray(max));
+      return first.subarray(0, max);
+    }
+    const out = new Uint8Array(max);
+    let at = 0;
+    while (at < max) {
+      const chunk = this.shift()!;
+      const n = Math.min(chunk.length, max - at);
+      out.set(n === chunk.length ? chunk : chunk.subarray(0, n), at);
+      if (n < chunk.length) this.unshift(chunk.subarray(n));
+      at += n;
+    }
+    return out;
+  }
+
   /** Everything queued as one array (the one chunk itself, or a copy of several), leaving the queue empty. */
   takeAll(): Uint8Array {
     if (this.first === null) return EMPTY_BYTES;

@@ -11,7 +11,7 @@ import { LoadGen, TargetError } from '../loadgen.ts';
 import type { ScenarioResult } from '../result.ts';
 import { notRun } from '../result.ts';
 import { freePort, startOurs, type Target } from '../targets.ts';
-import { growTo, phaseReport, runPhase, type Ctx } from './common.ts';
+import { growTo, type PhaseSpec, phaseReport, runPhase, type Ctx } from './common.ts';
 
 /** Splits deliveries by whether sender and receiver sit on the same server. */
 class SplitAccounting extends Accounting {
@@ -46,8 +46,8 @@ async function startRedis(): Promise<RedisProcess> {
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new TargetError('redis-server: not ready within 10 s')), 10_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
       if (out.includes('Ready to accept connections')) {
         clearTimeout(timer);
         child.stdout.removeAllListeners('data');
@@ -73,69 +73,114 @@ async function startRedis(): Promise<RedisProcess> {
   };
 }
 
-const ms = (us: number): number => +(us / 1000).toFixed(2);
+/** Microseconds as milliseconds, two decimals. */
+const usToMs = (us: number): number => +(us / 1000).toFixed(2);
 
-export async function clusterScenario(ctx: Ctx): Promise<ScenarioResult> {
-  const label = ctx.target.label;
-  if (!label.startsWith('ours')) return notRun('cluster', label, 'skipped', 'needs our server (it is started twice, with --cluster)');
+/** Why the cluster cannot run against this target, or null when it can. */
+function skipReason(label: string): string | null {
+  if (!label.startsWith('ours')) return 'needs our server (it is started twice, with --cluster)';
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return notRun('cluster', label, 'skipped', 'redis-server is not installed (apt-get install redis-server)');
+  if (probe.error || probe.status !== 0) return 'redis-server is not installed (apt-get install redis-server)';
+  return null;
+}
 
-  const o = ctx.opts;
-  const N = o.clients ?? 1000;
-  const S = Math.min(o.senders ?? 10, N - 1);
-  const rate = o.rate ?? 100;
-  const durationS = o.duration ?? 5;
+/** A redis-server and two of our servers sharing it; `stop` ends all three. */
+interface Cluster {
+  redis: RedisProcess;
+  /** The load generator's clients alternate between these two. */
+  servers: [Target, Target];
+  stop(): Promise<void>;
+}
+
+async function startCluster(ctx: Ctx): Promise<Cluster> {
+  const { label } = ctx.target;
+  const { backend, noCoalesce } = ctx.opts;
   const started: Array<{ stop(): Promise<void> }> = [];
-  let gen: LoadGen | null = null;
+  const stop = async (): Promise<void> => {
+    for (const part of started.reverse()) await part.stop();
+  };
   try {
     ctx.progress.say('cluster: starting redis-server and two servers');
     const redis = await startRedis();
     started.push(redis);
     const servers: Target[] = [];
     for (const name of ['a', 'b']) {
-      const t = await startOurs(`${label}-cluster-${name}`, o.backend, o.noCoalesce, ['--cluster', redis.url]);
-      started.push(t);
-      servers.push(t);
+      const server = await startOurs(`${label}-cluster-${name}`, backend, noCoalesce, ['--cluster', redis.url]);
+      started.push(server);
+      servers.push(server);
     }
-    const [a, b] = servers as [Target, Target];
-    gen = new LoadGen(a.host, a.port, [b.port]);
+    return { redis, servers: servers as [Target, Target], stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** CPU time of a process between two readings, as a fraction of one core over `wallUs`. */
+function cpuShare(before: number | null, after: number | null, wallUs: number): number | null {
+  return before != null && after != null ? +((after - before) / wallUs).toFixed(2) : null;
+}
+
+/** The measured phase, plus the CPU that the second server and Redis used during it. */
+async function measure(gen: LoadGen, cluster: Cluster, phase: PhaseSpec, ctx: Ctx, acc: SplitAccounting) {
+  const [first, second] = cluster.servers;
+  const sampleCpu = () => [serverCpuUs(second.pid), serverCpuUs(cluster.redis.pid)] as const;
+  const [serverBBefore, redisBefore] = sampleCpu();
+  const startMs = performance.now();
+  const result = await runPhase(gen, phase, { ...ctx, target: first }, acc);
+  const wallUs = (performance.now() - startMs) * 1000;
+  const [serverBAfter, redisAfter] = sampleCpu();
+  return { result, serverBCpu: cpuShare(serverBBefore, serverBAfter, wallUs), redisCpu: cpuShare(redisBefore, redisAfter, wallUs) };
+}
+
+export async function clusterScenario(ctx: Ctx): Promise<ScenarioResult> {
+  const label = ctx.target.label;
+  const skip = skipReason(label);
+  if (skip) return notRun('cluster', label, 'skipped', skip);
+
+  const options = ctx.opts;
+  const clients = options.clients ?? 1000;
+  const senders = Math.min(options.senders ?? 10, clients - 1);
+  const rate = options.rate ?? 100;
+  const durationS = options.duration ?? 5;
+  let cluster: Cluster | null = null;
+  let gen: LoadGen | null = null;
+  try {
+    cluster = await startCluster(ctx);
+    const [first, second] = cluster.servers;
+    gen = new LoadGen(first.host, first.port, [second.port]);
     // Every join notice between the halves crosses Redis, so this also
     // waits until both servers' links are up.
-    const missingJoins = await growTo(gen, N, ctx, 200);
-    const acc = new SplitAccounting(N, S);
-    const cpu0 = [serverCpuUs(b.pid), serverCpuUs(redis.pid)];
-    const t0 = performance.now();
-    const r = await runPhase(gen, { label: 'cluster', senders: S, mode: 'open', window: 0, rate, size: o.size, durationS }, { ...ctx, target: a }, acc);
-    const wallUs = (performance.now() - t0) * 1000;
-    const cpu1 = [serverCpuUs(b.pid), serverCpuUs(redis.pid)];
-    const share = (i: number): number | null => (cpu0[i] != null && cpu1[i] != null ? +((cpu1[i]! - cpu0[i]!) / wallUs).toFixed(2) : null);
-    const crossShare = r.totals.delivered ? acc.crossDelivered / r.totals.delivered : 0;
+    const missingJoins = await growTo(gen, clients, ctx, 200);
+    const acc = new SplitAccounting(clients, senders);
+    const phase: PhaseSpec = { label: 'cluster', senders, mode: 'open', window: 0, rate, size: options.size, durationS };
+    const { result, serverBCpu, redisCpu } = await measure(gen, cluster, phase, ctx, acc);
+    const crossShare = result.totals.delivered ? acc.crossDelivered / result.totals.delivered : 0;
     const cross: Percentiles = acc.cross.summary();
     const local: Percentiles = acc.local.summary();
     return {
       scenario: 'cluster',
       target: label,
       status: 'ok',
-      clients: N,
-      senders: S,
+      clients,
+      senders,
       durationS,
-      ...phaseReport(r, gen, missingJoins),
+      ...phaseReport(result, gen, missingJoins),
       metrics: {
         servers: 2,
         ratePerSender: rate,
-        crossDeliveriesPerSec: Math.round(r.deliveriesPerSec * crossShare),
-        crossP50Ms: ms(cross.p50),
-        crossP99Ms: ms(cross.p99),
-        crossMaxMs: ms(cross.max),
-        localP50Ms: ms(local.p50),
-        localP99Ms: ms(local.p99),
-        serverBCpu: share(0),
-        redisCpu: share(1),
+        crossDeliveriesPerSec: Math.round(result.deliveriesPerSec * crossShare),
+        crossP50Ms: usToMs(cross.p50),
+        crossP99Ms: usToMs(cross.p99),
+        crossMaxMs: usToMs(cross.max),
+        localP50Ms: usToMs(local.p50),
+        localP99Ms: usToMs(local.p99),
+        serverBCpu,
+        redisCpu,
       },
     };
   } finally {
     gen?.close();
-    for (const p of started.reverse()) await p.stop();
+    await cluster?.stop();
   }
 }

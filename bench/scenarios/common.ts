@@ -11,28 +11,30 @@ import { formatMessage } from '../message.ts';
 import type { Progress } from '../progress.ts';
 import type { Target } from '../targets.ts';
 
+/** What a scenario runs with: the options, the server to measure, the status line. */
 export interface Ctx {
   opts: Options;
   target: Target;
   progress: Progress;
 }
 
-const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e4 ? `${(n / 1e3).toFixed(1)}k` : `${Math.round(n)}`);
-export { fmt };
+/** A count for the status line: 789, 45.6k, 1.23M. */
+export const fmt = (value: number): string =>
+  value >= 1e6 ? `${(value / 1e6).toFixed(2)}M` : value >= 1e4 ? `${(value / 1e3).toFixed(1)}k` : `${Math.round(value)}`;
 
-/** Resolve when pred() holds (checked after every batch of reads and every 20 ms),
+/** Resolve when done() holds (checked after every batch of reads and every 20 ms),
  * or with false once nothing changed in progress() for `idleMs`. */
-export function waitFor(gen: LoadGen, pred: () => boolean, progress: () => number, idleMs: number): Promise<boolean> {
+export function waitFor(gen: LoadGen, done: () => boolean, progress: () => number, idleMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     let lastValue = progress();
     let lastChange = performance.now();
     const prevTick = gen.onTick;
     const check = (): boolean => {
-      if (pred()) return finish(true);
-      const v = progress();
+      if (done()) return finish(true);
+      const value = progress();
       const now = performance.now();
-      if (v !== lastValue) {
-        lastValue = v;
+      if (value !== lastValue) {
+        lastValue = value;
         lastChange = now;
       } else if (now - lastChange > idleMs) return finish(false);
       return false;
@@ -87,76 +89,24 @@ export interface PhaseResult {
   drained: boolean;
 }
 
-/** Senders are clients 0..S-1; client S is the closed-loop observer. Every
- * connected client is a receiver. */
+/** Senders are clients 0..senders-1; client `senders` is the closed-loop
+ * observer. Every connected client is a receiver. Sends for `durationS`,
+ * then drains. */
 export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = new Accounting(gen.clients.length, spec.senders)): Promise<PhaseResult> {
-  const S = spec.senders;
-  const observer = S;
-  const phase = ++gen.phase;
-  gen.acc = acc;
-  gen.countJoins = false; // nobody joins during a phase
-  gen.msgSize = spec.size;
-  let sending = true;
-  const t0 = performance.now();
-  const cpu0 = sampleCpu(ctx.target.pid);
-
-  const sendOne = (s: number, tUs: number): string => {
-    const line = formatMessage(phase, s, acc.sentCount(s), tUs, spec.size);
-    acc.recordSent(s, tUs);
-    return line;
-  };
-
-  let timer: ReturnType<typeof setInterval> | null = null;
-  if (spec.mode === 'closed') {
-    // keep W messages per sender in flight as seen by the observer
-    gen.onTick = () => {
-      if (!sending) return;
-      const nowUs = performance.now() * 1000;
-      for (let s = 0; s < S; s++) {
-        let inflight = acc.sentCount(s) - (acc.highestSeen(observer, s) + 1);
-        let batch = '';
-        while (inflight++ < spec.window) batch += sendOne(s, nowUs);
-        if (batch) gen.send(s, batch);
-      }
-    };
-    gen.kick();
-  } else {
-    // open loop: sender s's k-th message is due at t0 + (k + s/S)/rate and is
-    // stamped with that *intended* time, so a stalled server cannot hide its
-    // backlog from the latency figures (no coordinated omission)
-    timer = setInterval(() => {
-      if (!sending) return;
-      const elapsed = (performance.now() - t0) / 1000;
-      for (let s = 0; s < S; s++) {
-        const due = Math.floor(elapsed * spec.rate - s / S) + 1;
-        let batch = '';
-        for (let k = acc.sentCount(s); k < due; k++) batch += sendOne(s, (t0 + ((k + s / S) / spec.rate) * 1000) * 1000);
-        if (batch) gen.send(s, batch);
-      }
-    }, 1);
-  }
-
-  const ticker = setInterval(() => {
-    const el = (performance.now() - t0) / 1000;
-    const t = acc.totals();
-    ctx.progress.set(
-      `${spec.label}: ${el.toFixed(1)}s/${spec.durationS}s sent ${fmt(t.sent)} delivered ${fmt(t.delivered)} (${fmt(t.delivered / el)}/s) p50 ${(acc.latency.percentile(50) / 1000).toFixed(1)}ms dup ${t.duplicates} order ${t.orderViolations}`,
-    );
-  }, 250);
-  await new Promise((r) => setTimeout(r, spec.durationS * 1000));
-  sending = false;
-  if (timer) clearInterval(timer);
-  const seconds = (performance.now() - t0) / 1000;
+  const nextMessage = messageMaker(beginMeasuring(gen, acc, spec.size), spec.size, acc);
+  const startMs = performance.now();
+  const cpuAtStart = sampleCpu(ctx.target.pid);
+  const pacer = spec.mode === 'closed' ? closedLoopPacer(gen, spec, acc, nextMessage) : openLoopPacer(gen, spec, acc, nextMessage, startMs);
+  const ticker = showProgress(ctx.progress, spec, acc, startMs);
+  await new Promise((resolve) => setTimeout(resolve, spec.durationS * 1000));
+  pacer.stop();
+  const seconds = (performance.now() - startMs) / 1000;
   const deliveredInWindow = acc.delivered;
-  const cpu1 = sampleCpu(ctx.target.pid);
-  // drain: everything sent must arrive; give up after 5 s without progress
-  const drained = await waitFor(gen, () => acc.totals().lost <= 0, () => acc.delivered + acc.duplicates, 5000);
+  const cpuAtEnd = sampleCpu(ctx.target.pid);
+  const drained = await drain(gen, acc);
   clearInterval(ticker);
-  gen.onTick = null;
-  gen.acc = null;
-  gen.countJoins = true;
-  gen.msgSize = 0;
-  const cpu = cpuBetween(cpu0, cpu1);
+  endMeasuring(gen);
+  const cpu = cpuBetween(cpuAtStart, cpuAtEnd);
   return {
     totals: acc.totals(),
     deliveriesPerSec: deliveredInWindow / seconds,
@@ -167,28 +117,117 @@ export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = ne
   };
 }
 
+/** Point the generator's reads at `acc` for a new phase; returns the phase number. */
+function beginMeasuring(gen: LoadGen, acc: Accounting, size: number): number {
+  const phase = ++gen.phase;
+  gen.acc = acc;
+  gen.countJoins = false; // nobody joins during a phase
+  gen.msgSize = size;
+  return phase;
+}
+
+/** Back to between phases: reads are not accounted, join notices are counted. */
+function endMeasuring(gen: LoadGen): void {
+  gen.onTick = null;
+  gen.acc = null;
+  gen.countJoins = true;
+  gen.msgSize = 0;
+}
+
+/** Makes `sender`'s next message, stamped `tUs`, and records it as sent. */
+type MessageMaker = (sender: number, tUs: number) => string;
+
+function messageMaker(phase: number, size: number, acc: Accounting): MessageMaker {
+  return (sender, tUs) => {
+    const line = formatMessage(phase, sender, acc.sentCount(sender), tUs, size);
+    acc.recordSent(sender, tUs);
+    return line;
+  };
+}
+
+/** What sends a phase's messages; stopped once the measuring time is up. */
+interface Pacer {
+  stop(): void;
+}
+
+/** Closed loop: keep `window` messages per sender in flight, as seen by the observer. */
+function closedLoopPacer(gen: LoadGen, spec: PhaseSpec, acc: Accounting, nextMessage: MessageMaker): Pacer {
+  const observer = spec.senders;
+  let sending = true;
+  // Stays installed through the drain (the drain's wait chains onto it), idle once stopped.
+  gen.onTick = () => {
+    if (!sending) return;
+    const nowUs = performance.now() * 1000;
+    for (let sender = 0; sender < spec.senders; sender++) {
+      let inFlight = acc.sentCount(sender) - (acc.highestSeen(observer, sender) + 1);
+      let batch = '';
+      while (inFlight++ < spec.window) batch += nextMessage(sender, nowUs);
+      if (batch) gen.send(sender, batch);
+    }
+  };
+  gen.kick();
+  return {
+    stop: () => {
+      sending = false;
+    },
+  };
+}
+
+/** Open loop: sender s's k-th message is due at start + (k + s/senders)/rate
+ * and is stamped with that *intended* time, so a stalled server cannot hide
+ * its backlog from the latency figures (no coordinated omission). */
+function openLoopPacer(gen: LoadGen, spec: PhaseSpec, acc: Accounting, nextMessage: MessageMaker, startMs: number): Pacer {
+  const timer = setInterval(() => {
+    const elapsedS = (performance.now() - startMs) / 1000;
+    for (let sender = 0; sender < spec.senders; sender++) {
+      const offset = sender / spec.senders;
+      const due = Math.floor(elapsedS * spec.rate - offset) + 1;
+      let batch = '';
+      for (let seq = acc.sentCount(sender); seq < due; seq++) batch += nextMessage(sender, (startMs + ((seq + offset) / spec.rate) * 1000) * 1000);
+      if (batch) gen.send(sender, batch);
+    }
+  }, 1);
+  return { stop: () => clearInterval(timer) };
+}
+
+/** The live status line while a phase runs; clear the returned interval to stop it. */
+function showProgress(progress: Progress, spec: PhaseSpec, acc: Accounting, startMs: number): ReturnType<typeof setInterval> {
+  return setInterval(() => {
+    const elapsedS = (performance.now() - startMs) / 1000;
+    const totals = acc.totals();
+    progress.set(
+      `${spec.label}: ${elapsedS.toFixed(1)}s/${spec.durationS}s sent ${fmt(totals.sent)} delivered ${fmt(totals.delivered)} (${fmt(totals.delivered / elapsedS)}/s) p50 ${(acc.latency.percentile(50) / 1000).toFixed(1)}ms dup ${totals.duplicates} order ${totals.orderViolations}`,
+    );
+  }, 250);
+}
+
+/** Everything sent must arrive; false once 5 s pass without progress. */
+function drain(gen: LoadGen, acc: Accounting): Promise<boolean> {
+  return waitFor(gen, () => acc.totals().lost <= 0, () => acc.delivered + acc.duplicates, 5000);
+}
+
 /**
  * The fields every load phase reports alike: accounting, rate, latency,
  * CPU, and a note for anything that makes the figures doubtful.
  */
-export function phaseReport(r: PhaseResult, gen: LoadGen, missingJoins: number) {
-  const notes = phaseNotes(r, gen);
+export function phaseReport(phase: PhaseResult, gen: LoadGen, missingJoins: number) {
+  const notes = phaseNotes(phase, gen);
   if (missingJoins) notes.unshift(`${missingJoins} join notices missing at setup`);
   return {
     note: notes.join('; ') || undefined,
-    accounting: r.totals,
-    deliveriesPerSec: r.deliveriesPerSec,
-    latencyUs: r.latencyUs,
-    genCpu: r.genCpu,
-    serverCpu: r.serverCpu,
+    accounting: phase.totals,
+    deliveriesPerSec: phase.deliveriesPerSec,
+    latencyUs: phase.latencyUs,
+    genCpu: phase.genCpu,
+    serverCpu: phase.serverCpu,
   };
 }
 
-export function phaseNotes(r: PhaseResult, gen: LoadGen): string[] {
+export function phaseNotes(phase: PhaseResult, gen: LoadGen): string[] {
   const notes: string[] = [];
-  if (!r.drained) notes.push('drain timed out');
+  if (!phase.drained) notes.push('drain timed out');
   if (gen.lost) notes.push(`${gen.lost} clients disconnected by server`);
-  if (r.genCpu > 0.9) notes.push(`generator busy (${Math.round(r.genCpu * 100)}% CPU): figures may be generator-bound`);
-  if (r.totals.foreign) notes.push(`${r.totals.foreign} foreign messages`);
+  if (phase.genCpu > 0.9) notes.push(`generator busy (${Math.round(phase.genCpu * 100)}% CPU): figures may be generator-bound`);
+  if (phase.totals.foreign) notes.push(`${phase.totals.foreign} foreign messages`);
   return notes;
 }

@@ -1,5 +1,5 @@
 // Connect storm: N clients connect at once. Done when every client is
-// connected and every join notice arrived: client k sees the joins of all
+// connected and every join notice arrived: each client sees the joins of all
 // clients accepted after it, N(N-1)/2 notices in total.
 
 import { cpuBetween, sampleCpu } from '../cpu.ts';
@@ -8,21 +8,21 @@ import type { ScenarioResult } from '../result.ts';
 import { fmt, waitFor, type Ctx } from './common.ts';
 
 export async function connectScenario(ctx: Ctx): Promise<ScenarioResult> {
-  const N = ctx.opts.clients ?? 1000;
+  const clients = ctx.opts.clients ?? 1000;
   const { host, port, pid } = ctx.target;
   const gen = new LoadGen(host, port);
-  const expected = (N * (N - 1)) / 2;
+  const expected = (clients * (clients - 1)) / 2;
   try {
-    ctx.progress.say(`connect: ${N} clients at once`);
-    const cpu0 = sampleCpu(pid);
-    const t0 = performance.now();
-    await gen.connect(N);
-    const connectedMs = performance.now() - t0;
+    ctx.progress.say(`connect: ${clients} clients at once`);
+    const cpuAtStart = sampleCpu(pid);
+    const startMs = performance.now();
+    await gen.connect(clients);
+    const connectedMs = performance.now() - startMs;
     const ticker = setInterval(() => ctx.progress.set(`connect: join notices ${fmt(gen.joins)}/${fmt(expected)}`), 250);
     const complete = await waitFor(gen, () => gen.joins >= expected, () => gen.joins, 5000);
     clearInterval(ticker);
-    const allMs = performance.now() - t0;
-    const cpu = cpuBetween(cpu0, sampleCpu(pid));
+    const allMs = performance.now() - startMs;
+    const cpu = cpuBetween(cpuAtStart, sampleCpu(pid));
     const notes: string[] = [];
     if (!complete) notes.push(`only ${gen.joins}/${expected} join notices arrived`);
     if (gen.lost) notes.push(`${gen.lost} clients disconnected by server`);
@@ -31,11 +31,11 @@ export async function connectScenario(ctx: Ctx): Promise<ScenarioResult> {
       target: ctx.target.label,
       status: 'ok',
       note: notes.join('; ') || undefined,
-      clients: N,
+      clients,
       senders: 0,
       durationS: allMs / 1000,
       accounting: {
-        sent: N,
+        sent: clients,
         expected,
         delivered: Math.min(gen.joins, expected),
         lost: Math.max(0, expected - gen.joins),
@@ -47,7 +47,7 @@ export async function connectScenario(ctx: Ctx): Promise<ScenarioResult> {
       latencyUs: null,
       genCpu: cpu.gen,
       serverCpu: cpu.server,
-      metrics: { connectedMs: Math.round(connectedMs), allNoticesMs: Math.round(allMs), goalMs: N === 1000 ? 1000 : null },
+      metrics: { connectedMs: Math.round(connectedMs), allNoticesMs: Math.round(allMs), goalMs: clients === 1000 ? 1000 : null },
     };
   } finally {
     gen.close();

@@ -1,5 +1,6 @@
 import type { ScenarioName } from '../args.ts';
 import type { ScenarioResult } from '../result.ts';
+import { burstScenario } from './burst.ts';
 import { clusterScenario } from './cluster.ts';
 import type { Ctx } from './common.ts';
 import { connectScenario } from './connect.ts';
@@ -14,4 +15,5 @@ export const scenarios: Record<ScenarioName, (ctx: Ctx) => Promise<ScenarioResul
   stepup: stepupScenario,
   memory: memoryScenario,
   cluster: clusterScenario,
+  burst: burstScenario,
 };

@@ -1,5 +1,6 @@
 // Closed-loop fan-out: S senders each keep W messages in flight (as seen by one
-// observer client) to N clients. Measures deliveries per second.
+// observer client) to N clients. Measures deliveries per second. Latency is
+// the same phase open-loop: each sender at a fixed rate.
 
 import { LoadGen } from '../loadgen.ts';
 import type { ScenarioResult } from '../result.ts';
@@ -13,24 +14,25 @@ export async function latencyScenario(ctx: Ctx): Promise<ScenarioResult> {
   return loopScenario(ctx, 'latency', 'open', 10, 100);
 }
 
-async function loopScenario(ctx: Ctx, name: string, mode: 'closed' | 'open', defSenders: number, defRate: number): Promise<ScenarioResult> {
-  const o = ctx.opts;
-  const N = o.clients ?? 1000;
-  const S = Math.min(o.senders ?? defSenders, N - 1);
-  const durationS = o.duration ?? 5;
+async function loopScenario(ctx: Ctx, name: string, mode: 'closed' | 'open', defaultSenders: number, defaultRate: number): Promise<ScenarioResult> {
+  const options = ctx.opts;
+  const clients = options.clients ?? 1000;
+  const senders = Math.min(options.senders ?? defaultSenders, clients - 1);
+  const rate = options.rate ?? defaultRate;
+  const durationS = options.duration ?? 5;
   const gen = new LoadGen(ctx.target.host, ctx.target.port);
   try {
-    const missingJoins = await growTo(gen, N, ctx);
-    const r = await runPhase(gen, { label: name, senders: S, mode, window: o.window, rate: o.rate ?? defRate, size: o.size, durationS }, ctx);
+    const missingJoins = await growTo(gen, clients, ctx);
+    const phase = await runPhase(gen, { label: name, senders, mode, window: options.window, rate, size: options.size, durationS }, ctx);
     return {
       scenario: name,
       target: ctx.target.label,
       status: 'ok',
-      clients: N,
-      senders: S,
+      clients,
+      senders,
       durationS,
-      ...phaseReport(r, gen, missingJoins),
-      metrics: mode === 'closed' ? { window: o.window, size: o.size } : { ratePerSender: o.rate ?? defRate, size: o.size },
+      ...phaseReport(phase, gen, missingJoins),
+      metrics: mode === 'closed' ? { window: options.window, size: options.size } : { ratePerSender: rate, size: options.size },
     };
   } finally {
     gen.close();

@@ -20,14 +20,14 @@ export async function memoryScenario(ctx: Ctx): Promise<ScenarioResult> {
   const lo = hi > 5000 ? 5000 : Math.floor(hi / 2); // the brief's 5k..9k band
   const gen = new LoadGen(ctx.target.host, ctx.target.port);
   try {
-    const rss0 = serverRssKb(pid);
-    const missLo = await growTo(gen, lo, ctx);
+    const rssIdle = serverRssKb(pid);
+    const missingAtLo = await growTo(gen, lo, ctx);
     const rssLo = serverRssKb(pid);
-    const missHi = await growTo(gen, hi, ctx);
+    const missingAtHi = await growTo(gen, hi, ctx);
     const rssHi = serverRssKb(pid);
-    if (rss0 === null || rssLo === null || rssHi === null) return notRun('memory', label, 'failed', `could not read /proc/${pid}/status`);
+    if (rssIdle === null || rssLo === null || rssHi === null) return notRun('memory', label, 'failed', `could not read /proc/${pid}/status`);
     const joins = (hi * (hi - 1)) / 2;
-    const missing = missLo + missHi;
+    const missing = missingAtLo + missingAtHi;
     return {
       scenario: 'memory',
       target: label,
@@ -42,10 +42,10 @@ export async function memoryScenario(ctx: Ctx): Promise<ScenarioResult> {
       genCpu: null,
       serverCpu: null,
       metrics: {
-        rssIdleKb: rss0,
+        rssIdleKb: rssIdle,
         [`rssAt${lo}Kb`]: rssLo,
         [`rssAt${hi}Kb`]: rssHi,
-        kbPerConn: +((rssHi - rss0) / hi).toFixed(2),
+        kbPerConn: +((rssHi - rssIdle) / hi).toFixed(2),
         kbPerConnMarginal: +((rssHi - rssLo) / (hi - lo)).toFixed(2),
       },
     };

@@ -11,52 +11,52 @@ const P95_LIMIT_US = 250_000;
 
 export function stepCounts(start: number, max: number): number[] {
   const out: number[] = [];
-  for (let n = Math.min(start, max); ; n *= 2) {
-    if (n >= max) {
+  for (let count = Math.min(start, max); ; count *= 2) {
+    if (count >= max) {
       out.push(max);
       return out;
     }
-    out.push(n);
+    out.push(count);
   }
 }
 
 export async function stepupScenario(ctx: Ctx): Promise<ScenarioResult> {
-  const o = ctx.opts;
-  const S = o.senders ?? 5;
-  const rate = o.rate ?? 20;
-  const durationS = o.duration ?? 3;
-  const counts = stepCounts(o.clients ?? 1000, o.maxClients);
+  const options = ctx.opts;
+  const senders = options.senders ?? 5;
+  const rate = options.rate ?? 20;
+  const durationS = options.duration ?? 3;
+  const counts = stepCounts(options.clients ?? 1000, options.maxClients);
   const gen = new LoadGen(ctx.target.host, ctx.target.port);
   const steps: StepResult[] = [];
   let best = 0;
-  let stopReason = `reached --max-clients ${o.maxClients}`;
+  let stopReason = `reached --max-clients ${options.maxClients}`;
   try {
-    for (const n of counts) {
+    for (const clients of counts) {
       let missing: number;
       try {
-        missing = await growTo(gen, n, ctx);
-      } catch (e) {
-        if (!(e instanceof TargetError)) throw e;
-        stopReason = `could not connect ${n} clients: ${e.message}`;
+        missing = await growTo(gen, clients, ctx);
+      } catch (err) {
+        if (!(err instanceof TargetError)) throw err;
+        stopReason = `could not connect ${clients} clients: ${err.message}`;
         break;
       }
-      const r = await runPhase(gen, { label: `stepup ${n}`, senders: S, mode: 'open', window: 0, rate, size: o.size, durationS }, ctx);
-      const notes = phaseNotes(r, gen);
+      const phase = await runPhase(gen, { label: `stepup ${clients}`, senders, mode: 'open', window: 0, rate, size: options.size, durationS }, ctx);
+      const notes = phaseNotes(phase, gen);
       if (missing) notes.unshift(`${missing} join notices missing`);
-      steps.push({ clients: n, deliveriesPerSec: r.deliveriesPerSec, latencyUs: r.latencyUs, accounting: r.totals, genCpu: r.genCpu, serverCpu: r.serverCpu, note: notes.join('; ') || undefined });
-      const bad = r.totals.lost > 0 || r.totals.duplicates > 0 || r.totals.orderViolations > 0;
-      if (r.latencyUs.p95 > P95_LIMIT_US || bad) {
-        stopReason = bad ? `accounting errors at ${n} clients` : `p95 ${(r.latencyUs.p95 / 1000).toFixed(0)} ms > 250 ms at ${n} clients`;
+      steps.push({ clients, deliveriesPerSec: phase.deliveriesPerSec, latencyUs: phase.latencyUs, accounting: phase.totals, genCpu: phase.genCpu, serverCpu: phase.serverCpu, note: notes.join('; ') || undefined });
+      const bad = phase.totals.lost > 0 || phase.totals.duplicates > 0 || phase.totals.orderViolations > 0;
+      if (phase.latencyUs.p95 > P95_LIMIT_US || bad) {
+        stopReason = bad ? `accounting errors at ${clients} clients` : `p95 ${(phase.latencyUs.p95 / 1000).toFixed(0)} ms > 250 ms at ${clients} clients`;
         break;
       }
-      best = n;
+      best = clients;
     }
   } finally {
     gen.close();
   }
   const sum = emptyTotals();
-  for (const s of steps)
-    for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += s.accounting[k];
+  for (const step of steps)
+    for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += step.accounting[key];
   const last = steps.at(-1);
   return {
     scenario: 'stepup',
@@ -64,7 +64,7 @@ export async function stepupScenario(ctx: Ctx): Promise<ScenarioResult> {
     status: steps.length ? 'ok' : 'failed',
     note: stopReason,
     clients: best,
-    senders: S,
+    senders,
     durationS: durationS * steps.length,
     accounting: sum,
     deliveriesPerSec: last?.deliveriesPerSec ?? null,

@@ -12,14 +12,15 @@ import {
   type Connection,
   type Listener,
   type ListenOptions,
+  type TlsClientOptions,
   ConnectError,
   DEFAULT_BACKLOG,
   ListenError,
   describeError,
 } from "../reactor/backend.ts";
 import { setListenBacklog } from "./backlog.ts";
-import { PassBackend } from "./io-pass.ts";
-import { ListenerState, SocketState } from "./handles.ts";
+import { CallbackBackend } from "./io-pass.ts";
+import { ListenerHandle, SocketHandle } from "./handles.ts";
 
 type BunSocket = Socket<BunConnection | undefined>;
 
@@ -31,7 +32,7 @@ function plainHost(host: string): string {
   return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
 }
 
-class BunConnection extends SocketState implements Connection {
+class BunConnection extends SocketHandle implements Connection {
   readonly kind = "connection" as const;
   readonly remote: Address;
   private localAddress: Address | null = null;
@@ -54,7 +55,7 @@ class BunConnection extends SocketState implements Connection {
 
   send(bytes: Uint8Array): number {
     if (this.gone) return -1;
-    return this.sent(this.socket.write(bytes), bytes.length);
+    return this.recordSend(this.socket.write(bytes), bytes.length);
   }
 
   protected resetSocket(): void {
@@ -82,13 +83,13 @@ class BunConnection extends SocketState implements Connection {
   };
 }
 
-class BunListener extends ListenerState<BunConnection> implements Listener {
+class BunListener extends ListenerHandle<BunConnection> implements Listener {
   readonly address: Address;
   private server: TCPSocketListener<BunConnection | undefined>;
 
   constructor(options: ListenOptions) {
     super();
-    const self = this;
+    const listener = this;
     // With a `handshake` handler Bun opens TLS sockets before the handshake;
     // a client only joins once it has completed one (a plain-TCP or broken
     // client is dropped without ever being announced).
@@ -102,7 +103,7 @@ class BunListener extends ListenerState<BunConnection> implements Listener {
         if (!conn) return;
         if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
         conn.handshakeTimer = null;
-        if (success) self.onConnection(conn);
+        if (success) listener.onConnection(conn);
         else conn.abort();
       },
     };
@@ -118,7 +119,7 @@ class BunListener extends ListenerState<BunConnection> implements Listener {
             ? tlsHandlers
             : {
                 open(s: BunSocket) {
-                  self.onConnection(new BunConnection(s));
+                  listener.onConnection(new BunConnection(s));
                 },
               }),
         },
@@ -136,8 +137,62 @@ class BunListener extends ListenerState<BunConnection> implements Listener {
   }
 }
 
+/** Bun's TLS options for a client: verify the server (against `ca` if given) unless told not to. */
+function clientTlsOptions(tls: TlsClientOptions, host: string) {
+  return {
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    rejectUnauthorized: !tls.insecure,
+    serverName: tls.serverName ?? host,
+  };
+}
+
+/**
+ * One outgoing connection while Bun makes it: its socket handlers record
+ * the connection, a failure, and the end of the TLS handshake. Bun opens a
+ * TLS socket before the handshake and does not refuse an unverified server
+ * by itself; the `handshake` handler decides.
+ */
+class ConnectAttempt {
+  failure: Error | null = null;
+  conn: BunConnection | null = null;
+  private handshakeDone: () => void = () => {};
+  /** Settles when the handshake is over, either way, or the socket closed first. */
+  private readonly handshake = new Promise<void>((resolve) => (this.handshakeDone = resolve));
+  /** Bun's socket handlers for this connect, routing to this attempt until the connection exists. */
+  readonly handlers = {
+    ...BunConnection.handlers,
+    // Wrap the socket in `open`, before any data callback can run.
+    open: (s: BunSocket) => {
+      this.conn = new BunConnection(s);
+    },
+    connectError: (_s: BunSocket, err: Error) => {
+      this.failure = err;
+    },
+    handshake: (s: BunSocket, success: boolean, authError: Error | null) => {
+      if (!success && !this.insecure) {
+        this.failure = authError ?? new Error("TLS handshake failed");
+        s.terminate();
+      }
+      this.handshakeDone();
+    },
+    close: (s: BunSocket, err?: Error) => {
+      if (!this.failure && err) this.failure = err;
+      this.handshakeDone();
+      BunConnection.handlers.close(s, err);
+    },
+  };
+
+  constructor(private readonly insecure: boolean) {}
+
+  /** Wait for the TLS handshake; a failed or unverified one throws. */
+  async handshakeFinished(): Promise<void> {
+    await this.handshake;
+    if (this.failure) throw this.failure;
+  }
+}
+
 /** The default backend: Bun.listen / Bun.connect sockets. */
-export class BunBackend extends PassBackend {
+export class BunBackend extends CallbackBackend {
   readonly name = "bun";
 
   async listen(options: ListenOptions): Promise<Listener> {
@@ -145,58 +200,20 @@ export class BunBackend extends PassBackend {
   }
 
   async connect(options: ConnectOptions): Promise<Connection> {
-    let failure: Error | null = null;
-    let conn: BunConnection | null = null;
-    // TLS: Bun opens the socket before the handshake and does not refuse an
-    // unverified server by itself; the `handshake` handler decides.
-    let handshakeDone: () => void = () => {};
-    const handshake = new Promise<void>((resolve) => (handshakeDone = resolve));
+    const attempt = new ConnectAttempt(options.tls?.insecure === true);
     try {
-      const tls = options.tls
-        ? {
-            tls: {
-              ...(options.tls.ca ? { ca: options.tls.ca } : {}),
-              rejectUnauthorized: !options.tls.insecure,
-              serverName: options.tls.serverName ?? options.host,
-            },
-          }
-        : {};
       const socket = await Bun.connect<BunConnection | undefined>({
         hostname: options.host,
         port: options.port,
         data: undefined,
-        ...tls,
-        socket: {
-          ...BunConnection.handlers,
-          // Wrap the socket in `open`, before any data callback can run.
-          open(s: BunSocket) {
-            conn = new BunConnection(s);
-          },
-          connectError(_s: BunSocket, err: Error) {
-            failure = err;
-          },
-          handshake(s: BunSocket, success: boolean, authError: Error | null) {
-            if (!success && !options.tls?.insecure) {
-              failure = authError ?? new Error("TLS handshake failed");
-              s.terminate();
-            }
-            handshakeDone();
-          },
-          close(s: BunSocket, err?: Error) {
-            if (!failure && err) failure = err;
-            handshakeDone();
-            BunConnection.handlers.close(s, err);
-          },
-        },
+        ...(options.tls ? { tls: clientTlsOptions(options.tls, options.host) } : {}),
+        socket: attempt.handlers,
       });
-      const connection = conn ?? new BunConnection(socket);
-      if (options.tls) {
-        await handshake;
-        if (failure) throw failure;
-      }
+      const connection = attempt.conn ?? new BunConnection(socket);
+      if (options.tls) await attempt.handshakeFinished();
       return connection;
     } catch (err) {
-      throw new ConnectError(options.host, options.port, describeError(failure ?? err));
+      throw new ConnectError(options.host, options.port, describeError(attempt.failure ?? err));
     }
   }
 }

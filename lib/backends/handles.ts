@@ -9,7 +9,7 @@
  */
 import type { Address } from "../reactor/events.ts";
 import { Ready } from "../reactor/events.ts";
-import type { Connection, Handle, Watcher } from "../reactor/backend.ts";
+import type { Connection, Selectable, Watcher } from "../reactor/backend.ts";
 import { ChunkQueue } from "../bytes.ts";
 
 /** What recv() returns at end of stream. */
@@ -22,7 +22,7 @@ export const EOF: Uint8Array = new Uint8Array(0);
 export const INBOUND_HIGH_WATER = 1 << 20;
 
 /** Readiness bookkeeping shared by every stream handle: inbound bytes, EOF, errors, watcher. */
-export abstract class StreamState implements Handle {
+export abstract class StreamHandle implements Selectable {
   error: Error | null = null;
   /** Unread input: usually one chunk per tick. */
   private readonly inbound = new ChunkQueue();
@@ -104,7 +104,7 @@ export abstract class StreamState implements Handle {
   }
 
   /** Record the outcome of a send for readiness; returns what send() should. */
-  protected sent(taken: number, wanted: number): number {
+  protected recordSend(taken: number, wanted: number): number {
     if (taken < 0) {
       this.gone = true;
       this.onError(this.error ?? new Error("connection is closed"));
@@ -135,8 +135,8 @@ export interface PausableSocket {
   end(): unknown;
 }
 
-/** A connected socket's state: pausing and closing are the same on both runtimes, only a reset differs. */
-export abstract class SocketState extends StreamState {
+/** A connected socket: pausing and closing are the same on both runtimes, only a reset differs. */
+export abstract class SocketHandle extends StreamHandle {
   protected abstract readonly socket: PausableSocket;
   /** Drop everything and reset the connection (RST). */
   protected abstract resetSocket(): void;
@@ -165,7 +165,7 @@ export abstract class SocketState extends StreamState {
 }
 
 /** A listener's accept backlog: readable while connections wait. */
-export abstract class ListenerState<C extends Connection> implements Handle {
+export abstract class ListenerHandle<C extends Connection> implements Selectable {
   readonly kind = "listener" as const;
   error: Error | null = null;
   private backlog: C[] = [];

@@ -1,8 +1,12 @@
 /**
- * Choosing a backend by name. Loaded on demand, so that the Node backend
- * works in a runtime without Bun's globals.
+ * The backends' public API: choosing one by name. Each is loaded on demand,
+ * so that the Node backend works in a runtime without Bun's globals (the
+ * Bun backend imports `bun:ffi`); their classes are exported as types only.
  */
 import type { Backend } from "../reactor/backend.ts";
+
+export type { BunBackend } from "./bun.ts";
+export type { NodeBackend } from "./node.ts";
 
 /** The backends `createBackend` knows. */
 export type BackendName = "bun" | "node";

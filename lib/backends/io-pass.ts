@@ -27,22 +27,22 @@ import { StdinHandle } from "./stdin.ts";
 export const LATE_PASS_MS = 2;
 
 /** Runs `fn(pass)` once the runtime's current I/O pass is over. */
-export type PassScheduler = (fn: (pass: number) => void, pass: number) => void;
+export type EndOfPassScheduler = (fn: (pass: number) => void, pass: number) => void;
 
-const afterPass: PassScheduler = (fn, pass) => setImmediate(fn, pass);
+const afterImmediates: EndOfPassScheduler = (fn, pass) => setImmediate(fn, pass);
 
 /** What a backend's `poll()` sleeps on: woken by I/O, ended at the end of the pass (or by a timeout). */
-export class PassWaiter {
+export class IoPassPoller {
   private woken = false;
   /** Id of the end-of-pass callback in flight (0: none); a late one that lost the race is ignored. */
-  private pending = 0;
-  private passes = 0;
+  private pendingPass = 0;
+  private passCount = 0;
   private resolve: (() => void) | null = null;
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private watchdog: ReturnType<typeof setTimeout> | null = null;
+  private timeoutTimer: ReturnType<typeof setTimeout> | null = null;
+  private latePassWatchdog: ReturnType<typeof setTimeout> | null = null;
 
   /** @param schedule how the end of a pass is found (tests replace it). */
-  constructor(private readonly schedule: PassScheduler = afterPass) {}
+  constructor(private readonly schedule: EndOfPassScheduler = afterImmediates) {}
 
   poll(timeoutMs: number): Promise<void> {
     if (this.resolve) throw new Error("poll() is already waiting");
@@ -51,7 +51,7 @@ export class PassWaiter {
       if (this.woken || timeoutMs <= 0) this.endOfPass();
       else if (timeoutMs !== Infinity) {
         // setTimeout takes a signed 32-bit delay; longer waits wake early and poll again.
-        this.timer = setTimeout(this.endOfPass, Math.min(timeoutMs, 2 ** 31 - 1));
+        this.timeoutTimer = setTimeout(this.endOfPass, Math.min(timeoutMs, 2 ** 31 - 1));
       }
     });
   }
@@ -62,42 +62,42 @@ export class PassWaiter {
   }
 
   private endOfPass = (): void => {
-    if (this.pending) return;
-    this.pending = ++this.passes;
-    this.schedule(this.finish, this.pending);
+    if (this.pendingPass) return;
+    this.pendingPass = ++this.passCount;
+    this.schedule(this.finish, this.pendingPass);
     // One reusable timer, re-armed per pass: no allocation per tick. It
     // stays referenced, like the immediate it stands in for: it fires at
     // most once after the last pass, so it delays an exit by LATE_PASS_MS.
-    if (this.watchdog) this.watchdog.refresh();
-    else this.watchdog = setTimeout(this.late, LATE_PASS_MS);
+    if (this.latePassWatchdog) this.latePassWatchdog.refresh();
+    else this.latePassWatchdog = setTimeout(this.onLatePass, LATE_PASS_MS);
   };
 
-  private late = (): void => {
-    if (this.pending) this.finish(this.pending);
+  private onLatePass = (): void => {
+    if (this.pendingPass) this.finish(this.pendingPass);
   };
 
   private finish = (pass: number): void => {
-    if (pass !== this.pending) return; // the watchdog (or a newer pass) got there first
-    this.pending = 0;
+    if (pass !== this.pendingPass) return; // the watchdog (or a newer pass) got there first
+    this.pendingPass = 0;
     const resolve = this.resolve;
     if (!resolve) return;
     this.resolve = null;
     this.woken = false;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = null;
+    if (this.timeoutTimer) {
+      clearTimeout(this.timeoutTimer);
+      this.timeoutTimer = null;
     }
     resolve();
   };
 }
 
 /**
- * What the Bun and Node backends share: the monotonic clock, the pass-based
- * `poll()`/`wakeup()` and stdin. Each adds only its sockets.
+ * What the callback-driven backends (Bun, Node) share: the monotonic clock,
+ * the pass-based `poll()`/`wakeup()` and stdin. Each adds only its sockets.
  */
-export abstract class PassBackend implements Backend {
+export abstract class CallbackBackend implements Backend {
   abstract readonly name: string;
-  private readonly waiter = new PassWaiter();
+  private readonly poller = new IoPassPoller();
   private stdinHandle: StdinHandle | null = null;
 
   now(): number {
@@ -105,11 +105,11 @@ export abstract class PassBackend implements Backend {
   }
 
   poll(timeoutMs: number): Promise<void> {
-    return this.waiter.poll(timeoutMs);
+    return this.poller.poll(timeoutMs);
   }
 
   wakeup(): void {
-    this.waiter.wakeup();
+    this.poller.wakeup();
   }
 
   stdin(): InputStream {

@@ -20,8 +20,8 @@ import {
   ListenError,
   describeError,
 } from "../reactor/backend.ts";
-import { PassBackend } from "./io-pass.ts";
-import { ListenerState, SocketState } from "./handles.ts";
+import { CallbackBackend } from "./io-pass.ts";
+import { ListenerHandle, SocketHandle } from "./handles.ts";
 
 function plainHost(host: string | undefined): string {
   if (!host) return "";
@@ -31,7 +31,7 @@ function plainHost(host: string | undefined): string {
 const OWNER = Symbol("connection");
 type OwnedSocket = net.Socket & { [OWNER]: NodeConnection };
 
-class NodeConnection extends SocketState implements Connection {
+class NodeConnection extends SocketHandle implements Connection {
   readonly kind = "connection" as const;
   readonly remote: Address;
   private localAddress: Address | null = null;
@@ -81,8 +81,8 @@ class NodeConnection extends SocketState implements Connection {
   }
 
   send(bytes: Uint8Array): number {
-    if (this.gone || this.socket.destroyed) return this.sent(-1, bytes.length);
-    if (this.needDrain) return this.sent(0, bytes.length);
+    if (this.gone || this.socket.destroyed) return this.recordSend(-1, bytes.length);
+    if (this.needDrain) return this.recordSend(0, bytes.length);
     // Hand Node no more than fills its buffer to the high-water mark, so the
     // rest stays in our queue like bytes a full kernel buffer refused. Node
     // often writes straight to the kernel and says "room for more" (true);
@@ -95,7 +95,7 @@ class NodeConnection extends SocketState implements Connection {
       if (!this.socket.write(chunk)) this.needDrain = true;
       taken += n;
     }
-    return this.sent(taken, bytes.length);
+    return this.recordSend(taken, bytes.length);
   }
 
   protected resetSocket(): void {
@@ -108,10 +108,13 @@ class NodeConnection extends SocketState implements Connection {
   }
 }
 
-class NodeListener extends ListenerState<NodeConnection> implements Listener {
+class NodeListener extends ListenerHandle<NodeConnection> implements Listener {
   address: Address;
 
-  constructor(private readonly server: net.Server, host: string) {
+  constructor(
+    private readonly server: net.Server,
+    host: string,
+  ) {
     super();
     const a = server.address() as net.AddressInfo;
     this.address = { host, port: a.port };
@@ -129,13 +132,11 @@ class NodeListener extends ListenerState<NodeConnection> implements Listener {
 }
 
 /** The node:net (and node:tls) backend; runs under Node and under Bun. */
-export class NodeBackend extends PassBackend {
+export class NodeBackend extends CallbackBackend {
   readonly name = "node";
 
   listen(options: ListenOptions): Promise<Listener> {
-    const server = options.tls
-      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key })
-      : net.createServer();
+    const server = options.tls ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }) : net.createServer();
     return new Promise((resolve, reject) => {
       const fail = (err: Error) => reject(new ListenError(options.host, options.port, describeError(err)));
       server.once("error", fail);
@@ -158,19 +159,19 @@ export class NodeBackend extends PassBackend {
 
   connect(options: ConnectOptions): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const t = options.tls;
-      const socket = t
+      const tlsOptions = options.tls;
+      const socket = tlsOptions
         ? tls.connect({
             host: options.host,
             port: options.port,
-            ca: t.ca,
-            rejectUnauthorized: !t.insecure,
-            servername: t.serverName ?? (net.isIP(options.host) ? undefined : options.host),
+            ca: tlsOptions.ca,
+            rejectUnauthorized: !tlsOptions.insecure,
+            servername: tlsOptions.serverName ?? (net.isIP(options.host) ? undefined : options.host),
           })
         : net.connect({ host: options.host, port: options.port });
       const fail = (err: Error) => reject(new ConnectError(options.host, options.port, describeError(err)));
       socket.once("error", fail);
-      socket.once(t ? "secureConnect" : "connect", () => {
+      socket.once(tlsOptions ? "secureConnect" : "connect", () => {
         socket.off("error", fail);
         resolve(NodeConnection.adopt(socket));
       });

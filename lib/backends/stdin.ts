@@ -3,10 +3,10 @@
  * `process.stdin` as a stream, so both backends share this.
  */
 import type { InputStream } from "../reactor/backend.ts";
-import { StreamState } from "./handles.ts";
+import { StreamHandle } from "./handles.ts";
 
 /** `process.stdin` as a level-triggered readable handle. */
-export class StdinHandle extends StreamState implements InputStream {
+export class StdinHandle extends StreamHandle implements InputStream {
   readonly kind = "stream" as const;
   private started = false;
 

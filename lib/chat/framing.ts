@@ -4,10 +4,8 @@
  * Works on bytes, not strings: a relay must pass invalid UTF-8, NULs and
  * control characters through unchanged, and decoding would mangle them.
  * Complete lines are handed out as views of the received chunk (no copy);
- * only a line split across chunks is joined.
+ * only a line split across chunks is joined, in the tail's own buffer.
  */
-import { concat } from "../bytes.ts";
-
 const LF = 10;
 const CR = 13;
 
@@ -21,13 +19,25 @@ export enum FrameResult {
   TOO_LONG = 2,
 }
 
-/** Splits a byte stream into lines, keeping an unterminated tail between chunks. */
-export class LineFramer {
-  /** Made on the first unterminated tail: most connections never need one. */
-  private tail: Uint8Array[] | null = null;
-  private tailBytes = 0;
+/** Smallest tail buffer: a trickled byte costs this much, not a whole received chunk. */
+const MIN_TAIL = 64;
 
-  /** @param maxLine longest line accepted, in bytes, without its newline */
+/**
+ * Splits a byte stream into lines, keeping an unterminated tail between chunks.
+ *
+ * The tail is copied into one buffer of its own, grown by doubling and
+ * dropped once its line is complete: an unfinished line costs about its own
+ * size. (Keeping views of the received chunks instead would pin each whole
+ * chunk for every trickled byte.)
+ */
+export class LineFramer {
+  /** Bytes received after the last newline; null when there are none. */
+  private tail: Uint8Array | null = null;
+  private tailBytes = 0;
+  /** The last tail handed out ended in `\r`: a `\n` that follows is its line end, not a new line. */
+  private crTaken = false;
+
+  /** @param maxLine longest line accepted, in bytes, without its `\n` or `\r\n` */
   constructor(readonly maxLine = Infinity) {}
 
   /** Bytes received after the last newline. */
@@ -41,17 +51,23 @@ export class LineFramer {
    */
   push(chunk: Uint8Array, onLine: (line: Uint8Array) => boolean | void): FrameResult {
     let start = 0;
+    if (this.crTaken) {
+      this.crTaken = false;
+      if (chunk[0] === LF) start = 1;
+    }
     for (;;) {
       const nl = chunk.indexOf(LF, start);
       if (nl < 0) break;
       let line = chunk.subarray(start, nl);
       start = nl + 1;
       if (this.tailBytes) {
-        if (this.tailBytes + line.length > this.maxLine) return this.overflow();
-        line = concat([...this.tail!, line], this.tailBytes + line.length);
-        this.tail!.length = 0;
+        if (contentLength(this.tail!, this.tailBytes, line) > this.maxLine) return this.overflow();
+        this.appendTail(line);
+        line = this.tail!.subarray(0, this.tailBytes);
+        // The line is handed out as a view: the next tail gets a new buffer.
+        this.tail = null;
         this.tailBytes = 0;
-      } else if (line.length > this.maxLine) {
+      } else if (contentLength(null, 0, line) > this.maxLine) {
         return this.overflow();
       }
       if (line.length && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
@@ -59,9 +75,10 @@ export class LineFramer {
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
-      if (this.tailBytes + rest.length > this.maxLine) return this.overflow();
-      (this.tail ??= []).push(rest);
-      this.tailBytes += rest.length;
+      // The tail may be one byte over the limit while that byte is the `\r` of a `\r\n`.
+      const after = this.tailBytes + rest.length;
+      if (after > this.maxLine && !(after === this.maxLine + 1 && rest[rest.length - 1] === CR)) return this.overflow();
+      this.appendTail(rest);
     }
     return FrameResult.OK;
   }
@@ -69,17 +86,39 @@ export class LineFramer {
   /** Take the unterminated tail (a message without its newline), if any. */
   takeTail(): Uint8Array | null {
     if (!this.tailBytes) return null;
-    const tail = this.tail!;
-    let line = tail.length === 1 ? tail[0]! : concat(tail, this.tailBytes);
-    if (line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
-    tail.length = 0;
+    let line = this.tail!.subarray(0, this.tailBytes);
+    this.tail = null;
     this.tailBytes = 0;
+    if (line[line.length - 1] === CR) {
+      line = line.subarray(0, line.length - 1);
+      this.crTaken = true;
+    }
     return line;
   }
 
+  private appendTail(bytes: Uint8Array): void {
+    const need = this.tailBytes + bytes.length;
+    if (this.tail === null || need > this.tail.length) {
+      let cap = this.tail === null ? MIN_TAIL : this.tail.length * 2;
+      while (cap < need) cap *= 2;
+      const grown = new Uint8Array(cap);
+      if (this.tail !== null) grown.set(this.tail.subarray(0, this.tailBytes));
+      this.tail = grown;
+    }
+    this.tail.set(bytes, this.tailBytes);
+    this.tailBytes = need;
+  }
+
   private overflow(): FrameResult {
-    if (this.tail) this.tail.length = 0;
+    this.tail = null;
     this.tailBytes = 0;
     return FrameResult.TOO_LONG;
   }
+}
+
+/** Length of the line `tail[0, tailBytes) + rest` without a trailing `\r`. */
+function contentLength(tail: Uint8Array | null, tailBytes: number, rest: Uint8Array): number {
+  const n = tailBytes + rest.length;
+  const last = rest.length ? rest[rest.length - 1] : tailBytes ? tail![tailBytes - 1] : -1;
+  return last === CR ? n - 1 : n;
 }

@@ -6,7 +6,8 @@
  * the server sends ends in `\n`.
  */
 import type { Address } from "../reactor/events.ts";
-import { formatHostPort } from "../reactor/backend.ts";
+import { formatHostPort } from "../reactor/address.ts";
+import { bytesEqual } from "../bytes.ts";
 
 const encoder = new TextEncoder();
 
@@ -31,17 +32,17 @@ export const messagePrefix = (a: Address): Uint8Array => encode(`<${formatHostPo
 /** The prefix once a client has chosen a nickname with `/nick`: `<NAME> `. */
 export const nickPrefix = (nick: string): Uint8Array => encode(`<${nick}> `);
 
-/** Whether a line is the quit command of the original client: `q` or `Q`. */
-export function isQuit(line: Uint8Array): boolean {
+/**
+ * Whether a line is the original client's quit: a bare `q` or `Q`. The
+ * server checks only this on every line; `/quit` reaches it as a command.
+ */
+export function isBareQuit(line: Uint8Array): boolean {
   return line.length === 1 && (line[0] === 0x71 || line[0] === 0x51);
 }
 
 const QUIT_COMMAND = encode("/quit");
 
-/** `q`, `Q` or the `/quit` command: what makes a client leave. */
-export function isQuitLine(line: Uint8Array): boolean {
-  if (isQuit(line)) return true;
-  if (line.length !== QUIT_COMMAND.length) return false;
-  for (let i = 0; i < line.length; i++) if (line[i] !== QUIT_COMMAND[i]) return false;
-  return true;
+/** `q`, `Q` or `/quit`: every line that makes a client leave (the client checks what its user types). */
+export function isQuitCommand(line: Uint8Array): boolean {
+  return isBareQuit(line) || bytesEqual(line, QUIT_COMMAND);
 }

@@ -15,12 +15,27 @@ export interface FlagSpec {
   readonly value?: string;
   /** Extra check; return an error message to reject the value. */
   readonly check?: (v: string | number) => string | null;
+  /**
+   * For a flag that takes a value: turns the value (undefined: none was
+   * given) into what the program uses, instead of `type`'s conversion and
+   * `check`; throws `UsageError`, with the whole message, to reject it.
+   * For a program with its own wording.
+   */
+  readonly parse?: (value: string | undefined, flag: string) => unknown;
+  /** A one-letter alias given with one dash, e.g. `h` for `-h`. */
+  readonly short?: string;
 }
 
 /** A program's flags by name (without the leading `--`). */
 export type FlagSpecs = Record<string, FlagSpec>;
 
-type ValueOf<S extends FlagSpec> = S["type"] extends "number" ? number : S["type"] extends "boolean" ? boolean : string;
+type ValueOf<S extends FlagSpec> = S extends { parse: (...args: never[]) => infer T }
+  ? T
+  : S["type"] extends "number"
+    ? number
+    : S["type"] extends "boolean"
+      ? boolean
+      : string;
 
 /** What `parseFlags` returns: each flag's value (or its default), plus the other arguments. */
 export type Flags<S extends FlagSpecs> = { -readonly [K in keyof S]: ValueOf<S[K]> | undefined } & {
@@ -30,34 +45,51 @@ export type Flags<S extends FlagSpecs> = { -readonly [K in keyof S]: ValueOf<S[K
 
 /** A bad command line; the message is one line for the user. */
 export class UsageError extends Error {
-  override readonly name = "UsageError";
+  override readonly name: string = "UsageError";
+}
+
+/** A `--name` no flag is called; `arg` is the argument as given (with any `=value`). */
+export class UnknownFlagError extends UsageError {
+  override readonly name = "UnknownFlagError";
+  constructor(
+    readonly flag: string,
+    readonly arg: string,
+  ) {
+    super(`unknown flag --${flag}`);
+  }
 }
 
 /** Parse `argv` against `specs`; throws `UsageError` for unknown flags and bad values. */
 export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: S): Flags<S> {
   const out: Record<string, unknown> = { _: [] };
   for (const [name, spec] of Object.entries(specs)) out[name] = spec.default;
+  const shortNames = new Map(Object.entries(specs).flatMap(([name, spec]) => (spec.short ? [[`-${spec.short}`, name]] : [])));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (!arg.startsWith("--") || arg === "--") {
+    const short = shortNames.get(arg);
+    if (short === undefined && (!arg.startsWith("--") || arg === "--")) {
       if (arg === "--") (out._ as string[]).push(...argv.slice(i + 1));
       else (out._ as string[]).push(arg);
       if (arg === "--") break;
       continue;
     }
-    let name = arg.slice(2);
+    let name = short ?? arg.slice(2);
     let value: string | undefined;
-    const eq = name.indexOf("=");
+    const eq = short === undefined ? name.indexOf("=") : -1;
     if (eq >= 0) {
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
     }
-    let spec = specs[name];
+    const spec = specs[name];
     if (!spec && name.startsWith("no-") && specs[name.slice(3)]?.type === "boolean" && value === undefined) {
       out[name.slice(3)] = false;
       continue;
     }
-    if (!spec) throw new UsageError(`unknown flag --${name}`);
+    if (!spec) throw new UnknownFlagError(name, arg);
+    if (spec.parse) {
+      out[name] = spec.parse(value ?? argv[++i], `--${name}`);
+      continue;
+    }
     if (spec.type === "boolean") {
       if (value === undefined) out[name] = true;
       else if (value === "true" || value === "false") out[name] = value === "true";

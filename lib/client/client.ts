@@ -10,7 +10,7 @@ import type { Connection, InputStream } from "../reactor/backend.ts";
 import { Interest } from "../reactor/events.ts";
 import type { Reactor, SelectorKey } from "../reactor/reactor.ts";
 import { LineFramer } from "../chat/framing.ts";
-import { encode, isQuitLine } from "../chat/protocol.ts";
+import { encode, isQuitCommand } from "../chat/protocol.ts";
 
 /** Why the client stopped; the program turns it into an exit code. */
 export enum ClientExit {
@@ -43,8 +43,8 @@ const QUIT = encode("q\n");
 export class ChatClient {
   private readonly fromServer = new LineFramer();
   private readonly fromInput = new LineFramer();
-  private readonly serverKey: SelectorKey<Side>;
-  private readonly inputKey: SelectorKey<Side>;
+  private readonly serverKey: SelectorKey<Side, Connection>;
+  private readonly inputKey: SelectorKey<Side, InputStream>;
   private exit: ClientExit | null = null;
 
   constructor(
@@ -75,7 +75,7 @@ export class ChatClient {
   /** Send a line typed by the user (also usable by other front ends); `q` or `/quit` quits. */
   send(text: Uint8Array): void {
     if (this.exit !== null) return;
-    if (isQuitLine(text)) return this.quit();
+    if (isQuitCommand(text)) return this.quit();
     this.reactor.write(this.serverKey, text);
     this.reactor.write(this.serverKey, NEWLINE);
   }
@@ -88,7 +88,7 @@ export class ChatClient {
   }
 
   private fromServerReady(): void {
-    const data = (this.serverKey.handle as Connection).recv();
+    const data = this.serverKey.handle.recv();
     if (data === null) return;
     if (data.length === 0) return this.serverGone();
     this.fromServer.push(data, (line) => this.io.line(line));
@@ -98,7 +98,7 @@ export class ChatClient {
   }
 
   private fromInputReady(): void {
-    const data = (this.inputKey.handle as InputStream).recv();
+    const data = this.inputKey.handle.recv();
     if (data === null) return;
     if (this.io.input) {
       if (data.length === 0) return this.quit();
@@ -117,7 +117,7 @@ export class ChatClient {
   }
 
   private serverGone(): void {
-    const err = (this.serverKey.handle as Connection).error;
+    const err = this.serverKey.handle.error;
     this.io.status(err ? `Connection to the server failed: ${err.message}` : "Server closed the connection.");
     this.finish(ClientExit.SERVER_GONE);
   }

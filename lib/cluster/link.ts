@@ -16,7 +16,7 @@ import { type Connection, describeError } from "../reactor/backend.ts";
 import { Interest } from "../reactor/events.ts";
 import type { Reactor, SelectorKey } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
-import type { ServiceSlot, Slot } from "../server/server.ts";
+import type { Service } from "../reactor/service.ts";
 import { asText, encodeCommand, RespError, RespParser, RespProtocolError, type RespValue } from "./resp.ts";
 import type { RedisTarget } from "./url.ts";
 
@@ -72,11 +72,15 @@ export function backoffMs(failures: number, firstMs: number, maxMs: number, rand
   return Math.round(base * (0.8 + 0.4 * random()));
 }
 
-/** A Redis connection on the reactor that reconnects by itself. */
-export class RedisLink {
+/**
+ * A Redis connection on the reactor that reconnects by itself. Its key
+ * carries a `Service`: the reactor's owner (whose attachments are `T` or
+ * `Service`) hands that key's events back to the link.
+ */
+export class RedisLink<T> {
   state: LinkState = "waiting";
   private conn: Connection | null = null;
-  private key: SelectorKey<Slot> | null = null;
+  private key: SelectorKey<T | Service, Connection> | null = null;
   private parser = new RespParser();
   /** Who gets the next replies, in the order the commands were sent. */
   private replies: ReplyHandler[] = [];
@@ -84,16 +88,16 @@ export class RedisLink {
   private failures = 0;
   private timer: Timer | null = null;
   private pingSentAt: number | null = null;
-  private readonly slot: ServiceSlot;
+  private readonly service: Service;
 
   constructor(
-    private readonly reactor: Reactor<Slot>,
+    private readonly reactor: Reactor<T | Service>,
     private readonly options: LinkOptions,
     private readonly events: LinkEvents,
   ) {
-    this.slot = {
+    this.service = {
       kind: "service",
-      onReadable: () => this.readable(),
+      onReadable: () => this.receive(),
       onErrored: () => this.fail(describeError(this.conn?.error ?? "connection failed")),
     };
   }
@@ -150,7 +154,7 @@ export class RedisLink {
     try {
       conn = await this.reactor.backend.connect({ host, port });
     } catch (err) {
-      if (!timedOut && this.state === "connecting") this.fail(err instanceof Error ? err.message : String(err));
+      if (!timedOut && this.state === "connecting") this.fail(describeError(err));
       return;
     }
     if (timedOut || this.state !== "connecting") {
@@ -158,7 +162,7 @@ export class RedisLink {
       return;
     }
     this.conn = conn;
-    this.key = this.reactor.register(conn, Interest.READ, this.slot);
+    this.key = this.reactor.register(conn, Interest.READ, this.service);
     this.state = "handshake";
     const steps = this.options.handshake;
     if (steps.length === 0) this.becameUp();
@@ -169,9 +173,6 @@ export class RedisLink {
         else if (i === steps.length - 1) this.becameUp();
       });
     });
-    // We are outside select() here (a promise settled): make the reactor
-    // run a tick so the handshake is flushed now, not at the next event.
-    this.reactor.backend.wakeup();
   }
 
   private becameUp(): void {
@@ -200,7 +201,8 @@ export class RedisLink {
     });
   }
 
-  private readable(): void {
+  /** The socket is readable: parse what came and hand out each reply. */
+  private receive(): void {
     const conn = this.conn;
     if (!conn) return;
     const data = conn.recv();
@@ -212,7 +214,7 @@ export class RedisLink {
     try {
       this.parser.push(data, (value) => {
         // A reply may fail the link; the rest of this chunk is then stale.
-        if (this.conn === conn) this.dispatch(value);
+        if (this.conn === conn) this.route(value);
       });
     } catch (err) {
       if (!(err instanceof RespProtocolError)) throw err;
@@ -220,7 +222,8 @@ export class RedisLink {
     }
   }
 
-  private dispatch(value: RespValue): void {
+  /** A pushed message goes to `events.message`, a reply to the oldest command's handler. */
+  private route(value: RespValue): void {
     // A subscribed connection gets pushes ("message", channel, payload)
     // between replies; everything else answers the oldest command.
     if (Array.isArray(value) && value.length === 3 && this.events.message && asText(value[0]!) === "message") {

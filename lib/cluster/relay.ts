@@ -10,7 +10,8 @@
  * Two connections, because a subscribed RESP2 connection cannot publish:
  * the publisher sends one PUBLISH per tick carrying all the tick's lines
  * (one connection, so Redis keeps one server's messages in the order they
- * were sent), the subscriber receives. A message is
+ * were sent), the subscriber receives. The server ends the relay's tick
+ * (`endTick()`) from its before-sleep hook. A message is
  *
  *   <node id>\n<line>\n<line>\n...
  *
@@ -24,9 +25,10 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Reactor } from "../reactor/reactor.ts";
+import type { Service } from "../reactor/service.ts";
 import type { Timer } from "../reactor/timers.ts";
-import { concat, startsWith } from "../bytes.ts";
-import type { Relay, Slot } from "../server/server.ts";
+import { ByteBuilder, concat, startsWith } from "../bytes.ts";
+import type { Relay } from "../server/relay.ts";
 import { encodeCommand, RespError, type RespValue } from "./resp.ts";
 import { defaultLinkTiming, RedisLink, type Command } from "./link.ts";
 import { describeTarget, roomChannel, type RedisTarget } from "./url.ts";
@@ -70,18 +72,22 @@ interface Outgoing {
   lines: number;
 }
 
-/** Shares a server's room with the other servers of a cluster through Redis pub/sub. */
-export class ClusterRelay implements Relay {
+/**
+ * Shares a server's room with the other servers of a cluster through Redis
+ * pub/sub. Its Redis links are `Service`s on the server's reactor, whose
+ * other attachments (`T`) it never looks at.
+ */
+export class ClusterRelay<T> implements Relay {
   readonly nodeId: string;
   readonly channel: string;
   readonly stats: ClusterStats = { published: 0, linesOut: 0, received: 0, notRelayed: 0 };
+  /** `<node id>\n`: the first line of every message. */
   private readonly header: Uint8Array;
-  private readonly publisher: RedisLink;
-  private readonly subscriber: RedisLink;
-  /** The open message: header, then this tick's lines. */
-  private batch: Uint8Array;
-  private batchLength: number;
-  private batchLines = 0;
+  private readonly publisher: RedisLink<T>;
+  private readonly subscriber: RedisLink<T>;
+  /** The open message: empty, or the header and this tick's lines. */
+  private readonly message = new ByteBuilder();
+  private messageLines = 0;
   private readonly queue: Outgoing[] = [];
   private queuedBytes = 0;
   private linkUp = false;
@@ -96,15 +102,12 @@ export class ClusterRelay implements Relay {
   private inject: ((bytes: Uint8Array) => void) | null = null;
 
   constructor(
-    private readonly reactor: Reactor<Slot>,
+    private readonly reactor: Reactor<T | Service>,
     private readonly options: ClusterOptions,
   ) {
     this.nodeId = options.nodeId ?? randomBytes(8).toString("hex");
     this.channel = roomChannel(options.target.db, options.room);
     this.header = encoder.encode(`${this.nodeId}\n`);
-    this.batch = new Uint8Array(64 * 1024);
-    this.batch.set(this.header);
-    this.batchLength = this.header.length;
     const timing = { ...defaultLinkTiming, ...options.timing };
     const login = handshakeFor(options.target);
     this.publisher = new RedisLink(reactor, { target: options.target, handshake: login, ...timing }, {
@@ -117,10 +120,9 @@ export class ClusterRelay implements Relay {
       {
         up: () => this.linkChanged("subscribe"),
         down: (reason, retryMs, wasUp) => this.linkChanged("subscribe", reason, retryMs, wasUp),
-        message: (channel, payload) => this.received(channel, payload),
+        message: (channel, payload) => this.onMessage(channel, payload),
       },
     );
-    reactor.beforeSleep(() => this.endTick());
   }
 
   /** Connect to Redis; what other servers publish is handed to `inject`. */
@@ -141,12 +143,17 @@ export class ClusterRelay implements Relay {
 
   line(prefix: Uint8Array, line: Uint8Array): void {
     if (this.closed) return;
-    this.append(prefix, line);
+    this.addLine(prefix, line);
   }
 
   notice(text: string): void {
     if (this.closed) return;
-    this.append(encoder.encode(text), null);
+    this.addLine(encoder.encode(text), null);
+  }
+
+  /** The tick is over: its lines become one PUBLISH. */
+  endTick(): void {
+    if (this.messageLines > 0 && !this.closed) this.finishMessage();
   }
 
   close(): void {
@@ -161,35 +168,20 @@ export class ClusterRelay implements Relay {
     );
   }
 
-  private append(a: Uint8Array, b: Uint8Array | null): void {
-    const need = this.batchLength + a.length + (b ? b.length : 0) + 1;
-    if (need > this.batch.length) {
-      const grown = new Uint8Array(Math.max(need, this.batch.length * 2));
-      grown.set(this.batch.subarray(0, this.batchLength));
-      this.batch = grown;
-    }
-    this.batch.set(a, this.batchLength);
-    this.batchLength += a.length;
-    if (b) {
-      this.batch.set(b, this.batchLength);
-      this.batchLength += b.length;
-    }
-    this.batch[this.batchLength++] = LF;
-    this.batchLines++;
-    if (this.batchLength >= MAX_MESSAGE_BYTES) this.finishMessage();
-  }
-
-  /** Runs before the reactor sleeps: the tick's lines become one PUBLISH. */
-  private endTick(): void {
-    if (this.batchLines > 0 && !this.closed) this.finishMessage();
+  /** Add `head` then `rest` as one line of the open message. */
+  private addLine(head: Uint8Array, rest: Uint8Array | null): void {
+    if (this.message.length === 0) this.message.append(this.header);
+    this.message.append(head);
+    if (rest) this.message.append(rest);
+    this.message.appendByte(LF);
+    this.messageLines++;
+    if (this.message.length >= MAX_MESSAGE_BYTES) this.finishMessage();
   }
 
   private finishMessage(): void {
-    const payload = this.batch.subarray(0, this.batchLength);
-    const out = { command: encodeCommand(["PUBLISH", this.channel, payload]), lines: this.batchLines };
-    // encodeCommand copied the payload: the buffer can be refilled.
-    this.batchLength = this.header.length;
-    this.batchLines = 0;
+    const payload = this.message.take();
+    const out = { command: encodeCommand(["PUBLISH", this.channel, payload]), lines: this.messageLines };
+    this.messageLines = 0;
     if (!this.linkUp) this.enqueue(out);
     else if (this.publisher.pendingBytes < this.options.queueBytes) this.publish(out);
     else this.drop(out, "redis is not taking our messages fast enough");
@@ -234,7 +226,8 @@ export class ClusterRelay implements Relay {
     });
   }
 
-  private received(channel: string, payload: Uint8Array): void {
+  /** A message on a subscribed channel: another server's lines, for the local clients. */
+  private onMessage(channel: string, payload: Uint8Array): void {
     if (channel !== this.channel || !this.inject) return;
     const nl = payload.indexOf(LF);
     if (nl < 0) return; // no header line: not one of ours
@@ -260,15 +253,17 @@ export class ClusterRelay implements Relay {
       return;
     }
     this.linkUp = up;
+    if (up) return this.linkCameUp();
+    this.downSince = this.reactor.now();
+    this.reportedOutage = true;
+    this.options.log(
+      `Cluster link down (${which}: ${reason ?? "closed"}); local chat goes on, reconnecting in ${retryMs ?? 0} ms`,
+    );
+  }
+
+  /** Both connections are up: publish what waited, and say how the outage went. */
+  private linkCameUp(): void {
     const now = this.reactor.now();
-    if (!up) {
-      this.downSince = now;
-      this.reportedOutage = true;
-      this.options.log(
-        `Cluster link down (${which}: ${reason ?? "closed"}); local chat goes on, reconnecting in ${retryMs ?? 0} ms`,
-      );
-      return;
-    }
     const queued = this.queue.length;
     let lines = 0;
     for (const out of this.queue.splice(0)) {

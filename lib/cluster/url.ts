@@ -1,7 +1,7 @@
 /**
  * `--cluster redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]`, parsed once at start.
  */
-import { formatHostPort } from "../reactor/backend.ts";
+import { formatHostPort } from "../reactor/address.ts";
 
 /** Where a Redis server is: host, port and database. */
 export interface RedisTarget {

@@ -11,12 +11,13 @@
  * answers from the handle's current state, not from a history of events.
  */
 import type { Address } from "./events.ts";
+import { formatHostPort } from "./address.ts";
 
 /** Called by a handle whenever its readiness may have risen. */
-export type Watcher = (handle: Handle) => void;
+export type Watcher = (handle: Selectable) => void;
 
-/** Anything the reactor can watch. */
-export interface Handle {
+/** What every handle does for the reactor, whatever its kind. */
+export interface Selectable {
   /** Current readiness as a `Ready` bitmask. */
   readiness(): number;
   /** Install (or, with null, remove) the one watcher that hears about changes. */
@@ -34,7 +35,7 @@ export interface Handle {
 }
 
 /** A listening socket: readable while connections wait to be accepted. */
-export interface Listener extends Handle {
+export interface Listener extends Selectable {
   readonly kind: "listener";
   readonly address: Address;
   /** The next pending connection, or null when the backlog is empty (EAGAIN). */
@@ -42,7 +43,7 @@ export interface Listener extends Handle {
 }
 
 /** A byte source that can be received from: a connection, or stdin. */
-export interface Readable extends Handle {
+export interface Readable extends Selectable {
   /**
    * Everything buffered so far, as recv(2) would give it: null when
    * nothing is there yet (EAGAIN), an empty array at end of stream.
@@ -72,6 +73,12 @@ export interface Connection extends Readable {
 export interface InputStream extends Readable {
   readonly kind: "stream";
 }
+
+/**
+ * Anything the reactor can watch, told apart by `kind`: narrow with
+ * `if (key.handle.kind === "connection")` to reach `recv()`/`send()`.
+ */
+export type Handle = Listener | Connection | InputStream;
 
 /** A TLS listener's certificate and key. */
 export interface TlsServerOptions {
@@ -134,10 +141,8 @@ export class ConnectError extends Error {
   }
 }
 
-/** `host:port`, with brackets around IPv6 hosts. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
+// Kept importable from here: most callers format an address they got from a backend.
+export { formatHostPort };
 
 /** Turn a runtime's error into a short reason such as "address already in use". */
 export function describeError(err: unknown): string {
@@ -154,6 +159,8 @@ export function describeError(err: unknown): string {
     ENOTFOUND: "host not found",
     EAI_NONAME: "host not found",
     EMFILE: "too many open files",
+    ENOENT: "no such file or directory",
+    EISDIR: "is a directory",
   };
   if (e?.code && byCode[e.code]) return byCode[e.code]!;
   if (e?.code) return `${e.code}${e.message ? ` (${e.message})` : ""}`;

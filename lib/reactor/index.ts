@@ -9,11 +9,25 @@ export {
   type Listener,
   type ListenOptions,
   type Readable,
+  type Selectable,
+  type TlsClientOptions,
+  type TlsServerOptions,
   type Watcher,
   ConnectError,
+  DEFAULT_BACKLOG,
   ListenError,
-  formatHostPort,
+  describeError,
 } from "./backend.ts";
-export { Reactor, ReactorError, SelectorKey, type ReadySets, type ReactorStats } from "./reactor.ts";
-export { Timer } from "./timers.ts";
+export { formatHostPort, parseHostPort } from "./address.ts";
+export type { Service } from "./service.ts";
+export {
+  AlreadyRegisteredError,
+  Reactor,
+  ReactorError,
+  isConnectionKey,
+  type ReactorStats,
+  type ReadySets,
+  type SelectorKey,
+} from "./reactor.ts";
+export type { Timer } from "./timers.ts";
 export { DurationHistogram, HISTOGRAM_BUCKETS, percentileOf, upperBoundMs } from "./histogram.ts";

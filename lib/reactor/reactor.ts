@@ -2,7 +2,7 @@
  * The reactor: registrations, the tick loop, timers and coalesced writes.
  *
  * One tick, as `select()` runs it:
- *   1. flush    – before sleeping, run the before-sleep hooks and give every
+ *   1. flush    – before sleeping, run the before-sleep hook and give every
  *                 connection with queued output one send (Redis's beforeSleep);
  *   2. poll     – sleep in the backend until handles fire or a timer is due;
  *                 a poll ends at the end of the runtime's I/O pass, so one
@@ -13,39 +13,66 @@
  * again, which flushes what the dispatch wrote. Readiness is
  * level-triggered: a key that was ready and was not fully served (bytes left
  * unread, WRITE interest on a writable socket) is reported again next tick.
+ *
+ * Work that turns up while the reactor sleeps (a write or a timer from a
+ * promise or a runtime callback, outside any tick) ends the sleep, so it
+ * is flushed or run now rather than at the next I/O event.
  */
-import type { Backend, Handle } from "./backend.ts";
+import type { Backend, Connection, Handle } from "./backend.ts";
 import { Interest, Ready } from "./events.ts";
 import { DurationHistogram } from "./histogram.ts";
-import { OutboundQueue, type Sink } from "./outbound.ts";
+import { OutboundQueue } from "./outbound.ts";
 import { type Timer, TimerQueue } from "./timers.ts";
 
-/** A handle's registration: Java NIO's SelectionKey, Python's SelectorKey. */
-export class SelectorKey<T = unknown> {
+/**
+ * A handle's registration as callers see it: Python's SelectorKey, Java
+ * NIO's SelectionKey. `H` is the kind of handle registered: only a key of
+ * a connection can be written to.
+ */
+export interface SelectorKey<T = unknown, H extends Handle = Handle> {
+  readonly handle: H;
+  /** The `Interest` bits; change them with `reactor.modify()`. */
+  readonly interest: number;
+  /** Whatever the caller attached (the SelectorKey's `data`, NIO's attachment). */
+  data: T;
   /** What this key was ready for in the latest tick (`Ready` bits). */
-  ready = 0;
+  readonly ready: number;
   /** False once unregistered or closed: a cancelled key is never reported again. */
+  readonly valid: boolean;
+  /** Bytes written with `reactor.write()` that the socket has not taken yet. */
+  readonly pendingBytes: number;
+}
+
+/**
+ * Whether a key (say, from the ready sets) is a connection's, which
+ * `write()` takes. Narrowing `key.handle.kind` narrows only the handle.
+ */
+export function isConnectionKey<T>(key: SelectorKey<T>): key is SelectorKey<T, Connection> {
+  return key.handle.kind === "connection";
+}
+
+/** The reactor's record behind a key: the public fields plus the tick bookkeeping. */
+class Registration<T, H extends Handle = Handle> implements SelectorKey<T, H> {
+  ready = 0;
   valid = true;
-  /** @internal queued by the key's watcher for the next collect phase */
+  /** Queued by the key's watcher for the next collect phase. */
   fired = false;
-  /** @internal output waiting for the flush phase */
+  /** Output waiting for the flush phase. */
   out: OutboundQueue | null = null;
-  /** @internal in the reactor's flush list */
+  /** In the reactor's flush list. */
   dirty = false;
-  /** @internal the last send left bytes behind: wait for WRITABLE */
+  /** The last send left bytes behind: wait for WRITABLE. */
   blocked = false;
-  /** @internal closing: finish the flush, then close the handle */
-  closing = false;
+  /** Closed with output pending: finish the flush, then close the handle. */
+  lingering = false;
 
   constructor(
-    readonly handle: Handle,
-    /** The `Interest` bits; change them with `reactor.modify()`. */
+    readonly owner: Reactor<T>,
+    readonly handle: H,
     public interest: number,
-    /** Whatever the caller attached (the SelectorKey's `data`, NIO's attachment). */
     public data: T,
   ) {}
 
-  /** Bytes written with `reactor.write()` that the socket has not taken yet. */
   get pendingBytes(): number {
     return this.out ? this.out.bytes : 0;
   }
@@ -80,23 +107,37 @@ export interface ReactorStats {
 
 /** Raised for misuse of the reactor itself (not for I/O failures). */
 export class ReactorError extends Error {
-  override readonly name = "ReactorError";
+  override readonly name: string = "ReactorError";
 }
+
+/** Raised by `register()` for a handle this reactor already watches (selectors' KeyError). */
+export class AlreadyRegisteredError extends ReactorError {
+  override readonly name = "AlreadyRegisteredError";
+  constructor(readonly handle: Handle) {
+    super(`this ${handle.kind} is already registered; change its key with modify()`);
+  }
+}
+
+/** `sleepingUntil` while select() is not asleep in the backend's poll. */
+const NOT_SLEEPING = -Infinity;
 
 /** The selector: registrations, ticks, timers and coalesced writes (see the top of this file). */
 export class Reactor<T = unknown> {
-  private readonly keys = new Set<SelectorKey<T>>();
-  private fired: SelectorKey<T>[] = [];
-  private dirty: SelectorKey<T>[] = [];
+  /** Registered keys by handle: a handle has at most one. */
+  private readonly keys = new Map<Handle, Registration<T>>();
+  private fired: Registration<T>[] = [];
+  private dirty: Registration<T>[] = [];
   private readonly timers = new TimerQueue();
-  private readonly hooks: Array<() => void> = [];
+  private beforeSleepHook: (() => void) | null = null;
   private selecting = false;
   /** Closed keys still sending their last output. */
-  private readonly lingering = new Set<SelectorKey<T>>();
+  private readonly lingering = new Set<Registration<T>>();
   private running = false;
   private closed = false;
   /** When the latest sleep ended (-1: none yet): the start of the busy part of a tick. */
   private wokeAt = -1;
+  /** When the current sleep in `backend.poll()` ends by itself; NOT_SLEEPING outside it. */
+  private sleepingUntil = NOT_SLEEPING;
   /** Counters a caller can read at any time. */
   readonly stats: ReactorStats = {
     ticks: 0,
@@ -114,26 +155,31 @@ export class Reactor<T = unknown> {
     return this.backend.now();
   }
 
-  /** Registered keys (not counting ones that are only closing). */
+  /** Registered keys (not counting ones that are only lingering). */
   get size(): number {
     return this.keys.size;
   }
 
   /** Keys closed with output still on its way out (see `closeKey()`). */
-  get closing(): number {
+  get lingeringCount(): number {
     return this.lingering.size;
   }
 
-  /** Give up on closing keys' unsent output and reset them now. */
-  abortClosing(): void {
+  /** Give up on lingering keys' unsent output and reset them now. */
+  abortLingering(): void {
     for (const key of [...this.lingering]) this.finishClose(key, true);
   }
 
-  /** Start watching `handle` for `interest` (`Interest` bits). */
-  register(handle: Handle, interest: number, data: T): SelectorKey<T> {
+  /**
+   * Start watching `handle` for `interest` (`Interest` bits). The key is
+   * typed by the handle: a connection's key can be written to. A handle
+   * already registered here is an `AlreadyRegisteredError`.
+   */
+  register<H extends Handle>(handle: H, interest: number, data: T): SelectorKey<T, H> {
     if (this.closed) throw new ReactorError("register() on a closed reactor");
-    const key = new SelectorKey<T>(handle, interest, data);
-    this.keys.add(key);
+    if (this.keys.has(handle)) throw new AlreadyRegisteredError(handle);
+    const key = new Registration<T, H>(this, handle, interest, data);
+    this.keys.set(handle, key);
     handle.watch(() => this.fire(key));
     handle.setReading((interest & Interest.READ) !== 0);
     // Bytes or connections may have arrived before registration; level
@@ -144,10 +190,11 @@ export class Reactor<T = unknown> {
 
   /** Change a key's interest. */
   modify(key: SelectorKey<T>, interest: number): void {
-    if (!key.valid) throw new ReactorError("modify() on a cancelled key");
-    key.interest = interest;
-    key.handle.setReading((interest & Interest.READ) !== 0);
-    this.fire(key);
+    const registration = this.own(key);
+    if (!registration.valid) throw new ReactorError("modify() on a cancelled key");
+    registration.interest = interest;
+    registration.handle.setReading((interest & Interest.READ) !== 0);
+    this.fire(registration);
   }
 
   /**
@@ -156,11 +203,12 @@ export class Reactor<T = unknown> {
    * sets with `valid === false`; dispatchers skip such keys.
    */
   unregister(key: SelectorKey<T>): void {
-    if (!key.valid) return;
-    key.valid = false;
-    this.keys.delete(key);
-    key.handle.watch(null);
-    key.out?.clear();
+    const registration = this.own(key);
+    if (!registration.valid) return;
+    registration.valid = false;
+    this.keys.delete(registration.handle);
+    registration.handle.watch(null);
+    registration.out?.clear();
   }
 
   /**
@@ -169,10 +217,13 @@ export class Reactor<T = unknown> {
    * The bytes are kept by reference; do not change them afterwards.
    * Returns false when the key can no longer be written to.
    */
-  write(key: SelectorKey<T>, bytes: Uint8Array): boolean {
-    if (!key.valid) return false;
-    (key.out ??= new OutboundQueue()).push(bytes);
-    this.markDirty(key);
+  write(key: SelectorKey<T, Connection>, bytes: Uint8Array): boolean {
+    const registration = this.own(key);
+    if (!registration.valid) return false;
+    // The type admits only connections' keys; this is for callers that got around it.
+    if (registration.handle.kind !== "connection") throw new ReactorError(`write() to a ${registration.handle.kind}`);
+    (registration.out ??= new OutboundQueue()).push(bytes);
+    this.markDirty(registration);
     return true;
   }
 
@@ -182,35 +233,46 @@ export class Reactor<T = unknown> {
    * is dropped and the connection is reset now.
    */
   closeKey(key: SelectorKey<T>, abort = false): void {
-    const pending = key.valid && key.pendingBytes > 0;
-    if (key.valid) {
-      key.valid = false;
-      this.keys.delete(key);
+    const registration = this.own(key);
+    const pending = registration.valid && registration.pendingBytes > 0;
+    if (registration.valid) {
+      registration.valid = false;
+      this.keys.delete(registration.handle);
     }
-    key.handle.setReading(false);
+    registration.handle.setReading(false);
     if (abort || !pending) {
-      this.finishClose(key, abort);
+      this.finishClose(registration, abort);
       return;
     }
     // Keep the watcher: the drain that lets the rest out must still reach us.
-    key.closing = true;
-    this.lingering.add(key);
-    this.markDirty(key);
+    registration.lingering = true;
+    this.lingering.add(registration);
+    this.markDirty(registration);
   }
 
   /** Run `fn` after `delayMs`, inside the select() whose wait it ends. */
   setTimer(delayMs: number, fn: () => void): Timer {
-    return this.timers.add(this.now() + Math.max(0, delayMs), fn);
+    const deadline = this.now() + Math.max(0, delayMs);
+    if (deadline < this.sleepingUntil) this.endSleep();
+    return this.timers.add(deadline, fn);
   }
 
-  /** Run `hook` at every flush phase, before queued output is sent. */
-  beforeSleep(hook: () => void): void {
-    this.hooks.push(hook);
+  /**
+   * Run `hook` at every flush phase, before queued output is sent (null:
+   * none). One hook, replacing any earlier one, as Redis's
+   * aeSetBeforeSleepProc: the program that owns the loop calls its parts
+   * from it in an order it states, instead of the order they happened to
+   * register in.
+   */
+  setBeforeSleep(hook: (() => void) | null): void {
+    this.beforeSleepHook = hook;
   }
 
   /**
    * One tick: flush, sleep until something is ready or `timeoutMs` passes
    * (timers shorten the sleep), run due timers, and return the ready sets.
+   * A sleep ended by a write or an earlier timer made during it returns
+   * empty sets; the next select() flushes that write or runs that timer.
    */
   async select(timeoutMs = Infinity): Promise<ReadySets<T>> {
     if (this.selecting) throw new ReactorError("select() is already waiting");
@@ -219,8 +281,14 @@ export class Reactor<T = unknown> {
     try {
       this.flush();
       const wait = this.pruneFired() ? 0 : Math.min(timeoutMs, this.timers.nextDeadline() - this.now());
+      const sleepMs = Math.max(0, wait);
       if (this.wokeAt >= 0) this.stats.tickTime.record(this.now() - this.wokeAt);
-      await this.backend.poll(Math.max(0, wait));
+      this.sleepingUntil = this.now() + sleepMs;
+      try {
+        await this.backend.poll(sleepMs);
+      } finally {
+        this.sleepingUntil = NOT_SLEEPING;
+      }
       this.wokeAt = this.now();
       const timers = this.runTimers();
       return this.collect(timers);
@@ -249,14 +317,14 @@ export class Reactor<T = unknown> {
   close(): void {
     if (this.closed) return;
     this.stop();
-    for (const key of [...this.keys]) this.closeKey(key, true);
-    this.abortClosing();
+    for (const key of [...this.keys.values()]) this.closeKey(key, true);
+    this.abortLingering();
     this.closed = true;
   }
 
   /** Send every queued output once; the flush phase of a tick. */
   flush(): void {
-    for (const hook of this.hooks) hook();
+    this.beforeSleepHook?.();
     const dirty = this.dirty;
     if (!dirty.length) return;
     this.dirty = [];
@@ -270,32 +338,38 @@ export class Reactor<T = unknown> {
    * Send one key's queued output now instead of at the flush phase. Only
    * for callers that want no coalescing (e.g. to measure what it gains).
    */
-  flushKey(key: SelectorKey<T>): void {
-    this.sendQueued(key);
+  flushKey(key: SelectorKey<T, Connection>): void {
+    this.sendQueued(this.own(key));
   }
 
-  private sendQueued(key: SelectorKey<T>): void {
+  /** The reactor's record behind a key it handed out (keys are Registrations; no lookup). */
+  private own<H extends Handle>(key: SelectorKey<T, H>): Registration<T, H> {
+    if (!(key instanceof Registration) || key.owner !== this) throw new ReactorError("a key of another reactor");
+    return key;
+  }
+
+  private sendQueued(key: Registration<T>): void {
     if (key.blocked || !key.out || key.out.empty) return;
-    const handle = key.handle as Handle & Partial<Sink>;
-    if (!handle.send) throw new ReactorError("write() to a handle that cannot send");
-    const n = key.out.flushTo(handle as Sink);
+    const handle = key.handle;
+    if (handle.kind !== "connection") return; // write() queues only for connections
+    const n = key.out.flushTo(handle);
     if (n > 0) {
       this.stats.sends++;
       this.stats.bytesSent += n;
     }
     if (n < 0) {
       // The handle is ERRORED now and its watcher has fired: the
-      // dispatcher evicts it from the errored set. A closing key just goes.
+      // dispatcher evicts it from the errored set. A lingering key just goes.
       key.out.clear();
-      if (key.closing) this.finishClose(key, true);
+      if (key.lingering) this.finishClose(key, true);
     } else if (!key.out.empty) {
       key.blocked = true;
-    } else if (key.closing) {
+    } else if (key.lingering) {
       this.finishClose(key, false);
     }
   }
 
-  private fire(key: SelectorKey<T>): void {
+  private fire(key: Registration<T>): void {
     if (!key.fired) {
       key.fired = true;
       this.fired.push(key);
@@ -303,11 +377,19 @@ export class Reactor<T = unknown> {
     this.backend.wakeup();
   }
 
-  private markDirty(key: SelectorKey<T>): void {
+  private markDirty(key: Registration<T>): void {
     if (!key.dirty) {
       key.dirty = true;
       this.dirty.push(key);
     }
+    // Written outside a tick: flush it now, not after the next I/O event.
+    if (this.sleepingUntil !== NOT_SLEEPING) this.endSleep();
+  }
+
+  /** End the current sleep in the backend's poll; select() returns and the next one does the work. */
+  private endSleep(): void {
+    this.sleepingUntil = NOT_SLEEPING;
+    this.backend.wakeup();
   }
 
   /**
@@ -323,8 +405,8 @@ export class Reactor<T = unknown> {
     for (let i = 0; i < fired.length; i++) {
       const key = fired[i]!;
       const wanted = key.valid && (key.handle.readiness() & (key.interest | Ready.ERRORED)) !== 0;
-      // Blocked and closing keys wait for collect() to see WRITABLE or ERRORED.
-      if (wanted || key.blocked || key.closing) {
+      // Blocked and lingering keys wait for collect() to see WRITABLE or ERRORED.
+      if (wanted || key.blocked || key.lingering) {
         fired[kept++] = key;
         ready ||= wanted;
       } else {
@@ -338,9 +420,9 @@ export class Reactor<T = unknown> {
   private runTimers(): number {
     let ran = 0;
     const now = this.now();
-    for (let t = this.timers.popDue(now); t; t = this.timers.popDue(now)) {
+    for (let timer = this.timers.popDue(now); timer; timer = this.timers.popDue(now)) {
       ran++;
-      t.fn();
+      timer.fn();
     }
     return ran;
   }
@@ -353,18 +435,18 @@ export class Reactor<T = unknown> {
     this.fired = [];
     for (const key of fired) {
       key.fired = false;
-      const r = key.handle.readiness();
-      if (key.blocked && r & (Ready.WRITABLE | Ready.ERRORED)) {
+      const readiness = key.handle.readiness();
+      if (key.blocked && readiness & (Ready.WRITABLE | Ready.ERRORED)) {
         // The socket took the last send only in part; now it has room again
         // (or failed, which the send will report): retry at the next flush.
         key.blocked = false;
         this.markDirty(key);
       }
       if (!key.valid) {
-        if (key.closing && r & Ready.ERRORED) this.finishClose(key, true);
+        if (key.lingering && readiness & Ready.ERRORED) this.finishClose(key, true);
         continue;
       }
-      const ready = r & (key.interest | Ready.ERRORED);
+      const ready = readiness & (key.interest | Ready.ERRORED);
       key.ready = ready;
       if (!ready) continue;
       if (ready & Ready.READABLE) readable.push(key);
@@ -381,13 +463,13 @@ export class Reactor<T = unknown> {
     return { readable, writable, errored, timers };
   }
 
-  private finishClose(key: SelectorKey<T>, abort: boolean): void {
+  private finishClose(key: Registration<T>, abort: boolean): void {
     this.lingering.delete(key);
-    key.closing = false;
+    key.lingering = false;
     key.out?.clear();
-    key.handle.watch(null);
-    const h = key.handle as Handle & { abort?(): void };
-    if (abort && h.abort) h.abort();
-    else h.close();
+    const handle = key.handle;
+    handle.watch(null);
+    if (abort && handle.kind === "connection") handle.abort();
+    else handle.close();
   }
 }

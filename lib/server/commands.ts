@@ -13,7 +13,7 @@
  * `/`, which keeps the hot path at one byte comparison.
  */
 import { addressTuple, encode, nickPrefix, notice } from "../chat/protocol.ts";
-import type { Peer } from "./server.ts";
+import type { Peer } from "./peer.ts";
 
 /** What commands need from the server. */
 export interface CommandHost {
@@ -94,8 +94,8 @@ export function runCommand(host: CommandHost, peer: Peer, line: Uint8Array): boo
 function nick(host: CommandHost, peer: Peer, wanted: string): void {
   if (!wanted) return host.reply(peer, `Error: usage: /nick NAME`);
   if (wanted === peer.nick) return host.reply(peer, `You are already ${wanted}`);
-  const lower = wanted.toLowerCase();
-  const taken = (n: string): boolean => {
+  const taken = (name: string): boolean => {
+    const lower = name.toLowerCase();
     for (const p of host.peers()) if (p !== peer && p.nick?.toLowerCase() === lower) return true;
     return false;
   };

@@ -2,7 +2,7 @@
  * The server's limits: what keeps one client (slow, chatty, idle or
  * hostile) from hurting the others or growing the server's memory.
  *
- * This module holds the policy; lib/chat/server.ts only calls it at a few
+ * This module holds the policy; lib/server/server.ts only calls it at a few
  * points (accept, receive, each line, before sleeping). Nothing here runs
  * per message per receiver: the slow-reader check is one pass over the
  * room per tick, the flood check one subtraction per line, and the idle
@@ -93,7 +93,7 @@ export class TokenBucket {
 
   refill(now: number): void {
     const t = this.tokens + ((now - this.last) * this.rate) / 1000;
-    this.tokens = t > this.burst ? this.burst : t;
+    this.tokens = Math.min(t, this.burst);
     this.last = now;
   }
 
@@ -134,14 +134,14 @@ export class ClientLimits {
     if (limits.idleTimeoutMs > 0) this.idleTimer = reactor.setTimer(limits.idleTimeoutMs, this.checkIdle);
   }
 
-  /** Bytes arrived from the client. */
-  received(now: number): void {
+  /** Bytes arrived from the client at `now`: it is active, and its bucket refills. */
+  noteActivity(now: number): void {
     this.lastActive = now;
     this.bucket?.refill(now);
   }
 
-  /** Whether the client may send one more line now. */
-  line(): LineVerdict {
+  /** Whether the client may send one more line now (takes a token if so). */
+  admitLine(): LineVerdict {
     if (!this.bucket || this.bucket.take()) {
       this.warned = false;
       return LineVerdict.PASS;

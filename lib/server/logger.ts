@@ -9,7 +9,7 @@
  * `quiet` drops the lines about clients (connects, quits, renames) and
  * keeps the rest: start and stop, errors, `--stats` summaries.
  */
-import { formatHostPort } from "../reactor/backend.ts";
+import { formatHostPort } from "../reactor/address.ts";
 import type { Address } from "../reactor/events.ts";
 
 /** How log lines are written. */

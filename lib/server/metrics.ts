@@ -68,9 +68,9 @@ export function statusPage(title: string): string {
     ["evictions", "evictions"],
     ["uptimeSeconds", "uptime (s)"],
   ];
-  const escape = (t: string) => t.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  const escapeHtml = (t: string) => t.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
 <style>
 body { font: 15px system-ui, sans-serif; margin: 2em; color: #222; }
 table { border-collapse: collapse; } td { padding: .25em 1em; border-bottom: 1px solid #ddd; }
@@ -78,7 +78,7 @@ td.v { text-align: right; font-variant-numeric: tabular-nums; font-weight: 600; 
 #state { color: #777; }
 </style></head>
 <body>
-<h1>${escape(title)}</h1>
+<h1>${escapeHtml(title)}</h1>
 <table>
 ${rows.map(([id, label]) => `<tr><td>${label}</td><td class="v" id="${id}">–</td></tr>`).join("\n")}
 </table>

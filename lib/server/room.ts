@@ -4,11 +4,14 @@
  * Fan-out is where a chat relay spends its time, so broadcasts are not
  * written to each member as they happen. A tick's broadcasts are appended
  * to one byte buffer; before the reactor sleeps, `seal()` hands that same
- * buffer, by reference, to every member that sent nothing in the tick, and
- * builds a copy without its own lines only for the few that did. With the
- * reactor's one-send-per-tick flush, N members cost N sends per tick, not
- * N × messages.
+ * buffer, by reference, to every member that sent nothing in the tick; a
+ * member that did gets views of the same buffer around its own lines, never
+ * a copy, so a tick costs O(batch) memory however many members spoke in it.
+ * With the reactor's one-send-per-tick flush, N members cost N sends per
+ * tick (a few more for those that spoke), not N × messages. The room's owner calls `seal()` from its before-sleep hook
+ * (the server's says in which order with its other end-of-tick work).
  */
+import type { Connection } from "../reactor/backend.ts";
 import type { Reactor, SelectorKey } from "../reactor/reactor.ts";
 import { ByteBuilder, concat } from "../bytes.ts";
 
@@ -16,22 +19,26 @@ import { ByteBuilder, concat } from "../bytes.ts";
 export class Member<T = unknown> {
   /** @internal position in the room's member array (-1: not in a room) */
   index = -1;
-  /** @internal offset in the open batch where this member joined */
-  from = 0;
+  /** @internal offset in the open batch where this member's share starts (it joined, or got the rest by `sendTo`) */
+  batchStart = 0;
   /** @internal [start, end) offsets of this member's own lines in the open batch */
-  spans: number[] | null = null;
-  /** @internal listed in the room's `special` list for this batch */
-  special = false;
-  constructor(readonly key: SelectorKey<T>) {}
-}
+  ownSpans: number[] | null = null;
+  /** @internal gets only part of the open batch: listed in the room's `partial` list */
+  partial = false;
+  constructor(readonly key: SelectorKey<T, Connection>) {}
 
+  /** Whether the member is in a room. */
+  get joined(): boolean {
+    return this.index >= 0;
+  }
+}
 
 /** The members of a chat room and the open batch of what was broadcast to them this tick. */
 export class Room<T = unknown> {
   private members: Member<T>[] = [];
   private readonly batch = new ByteBuilder();
-  /** Members that get less than the whole batch: they joined during it or sent in it. */
-  private special: Member<T>[] = [];
+  /** Members that get less than the whole batch: they joined during it, sent in it or got a `sendTo`. */
+  private partial: Member<T>[] = [];
 
   /**
    * @param coalesce false writes every message to every member at once
@@ -40,9 +47,7 @@ export class Room<T = unknown> {
   constructor(
     private readonly reactor: Reactor<T>,
     private readonly coalesce = true,
-  ) {
-    reactor.beforeSleep(() => this.seal());
-  }
+  ) {}
 
   get size(): number {
     return this.members.length;
@@ -55,19 +60,19 @@ export class Room<T = unknown> {
 
   /** Join the room; only broadcasts made from now on reach the member. */
   join(m: Member<T>): void {
-    if (m.index >= 0) return;
+    if (m.joined) return;
     m.index = this.members.length;
     this.members.push(m);
-    m.from = this.batch.length;
-    if (m.from > 0) this.markSpecial(m);
+    m.batchStart = this.batch.length;
+    if (m.batchStart > 0) this.markPartial(m);
   }
 
   /** Leave the room, taking along what the open batch owes the member. */
   leave(m: Member<T>): void {
-    if (m.index < 0) return;
-    if (this.batch.length > m.from) this.reactor.write(m.key, this.owed(m, this.batch.view(0)));
-    m.from = 0;
-    m.spans = null; // `special` stays set until seal() walks the list
+    if (!m.joined) return;
+    if (this.batch.length > m.batchStart) this.writeShare(m, this.batch.view(0));
+    m.batchStart = 0;
+    m.ownSpans = null; // `partial` stays set until seal() walks the list
     const last = this.members.pop()!;
     if (last !== m) {
       this.members[m.index] = last;
@@ -77,68 +82,80 @@ export class Room<T = unknown> {
   }
 
   /**
-   * Send `a`, `b`, `c` one after the other to every member but `from`.
-   * Fixed parameters rather than `...parts`: this runs once per message,
-   * and a rest array would be an allocation each time.
+   * Send `a`, `b`, `c` one after the other to every member but `from`;
+   * returns how many members that is. Fixed parameters rather than
+   * `...parts`: this runs once per message, and a rest array would be an
+   * allocation each time.
    */
-  broadcast(from: Member<T> | null, a: Uint8Array, b?: Uint8Array, c?: Uint8Array): void {
-    if (!this.coalesce) return this.broadcastNow(from, b ? (c ? concat([a, b, c]) : concat([a, b])) : a);
+  broadcast(from: Member<T> | null, a: Uint8Array, b?: Uint8Array, c?: Uint8Array): number {
+    const receivers = from?.joined ? this.members.length - 1 : this.members.length;
+    if (!this.coalesce) {
+      this.broadcastNow(from, b ? (c ? concat([a, b, c]) : concat([a, b])) : a);
+      return receivers;
+    }
     const start = this.batch.length;
     this.batch.append(a);
     if (b) this.batch.append(b);
     if (c) this.batch.append(c);
-    if (from && from.index >= 0) {
-      (from.spans ??= []).push(start, this.batch.length);
-      this.markSpecial(from);
+    if (from?.joined) {
+      (from.ownSpans ??= []).push(start, this.batch.length);
+      this.markPartial(from);
     }
+    return receivers;
   }
 
   /** Send `bytes` to one member, after everything broadcast before it. */
   sendTo(m: Member<T>, bytes: Uint8Array): void {
-    if (m.index >= 0 && this.batch.length > m.from) {
+    if (m.joined && this.batch.length > m.batchStart) {
       // Hand over what the batch owes it so far; it takes the rest at seal().
-      this.reactor.write(m.key, this.owed(m, this.batch.view(0)));
-      m.from = this.batch.length;
-      m.spans = null;
-      this.markSpecial(m);
+      this.writeShare(m, this.batch.view(0));
+      m.batchStart = this.batch.length;
+      m.ownSpans = null;
+      this.markPartial(m);
     }
     this.reactor.write(m.key, bytes);
   }
 
-  /** Queue the open batch on every member's connection (runs before each sleep). */
+  /**
+   * Queue the open batch on every member's connection and start a new one
+   * (before each sleep; a no-op when nothing was broadcast).
+   */
   seal(): void {
     if (this.batch.length === 0) return;
     const shared = this.batch.take();
     for (const m of this.members) {
-      if (!m.special) this.reactor.write(m.key, shared);
+      if (!m.partial) this.reactor.write(m.key, shared);
     }
-    for (const m of this.special) {
-      if (m.index >= 0) this.reactor.write(m.key, this.owed(m, shared));
-      m.special = false;
-      m.from = 0;
-      m.spans = null;
+    for (const m of this.partial) {
+      if (m.joined) this.writeShare(m, shared);
+      m.partial = false;
+      m.batchStart = 0;
+      m.ownSpans = null;
     }
-    this.special.length = 0;
+    this.partial.length = 0;
   }
 
-  private markSpecial(m: Member<T>): void {
-    if (m.special) return;
-    m.special = true;
-    this.special.push(m);
+  private markPartial(m: Member<T>): void {
+    if (m.partial) return;
+    m.partial = true;
+    this.partial.push(m);
   }
 
-  /** The part of `batch` a member gets: from where it joined, minus its own lines. */
-  private owed(m: Member<T>, batch: Uint8Array): Uint8Array {
-    const spans = m.spans;
-    if (!spans) return batch.subarray(m.from);
-    const parts: Uint8Array[] = [];
-    let at = m.from;
-    for (let i = 0; i < spans.length; i += 2) {
-      if (spans[i]! > at) parts.push(batch.subarray(at, spans[i]));
-      at = spans[i + 1]!;
+  /**
+   * Queue the part of `batch` a member gets (from where its share starts,
+   * minus its own lines) as views of the batch: the outbound queue sends
+   * them in order, so nothing is copied per member.
+   */
+  private writeShare(m: Member<T>, batch: Uint8Array): void {
+    const spans = m.ownSpans;
+    let at = m.batchStart;
+    if (spans) {
+      for (let i = 0; i < spans.length; i += 2) {
+        if (spans[i]! > at) this.reactor.write(m.key, batch.subarray(at, spans[i]));
+        at = spans[i + 1]!;
+      }
     }
-    if (at < batch.length) parts.push(batch.subarray(at));
-    return parts.length === 1 ? parts[0]! : concat(parts);
+    if (at < batch.length) this.reactor.write(m.key, at === 0 ? batch : batch.subarray(at));
   }
 
   private broadcastNow(from: Member<T> | null, bytes: Uint8Array): void {

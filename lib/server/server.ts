@@ -10,15 +10,16 @@
  * the last accepted address), EOF evicts instead of spinning, input is
  * framed into lines, and writes never block the loop.
  */
-import { type Connection, formatHostPort, type Listener } from "../reactor/backend.ts";
+import { type Connection, describeError, type Listener } from "../reactor/backend.ts";
 import { type Address, Interest } from "../reactor/events.ts";
 import type { ReadySets, Reactor, SelectorKey } from "../reactor/reactor.ts";
-import type { Timer } from "../reactor/timers.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
-import { FrameResult, LineFramer } from "../chat/framing.ts";
+import { FrameResult } from "../chat/framing.ts";
 import { CLOSE_LINGER_MS, ClientLimits, defaultLimits, type Limits, LineVerdict, limitMessages, offlineReason, slowReaders } from "./limits.ts";
-import { addressTuple, encode, isQuit, messagePrefix, notice } from "../chat/protocol.ts";
-import { Member, Room } from "./room.ts";
+import { addressTuple, encode, isBareQuit, notice } from "../chat/protocol.ts";
+import { Peer, type ServerAttachment } from "./peer.ts";
+import type { Relay } from "./relay.ts";
+import { Room } from "./room.ts";
 import { ServerCounters } from "./stats.ts";
 
 const NEWLINE = encode("\n");
@@ -32,27 +33,13 @@ export interface ChatServerOptions {
   coalesce: boolean;
   /**
    * Where connect/leave lines go (the original printed them on stdout);
-   * `client` is the address a line is about (see lib/chat/logger.ts).
+   * `client` is the address a line is about (see lib/server/logger.ts).
    */
   log: (line: string, client?: Address) => void;
   /** Told about what the room hears from local clients, e.g. to share it with other servers. */
   relay: Relay | null;
   /** Per-client limits (see limits.ts). */
   limits: Limits;
-}
-
-/**
- * Hears every line and notice the room gets from this server's own clients
- * (lib/cluster/ publishes them to the other servers of a cluster). What
- * comes back from elsewhere is injected with `room.broadcast(null, ...)`.
- */
-export interface Relay {
-  /** A client's line: `prefix` is its `<HOST:PORT> `, `line` has no newline. */
-  line(prefix: Uint8Array, line: Uint8Array): void;
-  /** A join/quit/offline notice, without newline. */
-  notice(text: string): void;
-  /** The server is shutting down: send what is pending, then disconnect. */
-  close(): void;
 }
 
 /** A lone server: 100 ms tails, coalesced writes, no log, no relay. */
@@ -64,69 +51,35 @@ export const defaultServerOptions: ChatServerOptions = {
   limits: defaultLimits,
 };
 
-/** What the server keeps per client. */
-export class Peer {
-  readonly kind = "peer" as const;
-  readonly member: Member<Slot>;
-  readonly framer: LineFramer;
-  /** What goes in front of its messages: `<HOST:PORT> `, or `<NICK> ` after `/nick`. */
-  prefix: Uint8Array;
-  /** `(HOST, PORT)`, as notices name it. */
-  readonly name: string;
-  /** `HOST:PORT`. */
-  readonly address: string;
-  /** Chosen with `/nick`; null until then. */
-  nick: string | null = null;
-  tailTimer: Timer | null = null;
-  limits: ClientLimits | null = null;
-
-  constructor(
-    readonly key: SelectorKey<Slot>,
-    readonly conn: Connection,
-    maxLine = Infinity,
-  ) {
-    this.framer = new LineFramer(maxLine);
-    this.member = new Member(key);
-    this.prefix = messagePrefix(conn.remote);
-    this.name = addressTuple(conn.remote);
-    this.address = formatHostPort(conn.remote.host, conn.remote.port);
-  }
+/** Where a notice goes (bits); see `ChatServer.announce`. */
+export enum Reach {
+  /** The server's log, naming the client the notice is about. */
+  LOG = 1,
+  /** The clients in the room (counted in `linesOut`). */
+  ROOM = 2,
+  /** The other servers of a cluster, through the relay. */
+  CLUSTER = 4,
+  ALL = LOG | ROOM | CLUSTER,
 }
-
-/** The listener's registration data. */
-export interface ListenerSlot {
-  readonly kind: "listener";
-  readonly listener: Listener;
-}
-
-/** A handle owned by a helper (the cluster link): it serves its own events. */
-export interface ServiceSlot {
-  readonly kind: "service";
-  onReadable(): void;
-  onErrored(): void;
-}
-
-/** What a key of the server's reactor carries. */
-export type Slot = Peer | ListenerSlot | ServiceSlot;
 
 /** The chat server's dispatcher; see the top of this file. */
 export class ChatServer implements CommandHost {
   readonly options: ChatServerOptions;
-  readonly room: Room<Slot>;
+  readonly room: Room<ServerAttachment>;
   /** Lines, bytes and departures, counted once per event (for --stats and --metrics). */
   readonly counters = new ServerCounters();
-  private listenerKey: SelectorKey<Slot> | null = null;
+  private listenerKey: SelectorKey<ServerAttachment> | null = null;
   private stopping = false;
 
+  /** Takes the reactor's before-sleep hook (see `beforeSleep`). */
   constructor(
-    readonly reactor: Reactor<Slot>,
+    readonly reactor: Reactor<ServerAttachment>,
     readonly listener: Listener,
     options: Partial<ChatServerOptions> = {},
   ) {
     this.options = { ...defaultServerOptions, ...options };
     this.room = new Room(reactor, this.options.coalesce);
-    // Registered after the room's seal hook: sees this tick's output queued.
-    reactor.beforeSleep(() => this.evictSlowReaders());
+    reactor.setBeforeSleep(() => this.beforeSleep());
     this.listenerKey = reactor.register(listener, Interest.READ, { kind: "listener", listener });
   }
 
@@ -141,22 +94,22 @@ export class ChatServer implements CommandHost {
   }
 
   /** Walk one tick's ready sets, as the original select loop did. */
-  dispatch(ready: ReadySets<Slot>): void {
+  dispatch(ready: ReadySets<ServerAttachment>): void {
     for (const key of ready.readable) {
       if (!key.valid) continue; // evicted earlier in this tick
-      const slot = key.data;
-      if (slot.kind === "listener") this.acceptAll(slot.listener);
-      else if (slot.kind === "service") slot.onReadable();
-      else this.receive(slot);
+      const attachment = key.data;
+      if (attachment.kind === "listener") this.acceptAll(attachment.listener);
+      else if (attachment.kind === "service") attachment.onReadable();
+      else this.receive(attachment);
     }
     for (const key of ready.errored) {
       if (!key.valid) continue;
-      const slot = key.data;
-      if (slot.kind === "listener") this.listenerFailed(slot.listener);
-      else if (slot.kind === "service") slot.onErrored();
-      else this.evict(slot, notice.offline(slot.conn.remote));
+      const attachment = key.data;
+      if (attachment.kind === "listener") this.listenerFailed(attachment.listener);
+      else if (attachment.kind === "service") attachment.onErrored();
+      else this.evict(attachment, notice.offline(attachment.conn.remote));
     }
-    if (this.stopping && this.reactor.closing === 0) this.reactor.stop();
+    if (this.stopping && this.reactor.lingeringCount === 0) this.reactor.stop();
   }
 
   /**
@@ -170,96 +123,27 @@ export class ChatServer implements CommandHost {
       this.reactor.closeKey(this.listenerKey);
       this.listenerKey = null;
     }
-    this.room.broadcast(null, encode(notice.shutdown()), NEWLINE);
+    // The local clients hear that the server goes; the other servers hear who left.
+    this.announce(null, notice.shutdown(), Reach.ROOM);
     this.room.seal();
-    for (const m of [...this.room.list()]) {
-      const peer = m.key.data as Peer;
-      this.room.leave(m);
+    for (const peer of [...this.peers()]) {
+      this.room.leave(peer.member);
       peer.tailTimer?.cancel();
       this.reactor.closeKey(peer.key);
-      this.options.relay?.notice(notice.offline(peer.conn.remote, "server shutting down"));
+      this.announce(peer, notice.offline(peer.conn.remote, "server shutting down"), Reach.CLUSTER);
     }
     this.options.relay?.close();
     this.reactor.setTimer(graceMs, () => {
-      this.reactor.abortClosing();
+      this.reactor.abortLingering();
       this.reactor.stop();
     });
     this.reactor.flush();
-    if (this.reactor.closing === 0) this.reactor.stop();
-    else this.reactor.backend.wakeup();
-  }
-
-  private acceptAll(listener: Listener): void {
-    for (let conn = listener.accept(); conn; conn = listener.accept()) {
-      if (this.stopping) {
-        conn.close();
-        continue;
-      }
-      // Clients still flushing their last output hold a descriptor too.
-      if (this.clients + this.reactor.closing >= this.options.limits.maxClients) {
-        this.refuse(conn);
-        continue;
-      }
-      const key = this.reactor.register(conn, Interest.READ, null as unknown as Slot);
-      const peer = new Peer(key, conn, this.options.limits.maxLine);
-      key.data = peer;
-      peer.limits = new ClientLimits(this.reactor, this.options.limits, () =>
-        this.dismiss(peer, limitMessages.idle(this.options.limits.idleTimeoutMs / 1000), offlineReason.idle),
-      );
-      this.counters.connects++;
-      const text = notice.connected(conn.remote);
-      this.options.log(text, conn.remote);
-      this.room.broadcast(null, encode(text), NEWLINE);
-      this.counters.linesOut += this.room.size;
-      this.options.relay?.notice(text);
-      this.room.join(peer.member);
-    }
-  }
-
-  private receive(peer: Peer): void {
-    const data = peer.conn.recv();
-    if (data === null) return;
-    this.counters.bytesIn += data.length;
-    peer.limits!.received(this.reactor.now());
-    if (data.length === 0) {
-      // EOF: what the client sent without a newline is still its message.
-      this.deliverTail(peer);
-      if (peer.key.valid) this.evict(peer, notice.offline(peer.conn.remote));
-      return;
-    }
-    const result = peer.framer.push(data, (line) => this.onLine(peer, line));
-    if (result === FrameResult.STOPPED) return;
-    if (result === FrameResult.TOO_LONG) {
-      const max = this.options.limits.maxLine;
-      return this.dismiss(peer, limitMessages.lineTooLong(max), offlineReason.lineTooLong);
-    }
-    this.armTail(peer);
-  }
-
-  /** Handle one complete line; false stops reading this connection. */
-  private onLine(peer: Peer, line: Uint8Array): boolean {
-    this.counters.linesIn++;
-    if (isQuit(line)) {
-      this.quit(peer);
-      return false;
-    }
-    const verdict = peer.limits!.line();
-    if (verdict !== LineVerdict.PASS) {
-      if (verdict === LineVerdict.DROP_AND_WARN) {
-        const { rate, burst } = this.options.limits;
-        this.reply(peer, limitMessages.flooding(rate, burst));
-      }
-      return true;
-    }
-    if (line[0] === SLASH) return runCommand(this, peer, line);
-    this.say(peer, peer.prefix, line);
-    return true;
+    if (this.reactor.lingeringCount === 0) this.reactor.stop();
   }
 
   /** Relay a client's line to everyone else (and the cluster) behind `prefix`. */
   say(peer: Peer, prefix: Uint8Array, line: Uint8Array): void {
-    this.room.broadcast(peer.member, prefix, line, NEWLINE);
-    this.counters.linesOut += this.room.size - 1;
+    this.counters.linesOut += this.room.broadcast(peer.member, prefix, line, NEWLINE);
     this.options.relay?.line(prefix, line);
   }
 
@@ -273,18 +157,107 @@ export class ChatServer implements CommandHost {
     this.room.sendTo(peer.member, encode(text + "\n"));
   }
 
-  /** A notice about `about` to every other client, the log and the cluster. */
-  announce(about: Peer, text: string): void {
-    this.options.log(text, about.conn.remote);
-    this.room.broadcast(about.member, encode(text), NEWLINE);
-    this.counters.linesOut += this.room.size - 1;
-    this.options.relay?.notice(text);
+  /**
+   * The one fan-out of notices (connect, leave, rename, shutdown): to the
+   * log naming `about`'s address, to every client in the room but `about`
+   * (counted), and to the cluster, as far as `reach` says.
+   */
+  announce(about: Peer | null, text: string, reach: Reach = Reach.ALL): void {
+    if (reach & Reach.LOG) this.options.log(text, about?.conn.remote);
+    if (reach & Reach.ROOM) this.counters.linesOut += this.room.broadcast(about?.member ?? null, encode(text), NEWLINE);
+    if (reach & Reach.CLUSTER) this.options.relay?.notice(text);
   }
 
   /** The client leaves, as after `q`: its output is flushed, the others are told. */
   quit(peer: Peer): void {
     this.counters.quits++;
     this.evict(peer, notice.quits(peer.conn.remote));
+  }
+
+  /**
+   * The reactor's one before-sleep hook. The order matters:
+   *   1. seal the room's batch: this tick's output is queued per client, so
+   *      the queue sizes the slow-reader check looks at are complete;
+   *   2. evict slow readers; their offline notices go into a fresh batch;
+   *   3. seal again, so the remaining clients get those notices in this flush;
+   *   4. the relay ends its tick last, so that everything this tick relayed,
+   *      eviction notices included, leaves for the cluster in this tick.
+   */
+  private beforeSleep(): void {
+    this.room.seal();
+    this.evictSlowReaders();
+    this.room.seal();
+    this.options.relay?.endTick();
+  }
+
+  private acceptAll(listener: Listener): void {
+    for (let conn = listener.accept(); conn; conn = listener.accept()) {
+      if (this.stopping) {
+        conn.close();
+        continue;
+      }
+      // Clients still flushing their last output hold a descriptor too.
+      if (this.clients + this.reactor.lingeringCount >= this.options.limits.maxClients) {
+        this.refuse(conn);
+        continue;
+      }
+      this.admit(conn);
+    }
+  }
+
+  /** A new client: register it, start its limits, tell the others, then let it in. */
+  private admit(conn: Connection): void {
+    const key = this.reactor.register(conn, Interest.READ, null as unknown as ServerAttachment);
+    const peer = new Peer(key, conn, this.options.limits.maxLine);
+    key.data = peer;
+    const idleSeconds = this.options.limits.idleTimeoutMs / 1000;
+    peer.limits = new ClientLimits(this.reactor, this.options.limits, () =>
+      this.evictOverLimit(peer, limitMessages.idle(idleSeconds), offlineReason.idle),
+    );
+    this.counters.connects++;
+    // Announced before it joins: a client is not told about itself.
+    this.announce(peer, notice.connected(conn.remote));
+    this.room.join(peer.member);
+  }
+
+  private receive(peer: Peer): void {
+    const data = peer.conn.recv();
+    if (data === null) return;
+    this.counters.bytesIn += data.length;
+    peer.limits!.noteActivity(this.reactor.now());
+    if (data.length === 0) {
+      // EOF: what the client sent without a newline is still its message.
+      this.deliverTail(peer);
+      if (peer.key.valid) this.evict(peer, notice.offline(peer.conn.remote));
+      return;
+    }
+    const result = peer.framer.push(data, (line) => this.onLine(peer, line));
+    if (result === FrameResult.STOPPED) return;
+    if (result === FrameResult.TOO_LONG) {
+      const max = this.options.limits.maxLine;
+      return this.evictOverLimit(peer, limitMessages.lineTooLong(max), offlineReason.lineTooLong);
+    }
+    this.armTail(peer);
+  }
+
+  /** Handle one complete line; false stops reading this connection. */
+  private onLine(peer: Peer, line: Uint8Array): boolean {
+    this.counters.linesIn++;
+    if (isBareQuit(line)) {
+      this.quit(peer);
+      return false;
+    }
+    const verdict = peer.limits!.admitLine();
+    if (verdict !== LineVerdict.PASS) {
+      if (verdict === LineVerdict.DROP_AND_WARN) {
+        const { rate, burst } = this.options.limits;
+        this.reply(peer, limitMessages.flooding(rate, burst));
+      }
+      return true;
+    }
+    if (line[0] === SLASH) return runCommand(this, peer, line);
+    this.say(peer, peer.prefix, line);
+    return true;
   }
 
   /** A tail waits for its newline only until the connection goes quiet. */
@@ -310,25 +283,25 @@ export class ChatServer implements CommandHost {
     peer.tailTimer?.cancel();
     peer.limits?.close();
     this.room.leave(peer.member);
-    const key = peer.key;
-    this.reactor.closeKey(key, abort);
-    if (key.pendingBytes > 0) {
-      // Weak: a key that finished closing must not stay alive for the linger period.
-      const ref = new WeakRef(key);
-      this.reactor.setTimer(CLOSE_LINGER_MS, () => {
-        const k = ref.deref();
-        if (k) this.reactor.closeKey(k, true);
-      });
-    }
+    this.closeClient(peer.key, abort);
     this.counters.departures++;
-    this.options.log(text, peer.conn.remote);
-    this.room.broadcast(null, encode(text), NEWLINE);
-    this.counters.linesOut += this.room.size;
-    this.options.relay?.notice(text);
+    this.announce(peer, text);
+  }
+
+  /** Close a client's key; one that keeps output waiting is reset after `CLOSE_LINGER_MS`. */
+  private closeClient(key: SelectorKey<ServerAttachment, Connection>, abort: boolean): void {
+    this.reactor.closeKey(key, abort);
+    if (key.pendingBytes === 0) return;
+    // Weak: a key that finished closing must not stay alive for the linger period.
+    const ref = new WeakRef(key);
+    this.reactor.setTimer(CLOSE_LINGER_MS, () => {
+      const k = ref.deref();
+      if (k) this.reactor.closeKey(k, true);
+    });
   }
 
   /** Evict a client for breaking a limit: tell it why, then the others. */
-  private dismiss(peer: Peer, why: string, reason: string): void {
+  private evictOverLimit(peer: Peer, why: string, reason: string): void {
     if (!peer.key.valid) return;
     this.reply(peer, why);
     this.evict(peer, notice.offline(peer.conn.remote, reason));
@@ -347,19 +320,15 @@ export class ChatServer implements CommandHost {
    * (reset, queue freed) so they cannot hold memory or slow anyone else.
    */
   private evictSlowReaders(): void {
-    const slow = slowReaders(this.room.list(), this.options.limits.maxOutbound);
-    if (slow.length === 0) return;
-    for (const key of slow) {
+    for (const key of slowReaders(this.room.list(), this.options.limits.maxOutbound)) {
       const peer = key.data as Peer;
       this.evict(peer, notice.offline(peer.conn.remote, offlineReason.tooSlow), true);
     }
-    // The room sealed already in this flush: queue the notices now, not next tick.
-    this.room.seal();
   }
 
   private listenerFailed(listener: Listener): void {
     // Accept errors (EMFILE and the like) are transient: report and go on.
-    this.options.log(`Listener error: ${listener.error?.message ?? "unknown"}`);
+    this.options.log(`Listener error: ${describeError(listener.error ?? "unknown")}`);
     (listener as { error: Error | null }).error = null;
   }
 }

@@ -22,12 +22,16 @@ try {
 const somaxconn = Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8").trim());
 
 for (const backend of ["bun", "node"]) {
-  t.test(`${backend} backend listens with the server's backlog (4096, capped by somaxconn)`, { skip: !hasSs && "ss(8) is not installed" }, async (t) => {
-    const server = await startServer(["--backend", backend]);
-    try {
-      t.equal(listenBacklog(server.port), Math.min(4096, somaxconn));
-    } finally {
-      await server.stop();
-    }
-  });
+  t.test(
+    `${backend} backend listens with the server's backlog (4096, capped by somaxconn)`,
+    { skip: !hasSs && "ss(8) is not installed" },
+    async (t) => {
+      const server = await startServer(["--backend", backend]);
+      try {
+        t.equal(listenBacklog(server.port), Math.min(4096, somaxconn));
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 }

@@ -9,9 +9,9 @@ import { redisMissing } from '../support/redis.ts';
 
 t.test('bun bench --scenario cluster: deliveries cross servers, none lost', { skip: redisMissing() }, async (t) => {
   const svg = path.join(mkdtempSync(path.join(tmpdir(), 'cluster-bench-')), 'chart.svg');
-  const r = await runBun(['bench/main.ts', '--scenario', 'cluster', '--clients', '20', '--senders', '4', '--rate', '50', '--duration', '0.5', '--json', '--svg', svg]);
-  t.equal(r.code, 0, r.stderr);
-  const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  const run = await runBun(['bench/main.ts', '--scenario', 'cluster', '--clients', '20', '--senders', '4', '--rate', '50', '--duration', '0.5', '--json', '--svg', svg]);
+  t.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
   t.equal(result.status, 'ok', result.note);
   t.equal(result.accounting.lost, 0, 'nothing lost');
   t.equal(result.accounting.duplicates, 0, 'nothing twice');

@@ -1,42 +1,24 @@
-// End-to-end: the harness runs under Bun, so it is driven as a child process.
-// Against the C reference relay (built into /tmp) until bin/server.ts exists.
+// End-to-end: the harness runs under Bun, so it is driven as a child process:
+// its command-line errors, a refused target, and a tiny run against the C
+// reference relay (built into a temp dir) whose accounting must add up.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
+import { root, runBun } from '../support/bun.ts';
+import { freePort } from '../support/redis.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
-const bun = path.resolve(root, 'node_modules/.bin/bun');
 const relaySrc = [path.resolve(root, '../shared/peers/c_relay.c'), '/work/shared/peers/c_relay.c'].find(existsSync);
 
-function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(bun, ['bench/main.ts', ...args], { cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+const runBench = (args: string[]) => runBun(['bench/main.ts', ...args]);
 
 /** Resolves once the relay printed its start line. */
 function waitStarted(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d;
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk;
       if (/listening on/.test(out)) resolve();
     });
     child.on('exit', (code) => reject(new Error(`relay exited early (${code})`)));
@@ -44,18 +26,18 @@ function waitStarted(child: ChildProcess): Promise<void> {
 }
 
 t.test('bad flag: one error line plus usage, exit 2, no stack', async (t) => {
-  const r = await runBench(['--clients', 'lots']);
-  t.equal(r.code, 2);
-  t.match(r.stderr, /^bench: --clients must be an integer/m);
-  t.match(r.stderr, /usage: bun bench/);
-  t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  const run = await runBench(['--clients', 'lots']);
+  t.equal(run.code, 2);
+  t.match(run.stderr, /^bench: --clients must be an integer/m);
+  t.match(run.stderr, /usage: bun bench/);
+  t.notMatch(run.stderr, /\n\s+at /, 'no stack trace');
 });
 
 t.test('refused target: clear error, exit 1', async (t) => {
   const port = await freePort(); // closed again: nothing listens there
-  const r = await runBench(['--target', `127.0.0.1:${port}`, '--scenario', 'fanout']);
-  t.equal(r.code, 1);
-  t.match(r.stderr, new RegExp(`bench: cannot connect to 127.0.0.1:${port}`));
+  const run = await runBench(['--target', `127.0.0.1:${port}`, '--scenario', 'fanout']);
+  t.equal(run.code, 1);
+  t.match(run.stderr, new RegExp(`bench: cannot connect to 127.0.0.1:${port}`));
 });
 
 const hasCc = spawnSync('cc', ['--version']).status === 0;
@@ -67,25 +49,25 @@ t.test('tiny fanout run against the C relay: accounting is consistent', { skip: 
   const relay = spawn(bin, ['127.0.0.1', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => relay.kill());
   await waitStarted(relay);
-  const svg = path.join(tmpdir(), `bench-run-${process.pid}.svg`);
-  const r = await runBench(['--scenario', 'connect,fanout,latency', '--clients', '20', '--senders', '2', '--duration', '1', '--json', '--svg', svg, '--target', `127.0.0.1:${port}`]);
-  t.equal(r.code, 0, r.stderr);
-  const results = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-  t.same(results.map((x) => x.scenario), ['connect', 'fanout', 'latency']);
-  for (const x of results) {
-    t.equal(x.status, 'ok', `${x.scenario} ran`);
-    const a = x.accounting;
-    t.equal(a.lost, 0, `${x.scenario}: no losses`);
-    t.equal(a.duplicates, 0, `${x.scenario}: no duplicates`);
-    t.equal(a.orderViolations, 0, `${x.scenario}: no order violations`);
-    t.equal(a.delivered, a.expected, `${x.scenario}: delivered = expected`);
+  const svg = path.join(path.dirname(bin), 'chart.svg'); // a fresh directory: the file exists only if this run wrote it
+  const run = await runBench(['--scenario', 'connect,fanout,latency', '--clients', '20', '--senders', '2', '--duration', '1', '--json', '--svg', svg, '--target', `127.0.0.1:${port}`]);
+  t.equal(run.code, 0, run.stderr);
+  const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+  t.same(results.map((result) => result.scenario), ['connect', 'fanout', 'latency']);
+  for (const result of results) {
+    t.equal(result.status, 'ok', `${result.scenario} ran`);
+    const accounting = result.accounting;
+    t.equal(accounting.lost, 0, `${result.scenario}: no losses`);
+    t.equal(accounting.duplicates, 0, `${result.scenario}: no duplicates`);
+    t.equal(accounting.orderViolations, 0, `${result.scenario}: no order violations`);
+    t.equal(accounting.delivered, accounting.expected, `${result.scenario}: delivered = expected`);
   }
   const connect = results[0];
   t.equal(connect.accounting.expected, (20 * 19) / 2, 'N(N-1)/2 join notices');
-  for (const x of results.slice(1)) {
-    t.ok(x.accounting.sent > 0, `${x.scenario} sent something`);
-    t.equal(x.accounting.expected, x.accounting.sent * (20 - 1), `${x.scenario}: expected = sent x receivers`);
-    t.equal(x.latencyUs.count, x.accounting.delivered, 'one latency sample per delivery');
+  for (const result of results.slice(1)) {
+    t.ok(result.accounting.sent > 0, `${result.scenario} sent something`);
+    t.equal(result.accounting.expected, result.accounting.sent * (20 - 1), `${result.scenario}: expected = sent x receivers`);
+    t.equal(result.latencyUs.count, result.accounting.delivered, 'one latency sample per delivery');
   }
   t.ok(existsSync(svg), 'svg written');
 });

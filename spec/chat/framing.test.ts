@@ -52,3 +52,30 @@ t.test("a line over the limit is refused, within a chunk or across chunks", asyn
   t.equal(f.pending, 0, "the refused bytes are not kept");
   t.equal(new LineFramer(4).push(enc("1234\n"), () => {}), FrameResult.OK);
 });
+
+t.test("a line of exactly the limit followed by \\r\\n is accepted, in one chunk or split before \\r\\n", async (t) => {
+  t.same(lines(new LineFramer(4), "1234\r\n"), ["1234"]);
+  t.same(lines(new LineFramer(4), "1234\r", "\n"), ["1234"]);
+  t.same(lines(new LineFramer(4), "12", "34\r\n"), ["1234"]);
+  t.equal(new LineFramer(4).push(enc("12345\r\n"), () => {}), FrameResult.TOO_LONG);
+  t.equal(new LineFramer(4).push(enc("1234x"), () => {}), FrameResult.TOO_LONG, "a tail one over the limit that is not \\r is refused");
+});
+
+t.test("a tail taken before its \\n arrives gives one line, not an extra empty one", async (t) => {
+  const f = new LineFramer();
+  t.same(lines(f, "hi\r"), []);
+  t.equal(dec(f.takeTail()!), "hi", "the \\r is stripped from the tail");
+  t.same(lines(f, "\nnext\n"), ["next"], "the late \\n ends the line already taken");
+  t.same(lines(f, "\n"), [""], "a later lone \\n is an empty line again");
+});
+
+t.test("an unfinished line costs about its own size, not the chunks it arrived in", async (t) => {
+  const f = new LineFramer();
+  const chunk = new Uint8Array(64 * 1024).fill(0x61);
+  for (let i = 0; i < 100; i++) f.push(chunk.subarray(i, i + 1), () => {});
+  t.equal(f.pending, 100);
+  const held = (f as unknown as { tail: Uint8Array }).tail;
+  t.ok(held.buffer.byteLength <= 256, `the tail's storage is ${held.buffer.byteLength} bytes for 100 pending`);
+  t.not(held.buffer, chunk.buffer, "the received chunk is not pinned");
+  t.same(lines(f, "\n"), ["a".repeat(100)]);
+});

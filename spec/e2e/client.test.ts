@@ -10,11 +10,11 @@ function startClient(port: number) {
   let out = "";
   let err = "";
   const waiters: Array<() => void> = [];
-  child.stdout.on("data", (d) => {
-    out += d;
-    for (const w of [...waiters]) w();
+  child.stdout.on("data", (chunk) => {
+    out += chunk;
+    for (const wake of [...waiters]) wake();
   });
-  child.stderr.on("data", (d) => (err += d));
+  child.stderr.on("data", (chunk) => (err += chunk));
   const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
   return {
     child,

@@ -22,21 +22,22 @@ t.test("the example echoes what clients send", async (t) => {
   t.teardown(() => child.kill("SIGKILL"));
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /echo server on port (\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = /echo server on port (\d+)/.exec(out);
+      if (match) resolve(Number(match[1]));
     });
     child.on("exit", (code) => reject(new Error(`example exited with ${code}: ${out}`)));
   });
-  const a = await LineClient.connect(port);
-  const b = await LineClient.connect(port);
-  a.send("ping from a\n");
-  b.send("ping from b");
-  await a.waitFor("ping from a\n");
-  await b.waitFor("ping from b");
-  t.equal(a.received, "ping from a\n", "each client hears only itself");
-  a.end();
-  await a.waitClosed();
-  b.end();
+  const first = await LineClient.connect(port);
+  const second = await LineClient.connect(port);
+  first.send("ping from the first\n");
+  second.send("ping from the second");
+  await first.waitFor("ping from the first\n");
+  await second.waitFor("ping from the second");
+  t.equal(first.received, "ping from the first\n", "each client hears only itself");
+  t.equal(second.received, "ping from the second", "each client hears only itself, a line without newline too");
+  first.end();
+  await first.waitClosed();
+  second.end();
 });

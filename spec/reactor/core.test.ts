@@ -1,9 +1,9 @@
 // The reactor's contract on a scripted backend: every tick is decided by the
 // test, so what lands in which ready set can be asserted exactly.
 import t from "tap";
-import type { Backend, Connection, Watcher } from "../../lib/reactor/backend.ts";
+import type { Backend, Connection, Listener, Watcher } from "../../lib/reactor/backend.ts";
 import { Interest, Ready } from "../../lib/reactor/events.ts";
-import { Reactor, ReactorError } from "../../lib/reactor/reactor.ts";
+import { AlreadyRegisteredError, Reactor, ReactorError } from "../../lib/reactor/reactor.ts";
 
 /** A handle whose readiness the test sets by hand. */
 class FakeConn implements Connection {
@@ -66,11 +66,36 @@ class FakeConn implements Connection {
   }
 }
 
+/** A listener with nothing to accept: only its key's type matters here. */
+class FakeListener implements Listener {
+  readonly kind = "listener" as const;
+  readonly address = { host: "10.0.0.2", port: 2 };
+  error: Error | null = null;
+  closed = false;
+  readiness(): number {
+    return Ready.NONE;
+  }
+  watch(): void {}
+  setReading(): void {}
+  accept(): null {
+    return null;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
 /** A backend whose clock and poll the test drives. */
 class FakeBackend implements Backend {
   readonly name = "fake";
   clock = 0;
   polls: number[] = [];
+  /** wakeup() calls: how the reactor ends a sleep. */
+  wakeups = 0;
+  /** Whether a poll is waiting for a wakeup now. */
+  get sleeping(): boolean {
+    return this.wake !== null;
+  }
   private wake: (() => void) | null = null;
   private woken = false;
   now(): number {
@@ -89,6 +114,7 @@ class FakeBackend implements Backend {
     return new Promise((resolve) => (this.wake = resolve));
   }
   wakeup(): void {
+    this.wakeups++;
     this.woken = true;
     const w = this.wake;
     this.wake = null;
@@ -126,7 +152,10 @@ t.test("one select() reports every handle that fired since the last, in one set 
   b.arrive("y");
   b.arrive("z"); // a second event for b in the same pass
   const r = await reactor.select();
-  t.same(r.readable.map((k) => k.data), ["a", "b"]);
+  t.same(
+    r.readable.map((k) => k.data),
+    ["a", "b"],
+  );
   t.same(r.writable, [], "no WRITE interest, no writable report");
   t.same(r.errored, []);
   t.equal(ka.ready, Ready.READABLE);
@@ -252,7 +281,7 @@ t.test("closeKey() flushes first; closeKey(key, true) resets at once", async (t)
   reactor.write(ka, new TextEncoder().encode("bye!"));
   reactor.closeKey(ka);
   t.equal(ka.valid, false);
-  t.equal(reactor.closing, 1);
+  t.equal(reactor.lingeringCount, 1);
   await reactor.select(0);
   t.equal(a.closed, "", "not closed while output remains");
   a.drain(10);
@@ -260,7 +289,7 @@ t.test("closeKey() flushes first; closeKey(key, true) resets at once", async (t)
   await reactor.select(0);
   t.equal(a.output, "bye!");
   t.equal(a.closed, "close");
-  t.equal(reactor.closing, 0);
+  t.equal(reactor.lingeringCount, 0);
   reactor.write(kb, new Uint8Array([1]));
   reactor.closeKey(kb, true);
   t.equal(b.closed, "abort");
@@ -306,11 +335,11 @@ t.test("a timer callback that unregisters a key keeps it out of that tick's sets
   t.same(r.readable, []);
 });
 
-t.test("beforeSleep hooks run at each flush, before queued output is sent", async (t) => {
+t.test("the before-sleep hook runs at each flush, before queued output is sent", async (t) => {
   const { reactor } = setup();
   const a = new FakeConn();
   const ka = reactor.register(a, Interest.READ, "a");
-  reactor.beforeSleep(() => reactor.write(ka, new TextEncoder().encode("from hook")));
+  reactor.setBeforeSleep(() => reactor.write(ka, new TextEncoder().encode("from hook")));
   await reactor.select(0);
   t.equal(a.output, "from hook");
 });
@@ -323,7 +352,7 @@ t.test("run() loops until stop(); misuse is a ReactorError", async (t) => {
   a.arrive("x");
   await reactor.run((r) => {
     ticks++;
-    for (const k of r.readable) (k.handle as FakeConn).recv();
+    for (const k of r.readable) if (k.handle.kind === "connection") k.handle.recv();
     if (ticks === 2) reactor.stop();
     else a.arrive("y");
   });
@@ -335,4 +364,103 @@ t.test("run() loops until stop(); misuse is a ReactorError", async (t) => {
   reactor.close();
   t.equal(a.closed, "abort", "close() resets what is still registered");
   t.throws(() => reactor.register(new FakeConn(), Interest.READ, "x"), ReactorError);
+});
+
+t.test("a write made while select() sleeps ends the sleep; the next select() sends it", { timeout: 5000 }, async (t) => {
+  const { reactor, backend } = setup();
+  const a = new FakeConn();
+  const ka = reactor.register(a, Interest.READ, "a");
+  const sleeping = reactor.select();
+  t.ok(backend.sleeping, "asleep in poll(Infinity): nothing is ready");
+  reactor.write(ka, new TextEncoder().encode("late"));
+  const r = await sleeping; // without the wake-up this never settles
+  t.same(r.readable, [], "woken with nothing ready");
+  await reactor.select(0);
+  t.equal(a.output, "late");
+});
+
+t.test("writes made during a tick do not wake the backend", async (t) => {
+  const { reactor, backend } = setup();
+  const a = new FakeConn();
+  const ka = reactor.register(a, Interest.READ, "a");
+  await reactor.select(0);
+  const before = backend.wakeups;
+  reactor.write(ka, new TextEncoder().encode("x"));
+  reactor.write(ka, new TextEncoder().encode("y"));
+  t.equal(backend.wakeups, before, "the flush before the next sleep sends them anyway");
+});
+
+t.test("closeKey() with output pending while select() sleeps ends the sleep", { timeout: 5000 }, async (t) => {
+  const { reactor, backend } = setup();
+  const a = new FakeConn();
+  a.room = 2;
+  const ka = reactor.register(a, Interest.READ, "a");
+  reactor.write(ka, new TextEncoder().encode("bye!"));
+  const sleeping = reactor.select(); // sends "by", keeps "e!"
+  t.ok(backend.sleeping, "asleep with output pending");
+  reactor.closeKey(ka);
+  await sleeping;
+  t.equal(reactor.lingeringCount, 1, "the key lingers until the rest is out");
+  a.drain(10);
+  await reactor.select();
+  await reactor.select(0);
+  t.equal(a.output, "bye!");
+  t.equal(a.closed, "close");
+});
+
+t.test("a timer set while select() sleeps ends the sleep if it is due first", { timeout: 5000 }, async (t) => {
+  const { reactor, backend } = setup();
+  const fired: string[] = [];
+  const sleeping = reactor.select();
+  t.ok(backend.sleeping, "asleep in poll(Infinity)");
+  reactor.setTimer(20, () => fired.push("20"));
+  t.equal((await sleeping).timers, 0, "woken before the deadline");
+  const r = await reactor.select();
+  t.equal(backend.polls.at(-1), 20, "the next sleep lasts until the new deadline");
+  t.equal(r.timers, 1);
+  t.same(fired, ["20"]);
+});
+
+t.test("a timer due after the current sleep ends does not wake it", async (t) => {
+  const { reactor, backend } = setup();
+  const tick = reactor.select(100); // the fake's clock runs to 100 at once; select() has not resumed yet
+  const before = backend.wakeups;
+  reactor.setTimer(500, () => {});
+  t.equal(backend.wakeups, before, "no wake-up: the sleep ends before the timer is due");
+  await tick;
+});
+
+t.test("registering a handle twice is an AlreadyRegisteredError", async (t) => {
+  const { reactor } = setup();
+  const a = new FakeConn();
+  const ka = reactor.register(a, Interest.READ, "a");
+  let thrown: unknown = null;
+  try {
+    reactor.register(a, Interest.WRITE, "again");
+  } catch (err) {
+    thrown = err;
+  }
+  t.ok(thrown instanceof AlreadyRegisteredError, "the second register() throws AlreadyRegisteredError");
+  t.ok(thrown instanceof ReactorError, "which is a ReactorError");
+  t.equal(reactor.size, 1);
+  t.equal(ka.interest, Interest.READ, "the first key is unchanged");
+  reactor.unregister(ka);
+  t.ok(reactor.register(a, Interest.READ, "fresh").valid, "after unregister() it can be registered again");
+});
+
+t.test("only a connection's key can be written to", async (t) => {
+  const { reactor } = setup();
+  const listenerKey = reactor.register(new FakeListener(), Interest.READ, "listener");
+  // @ts-expect-error a listener's key is not a SelectorKey<T, Connection>
+  t.throws(() => reactor.write(listenerKey, new Uint8Array([1])), ReactorError, "and at run time a ReactorError");
+  t.equal(listenerKey.pendingBytes, 0);
+});
+
+t.test("a key of another reactor is a ReactorError", async (t) => {
+  const { reactor } = setup();
+  const other = setup().reactor;
+  const ka = other.register(new FakeConn(), Interest.READ, "a");
+  t.throws(() => reactor.write(ka, new Uint8Array([1])), ReactorError);
+  t.throws(() => reactor.unregister(ka), ReactorError);
+  t.ok(ka.valid, "the other reactor's key is untouched");
 });

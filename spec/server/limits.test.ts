@@ -11,7 +11,7 @@ import {
   slowReaders,
   TokenBucket,
 } from "../../lib/server/limits.ts";
-import { visible } from "../../lib/client/terminal.ts";
+import { visible } from "../../lib/client/display.ts";
 import { TimerQueue } from "../../lib/reactor/timers.ts";
 
 /** A reactor stand-in whose clock the test moves. */
@@ -51,8 +51,8 @@ t.test("token bucket: a burst, then the rate", async (t) => {
 t.test("client limits: over the rate, lines are dropped and the client warned once per run", async (t) => {
   const clock = new FakeClock();
   const limits = new ClientLimits(clock, { ...defaultLimits, rate: 10, burst: 3 }, () => t.fail("not idle"));
-  limits.received(clock.now());
-  const verdicts = [1, 2, 3, 4, 5, 6].map(() => limits.line());
+  limits.noteActivity(clock.now());
+  const verdicts = [1, 2, 3, 4, 5, 6].map(() => limits.admitLine());
   t.same(verdicts, [
     LineVerdict.PASS,
     LineVerdict.PASS,
@@ -62,15 +62,15 @@ t.test("client limits: over the rate, lines are dropped and the client warned on
     LineVerdict.DROP,
   ]);
   clock.advance(100);
-  limits.received(clock.now());
-  t.equal(limits.line(), LineVerdict.PASS, "a token came back");
-  t.equal(limits.line(), LineVerdict.DROP_AND_WARN, "a new run of drops warns again");
+  limits.noteActivity(clock.now());
+  t.equal(limits.admitLine(), LineVerdict.PASS, "a token came back");
+  t.equal(limits.admitLine(), LineVerdict.DROP_AND_WARN, "a new run of drops warns again");
 });
 
 t.test("client limits: rate 0 means no flood limit", async (t) => {
   const clock = new FakeClock();
   const limits = new ClientLimits(clock, { ...defaultLimits, rate: 0, burst: 1 }, () => {});
-  for (let i = 0; i < 10_000; i++) if (limits.line() !== LineVerdict.PASS) return t.fail(`line ${i} dropped`);
+  for (let i = 0; i < 10_000; i++) if (limits.admitLine() !== LineVerdict.PASS) return t.fail(`line ${i} dropped`);
   t.pass("10000 lines passed");
 });
 
@@ -79,7 +79,7 @@ t.test("client limits: idle timeout fires after a quiet period, measured from th
   let idle = 0;
   const limits = new ClientLimits(clock, { ...defaultLimits, idleTimeoutMs: 1000 }, () => idle++);
   clock.advance(600);
-  limits.received(clock.now()); // activity at 1600: deadline moves to 2600
+  limits.noteActivity(clock.now()); // activity at 1600: deadline moves to 2600
   clock.advance(400); // 2000: the first timer fires, sees activity, re-arms for the rest
   t.equal(idle, 0, "not idle: it spoke 400 ms ago");
   clock.advance(599); // 2599

@@ -4,29 +4,26 @@
 import t from "tap";
 import { Member, Room } from "../../lib/server/room.ts";
 import { OutboundQueue, type Sink } from "../../lib/reactor/outbound.ts";
+import type { Connection } from "../../lib/reactor/backend.ts";
 import type { Reactor, SelectorKey } from "../../lib/reactor/reactor.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Just the part of the reactor a room uses: queued writes per key and the before-sleep hook. */
+/** Just the part of the reactor a room uses: queued writes per key. A tick ends with `room.seal()`. */
 function fakeReactor() {
   const writes = new Map<unknown, Uint8Array[]>();
-  let hook: () => void = () => {};
   const reactor = {
-    beforeSleep(h: () => void) {
-      hook = h;
-    },
     write(key: SelectorKey<string>, bytes: Uint8Array) {
       writes.set(key, [...(writes.get(key) ?? []), bytes]);
       return true;
     },
     flushKey() {},
   } as unknown as Reactor<string>;
-  const member = (name: string) => new Member<string>({ data: name } as SelectorKey<string>);
+  const member = (name: string) => new Member<string>({ data: name } as SelectorKey<string, Connection>);
   const got = (m: Member<string>) => (writes.get(m.key) ?? []).map(dec).join("");
   const chunks = (m: Member<string>) => writes.get(m.key) ?? [];
-  return { reactor, member, got, chunks, tick: () => hook(), reset: () => writes.clear() };
+  return { reactor, member, got, chunks, reset: () => writes.clear() };
 }
 
 t.test("a tick's broadcasts reach every member but the sender, as one shared buffer", async (t) => {
@@ -37,7 +34,7 @@ t.test("a tick's broadcasts reach every member but the sender, as one shared buf
   room.broadcast(a!, enc("<a> "), enc("hi"), enc("\n"));
   room.broadcast(null, enc("notice\n"));
   room.broadcast(b!, enc("<b> yo\n"));
-  f.tick();
+  room.seal();
   t.equal(f.got(a!), "notice\n<b> yo\n", "a does not hear itself");
   t.equal(f.got(b!), "<a> hi\nnotice\n", "b does not hear itself");
   t.equal(f.got(c!), "<a> hi\nnotice\n<b> yo\n", "c hears everything, in order");
@@ -50,7 +47,7 @@ t.test("members that sent nothing share the very same buffer", async (t) => {
   const ms = ["a", "b", "c", "d"].map(f.member);
   for (const m of ms) room.join(m);
   room.broadcast(ms[0]!, enc("x\n"));
-  f.tick();
+  room.seal();
   t.equal(f.chunks(ms[1]!)[0], f.chunks(ms[2]!)[0], "same Uint8Array object");
   t.equal(f.chunks(ms[2]!)[0], f.chunks(ms[3]!)[0]);
 });
@@ -62,10 +59,10 @@ t.test("a sealed batch is not changed by later ticks (views stay valid)", async 
   room.join(a!);
   room.join(b!);
   room.broadcast(null, enc("first\n"));
-  f.tick();
+  room.seal();
   const kept = f.chunks(b!)[0]!;
   for (let i = 0; i < 50; i++) room.broadcast(null, enc(`later ${i} ${"z".repeat(200)}\n`));
-  f.tick();
+  room.seal();
   t.equal(dec(kept), "first\n");
 });
 
@@ -77,9 +74,23 @@ t.test("a member that joins mid-tick gets only what was said after it joined", a
   room.broadcast(null, enc("before\n"));
   room.join(b!);
   room.broadcast(null, enc("after\n"));
-  f.tick();
+  room.seal();
   t.equal(f.got(a!), "before\nafter\n");
   t.equal(f.got(b!), "after\n");
+});
+
+t.test("broadcast says how many members it reaches: all but a sender in the room", async (t) => {
+  for (const coalesce of [true, false]) {
+    const f = fakeReactor();
+    const room = new Room(f.reactor, coalesce);
+    const [a, b, c, outsider] = ["a", "b", "c", "outsider"].map(f.member);
+    for (const m of [a!, b!, c!]) room.join(m);
+    t.equal(room.broadcast(a!, enc("x\n")), 2, "a member's line");
+    t.equal(room.broadcast(null, enc("notice\n")), 3, "a notice");
+    t.equal(room.broadcast(outsider!, enc("about outsider\n")), 3, "a notice about a client not in the room");
+    room.seal();
+    t.equal(f.got(outsider!), "", "and the outsider gets nothing");
+  }
 });
 
 t.test("an idle tick writes nothing", async (t) => {
@@ -87,7 +98,7 @@ t.test("an idle tick writes nothing", async (t) => {
   const room = new Room(f.reactor);
   const a = f.member("a");
   room.join(a);
-  f.tick();
+  room.seal();
   t.equal(f.chunks(a).length, 0);
 });
 

@@ -9,85 +9,83 @@ import { LineClient } from "../support/line-client.ts";
 import { rssKiB } from "../support/proc.ts";
 
 /** Connect clients one at a time, each after the server has announced the previous one. */
-async function join(port: number, server: { waitFor(s: string): Promise<void> }, n: number): Promise<LineClient[]> {
-  const out: LineClient[] = [];
-  for (let i = 0; i < n; i++) {
-    const c = await LineClient.connect(port);
-    await server.waitFor(`Client ${c.addr} connected`);
-    out.push(c);
+async function join(port: number, server: { waitFor(text: string): Promise<void> }, count: number): Promise<LineClient[]> {
+  const clients: LineClient[] = [];
+  for (let i = 0; i < count; i++) {
+    const client = await LineClient.connect(port);
+    await server.waitFor(`Client ${client.addr} connected`);
+    clients.push(client);
   }
-  return out;
+  return clients;
 }
 
 t.test("a line over --max-line: the sender is told and disconnected, the others are told why", async (t) => {
   const server = await startServer(["--max-line", "1000"]);
   t.teardown(() => server.stop());
-  const [a, b] = await join(server.port, server, 2);
-  a!.send("short line\n" + "y".repeat(1001) + "\n");
-  await a!.waitFor("Line too long (limit 1000 bytes), disconnecting\n");
-  await a!.waitClosed();
-  await b!.waitFor(`${a!.from} short line\n`);
-  await b!.waitFor(`Client ${a!.addr} is offline (line too long)\n`);
-  t.notOk(b!.received.includes("yyyy"), "no part of the long line was relayed");
-  const [c] = await join(server.port, server, 1);
-  c!.send("still here\n");
-  await b!.waitFor(`${c!.from} still here\n`);
-  t.pass("the others keep chatting");
+  const [sender, watcher] = await join(server.port, server, 2);
+  sender!.send("short line\n" + "y".repeat(1001) + "\n");
+  await sender!.waitFor("Line too long (limit 1000 bytes), disconnecting\n");
+  await sender!.waitClosed();
+  await watcher!.waitFor(`${sender!.from} short line\n`);
+  await watcher!.waitFor(`Client ${sender!.addr} is offline (line too long)\n`);
+  t.notOk(watcher!.received.includes("yyyy"), "no part of the long line was relayed");
+  const [newcomer] = await join(server.port, server, 1);
+  newcomer!.send("still here\n");
+  await t.resolves(watcher!.waitFor(`${newcomer!.from} still here\n`), "the others keep chatting");
 });
 
 t.test("64 MiB without a newline: evicted at the limit, server memory stays small", async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
-  const [a, b] = await join(server.port, server, 2);
+  const [flooder, watcher] = await join(server.port, server, 2);
   const baseline = rssKiB(server.child.pid!);
   const chunk = Buffer.alloc(1024 * 1024, "z");
   let sent = 0;
   try {
-    for (; sent < 64; sent++) await writeAll(a!.socket, chunk);
+    for (; sent < 64; sent++) await writeAll(flooder!.socket, chunk);
   } catch {
     // The server closed the connection under the writes: expected.
   }
-  await b!.waitFor(`Client ${a!.addr} is offline (line too long)\n`);
+  await watcher!.waitFor(`Client ${flooder!.addr} is offline (line too long)\n`);
   const growthMiB = (rssKiB(server.child.pid!) - baseline) / 1024;
   t.comment(`sender got ${sent} MiB out before the server cut it off; server RSS +${growthMiB.toFixed(1)} MiB`);
   t.ok(growthMiB < 32, `server RSS grew ${growthMiB.toFixed(1)} MiB (< 32)`);
-  t.notOk(b!.received.includes("zzzz"), "nothing of it was relayed");
-  const [c] = await join(server.port, server, 1);
-  c!.send("after the flood\n");
-  await b!.waitFor(`${c!.from} after the flood\n`);
+  t.notOk(watcher!.received.includes("zzzz"), "nothing of it was relayed");
+  const [newcomer] = await join(server.port, server, 1);
+  newcomer!.send("after the flood\n");
+  await watcher!.waitFor(`${newcomer!.from} after the flood\n`);
 });
 
 t.test("binary data, NULs and invalid UTF-8 pass through unchanged", async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
-  const [a, b] = await join(server.port, server, 2);
+  const [sender, receiver] = await join(server.port, server, 2);
   // Every byte value but the newline, plus random bytes; ends in a non-CR byte.
   const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i).filter((i) => i !== 10 && i !== 13));
-  const blob = Buffer.concat([all, randomBytes(50_000).filter((x) => x !== 10), Buffer.from([0, 0xff, 0xc3, 0x28, 0x21])]);
-  a!.send(Buffer.concat([blob, Buffer.from("\n")]));
-  const want = `${a!.from} ${blob.toString("latin1")}\n`;
-  await b!.waitFor(want);
-  t.pass(`${blob.length} arbitrary bytes arrived exactly as sent`);
+  const blob = Buffer.concat([all, randomBytes(50_000).filter((byte) => byte !== 10), Buffer.from([0, 0xff, 0xc3, 0x28, 0x21])]);
+  sender!.send(Buffer.concat([blob, Buffer.from("\n")]));
+  const want = `${sender!.from} ${blob.toString("latin1")}\n`;
+  await t.resolves(receiver!.waitFor(want), `${blob.length} arbitrary bytes arrived exactly as sent`);
 });
 
 t.test("a flood over --rate/--burst: the excess is dropped, the sender warned once, then it may speak again", async (t) => {
   const server = await startServer(["--rate", "100", "--burst", "20"]);
   t.teardown(() => server.stop());
-  const [a, b] = await join(server.port, server, 2);
+  const [flooder, watcher] = await join(server.port, server, 2);
   const lines = Array.from({ length: 500 }, (_, i) => `flood ${i}\n`).join("");
-  a!.send(lines);
-  await a!.waitFor("Too many lines (limit 100 per second, bursts of 20): dropping your lines until you slow down\n");
+  flooder!.send(lines);
+  await flooder!.waitFor("Too many lines (limit 100 per second, bursts of 20): dropping your lines until you slow down\n");
   // Later lines pass again once tokens come back (10 ms each at 100/s).
-  let k = 0;
-  const retry = setInterval(() => a!.send(`retry ${k++}\n`), 50);
-  await b!.waitFor(`${a!.from} retry `).finally(() => clearInterval(retry));
-  const got = [...b!.received.matchAll(/flood (\d+)\n/g)].map((m) => Number(m[1]));
+  let retries = 0;
+  const retry = setInterval(() => flooder!.send(`retry ${retries++}\n`), 50);
+  await watcher!.waitFor(`${flooder!.from} retry `).finally(() => clearInterval(retry));
+  const got = [...watcher!.received.matchAll(/flood (\d+)\n/g)].map((match) => Number(match[1]));
   t.ok(got.length >= 20, `the burst got through (${got.length} lines)`);
   t.ok(got.length < 100, `most of the flood was dropped (${got.length} of 500 relayed)`);
   t.same(got.slice(0, 20), Array.from({ length: 20 }, (_, i) => i), "the burst is the first 20 lines, in order");
-  t.same(got, [...got].sort((x, y) => x - y), "what passed is in order");
-  t.equal(a!.received.split("Too many lines").length - 1, 1, "warned once for the whole run");
-  t.notOk(a!.closed, "the flooder stays connected");
+  t.same(got, [...got].sort((earlier, later) => earlier - later), "what passed is in order");
+  t.equal(flooder!.received.split("Too many lines").length - 1, 1, "warned once for the whole run");
+  t.notOk(flooder!.closed, "the flooder stays connected");
 });
 
 t.test("--max-clients: one over the limit is told the server is full and closed; the others never notice", async (t) => {
@@ -126,8 +124,7 @@ t.test("resets, half-closes and silent clients mid-line do not disturb the other
   silent!.reset();
   await watcher!.waitFor(`Client ${silent!.addr} is offline\n`);
   talker!.send("after the resets\n");
-  await watcher!.waitFor(`${talker!.from} after the resets\n`);
-  t.pass("the server kept relaying between the others");
+  await t.resolves(watcher!.waitFor(`${talker!.from} after the resets\n`), "the server kept relaying between the others");
 });
 
 t.test("--idle-timeout: a client that never speaks is told and disconnected", async (t) => {
@@ -136,6 +133,5 @@ t.test("--idle-timeout: a client that never speaks is told and disconnected", as
   const [mute] = await join(server.port, server, 1);
   await mute!.waitFor("Idle for 0.5 s, disconnecting\n");
   await mute!.waitClosed();
-  await server.waitFor(`Client ${mute!.addr} is offline (idle)`);
-  t.pass("evicted after the quiet period");
+  await t.resolves(server.waitFor(`Client ${mute!.addr} is offline (idle)`), "evicted after the quiet period");
 });

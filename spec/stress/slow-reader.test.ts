@@ -69,10 +69,10 @@ t.test("shutdown flushes accepted messages to readers and is not held up by one 
     if (line.startsWith(prefix)) got++;
   });
   await server.waitFor(`Client (127.0.0.1, ${reader.port}) connected`);
-  const n = 1024; // 16 MiB: more than the kernel buffers hold for the stuck reader
-  for (let i = 0; i < n; i++) await writeAll(sender.socket, payload(i));
+  const lines = 1024; // 16 MiB: more than the kernel buffers hold for the stuck reader
+  for (let i = 0; i < lines; i++) await writeAll(sender.socket, payload(i));
   // Every line has reached the server once the reader has the last one.
-  await reader.waitUntil(() => got === n, "all lines at the reader");
+  await reader.waitUntil(() => got === lines, "all lines at the reader");
   let sawShutdown = false;
   const shutdownReader = await BulkReader.connect(server.port, (line) => {
     if (line === "Server is shutting down") sawShutdown = true;
@@ -81,6 +81,8 @@ t.test("shutdown flushes accepted messages to readers and is not held up by one 
   server.child.kill("SIGTERM");
   const exit = await server.exited;
   t.equal(exit.code, 0, "server exits 0 although one client never read its output");
-  await shutdownReader.waitUntil(() => sawShutdown && shutdownReader.closed, "shutdown notice, then close");
-  t.pass("readers got the shutdown notice and then the close");
+  await t.resolves(
+    shutdownReader.waitUntil(() => sawShutdown && shutdownReader.closed, "shutdown notice, then close"),
+    "readers got the shutdown notice and then the close",
+  );
 });

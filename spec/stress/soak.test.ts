@@ -9,11 +9,12 @@ import { openFds, rssKiB } from "../support/proc.ts";
 const WAVES = 20;
 const PER_WAVE = 1000;
 
-async function until(test: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+/** Polls `test`: nothing tells when the kernel has released a descriptor. */
+async function pollUntil(test: () => boolean, what: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!test()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
@@ -21,7 +22,12 @@ t.test(`soak: ${WAVES} waves of ${PER_WAVE} clients`, async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
   const pid = server.child.pid!;
-  const count = (text: string) => server.output().split(text).length - 1;
+  let connected = 0;
+  let offline = 0;
+  server.onLine((line) => {
+    if (line.endsWith(" connected")) connected++;
+    else if (line.endsWith(" is offline")) offline++;
+  });
   const idleFds = openFds(pid);
   const fds: number[] = [];
   const rss: number[] = [];
@@ -32,27 +38,27 @@ t.test(`soak: ${WAVES} waves of ${PER_WAVE} clients`, async (t) => {
         { length: PER_WAVE },
         () =>
           new Promise<net.Socket>((resolve, reject) => {
-            const s = net.connect({ host: "127.0.0.1", port: server.port }, () => resolve(s));
-            s.on("error", reject);
-            s.resume();
+            const socket = net.connect({ host: "127.0.0.1", port: server.port }, () => resolve(socket));
+            socket.on("error", reject);
+            socket.resume();
           }),
       ),
     );
-    await until(() => count(" connected\n") >= wave * PER_WAVE, `wave ${wave} connected`);
-    for (const [i, s] of sockets.entries()) {
-      s.removeAllListeners("error");
-      s.on("error", () => {});
-      if (i % 2) s.resetAndDestroy();
-      else s.end();
+    await server.waitUntil(() => connected >= wave * PER_WAVE, `wave ${wave} connected`, 20_000);
+    for (const [i, socket] of sockets.entries()) {
+      socket.removeAllListeners("error");
+      socket.on("error", () => {});
+      if (i % 2) socket.resetAndDestroy();
+      else socket.end();
     }
-    await until(() => count(" is offline\n") >= wave * PER_WAVE, `wave ${wave} gone`);
-    await until(() => openFds(pid) <= idleFds, `wave ${wave}: descriptors released`, 5000).catch(() => {});
+    await server.waitUntil(() => offline >= wave * PER_WAVE, `wave ${wave} gone`, 20_000);
+    await pollUntil(() => openFds(pid) <= idleFds, `wave ${wave}: descriptors released`, 5000).catch(() => {});
     fds.push(openFds(pid));
     rss.push(rssKiB(pid));
   }
   t.comment(`open fds after each wave: ${fds.join(" ")} (idle: ${idleFds})`);
-  t.comment(`RSS MiB after each wave: ${rss.map((k) => (k / 1024).toFixed(1)).join(" ")}`);
-  t.ok(fds.every((n) => n <= idleFds), "every wave's descriptors were released");
+  t.comment(`RSS MiB after each wave: ${rss.map((kib) => (kib / 1024).toFixed(1)).join(" ")}`);
+  t.ok(fds.every((open) => open <= idleFds), "every wave's descriptors were released");
   // Memory: what the late waves settle at is no more than what the early ones
   // reached (a leak of a few KiB per client adds up to tens of MiB here; the
   // minimum of the late waves takes garbage the GC has not collected out).

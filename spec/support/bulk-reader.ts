@@ -13,10 +13,14 @@ export class BulkReader {
   private rest = "";
   private waiters: Array<() => void> = [];
 
+  /** The local port: the server names this client by it (kept after close). */
+  readonly port: number;
+
   private constructor(
     readonly socket: net.Socket,
     private readonly onLine: (line: string) => void,
   ) {
+    this.port = socket.localPort!;
     socket.on("data", (d: Buffer) => {
       this.bytes += d.length;
       const text = this.rest + d.toString("latin1");
@@ -41,10 +45,6 @@ export class BulkReader {
       const s = net.connect({ port, host: "127.0.0.1" }, () => resolve(new BulkReader(s, onLine)));
       s.once("error", reject);
     });
-  }
-
-  get port(): number {
-    return this.socket.localPort!;
   }
 
   /** Resolves when `test()` holds, checked after every chunk received (rejects on timeout). */

@@ -41,6 +41,14 @@ export interface ServerProcess {
   errors(): string;
   /** Resolves when stdout contains `text`. */
   waitFor(text: string | RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves when `test` holds, checked on what stdout holds so far each time more arrives. */
+  waitUntil(test: (output: string) => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /**
+   * Call `listener` with each complete stdout line (without newline) from now
+   * on, before any waiter looks at it: lets a test count lines as they come
+   * instead of rescanning all the output.
+   */
+  onLine(listener: (line: string) => void): void;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
@@ -55,44 +63,57 @@ export function startServer(extra: string[] = [], options: { openFiles?: number 
       : spawn("sh", ["-c", `ulimit -n ${options.openFiles} && exec "$0" "$@"`, bunPath, ...args], { cwd: root, stdio });
   let out = "";
   let err = "";
+  /** Where the line being received started in `out`. */
+  let lineStart = 0;
+  const lineListeners: Array<(line: string) => void> = [];
   const waiters: Array<() => void> = [];
-  child.stdout!.on("data", (d) => {
-    out += d;
-    for (const w of [...waiters]) w();
+  child.stdout!.on("data", (chunk) => {
+    const from = out.length;
+    out += chunk;
+    for (let newline = out.indexOf("\n", from); newline >= 0; newline = out.indexOf("\n", lineStart)) {
+      const line = out.slice(lineStart, newline);
+      lineStart = newline + 1;
+      for (const listener of lineListeners) listener(line);
+    }
+    for (const wake of [...waiters]) wake();
   });
-  child.stderr!.on("data", (d) => (err += d));
+  child.stderr!.on("data", (chunk) => (err += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("exit", (code, signal) => {
-      for (const w of [...waiters]) w();
+      for (const wake of [...waiters]) wake();
       resolve({ code, signal });
     }),
   );
-  const waitFor = (text: string | RegExp, timeoutMs = 10_000) =>
+  const waitUntil = (test: (output: string) => boolean, what: string, timeoutMs = 10_000) =>
     new Promise<void>((resolve, reject) => {
       const check = () => {
-        if (typeof text === "string" ? out.includes(text) : text.test(out)) {
+        if (test(out)) {
           waiters.splice(waiters.indexOf(check), 1);
           clearTimeout(timer);
           resolve();
         } else if (child.exitCode !== null || child.signalCode !== null) {
           waiters.splice(waiters.indexOf(check), 1);
           clearTimeout(timer);
-          reject(new Error(`server exited before printing ${text}; stderr: ${err}`));
+          reject(new Error(`server exited before printing ${what}; stderr: ${err}`));
         }
       };
       const timer = setTimeout(() => {
         waiters.splice(waiters.indexOf(check), 1);
-        reject(new Error(`server did not print ${text} within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`));
+        reject(new Error(`server did not print ${what} within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`));
       }, timeoutMs);
       waiters.push(check);
       check();
     });
+  const waitFor = (text: string | RegExp, timeoutMs?: number) =>
+    waitUntil((output) => (typeof text === "string" ? output.includes(text) : text.test(output)), String(text), timeoutMs);
   return waitFor(/listening on \S+:(\d+)/).then(() => ({
     child,
     port: Number(/listening on \S+:(\d+)/.exec(out)![1]),
     output: () => out,
     errors: () => err,
     waitFor,
+    waitUntil,
+    onLine: (listener: (line: string) => void) => void lineListeners.push(listener),
     exited,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

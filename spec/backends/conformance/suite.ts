@@ -1,343 +1,508 @@
 /**
  * The backend conformance suite: one list of cases that every backend must
- * pass (CPython's selectors tests do the same with one base class). The
- * cases use only node:assert and the public reactor API, so they run
- * in-process under tap (Node backend) and in a Bun child process (both
- * backends), see run.ts.
+ * pass (CPython's selectors tests do the same with one base class). Cases
+ * use only the reactor's public API and assert through `Check`, which maps
+ * to tap's `t` in-process (conformance-node.test.ts) and to one JSON line
+ * per assertion in a Bun child process (run.ts, read by
+ * conformance-bun.test.ts), so every assertion shows up in tap's output.
  */
-import assert from "node:assert/strict";
-import type { Backend, Connection, Listener } from "../../../lib/reactor/backend.ts";
-import { ConnectError, ListenError } from "../../../lib/reactor/backend.ts";
-import { Interest, Ready } from "../../../lib/reactor/events.ts";
-import { Reactor, type ReadySets, type SelectorKey } from "../../../lib/reactor/reactor.ts";
-import { ChatServer, type Slot } from "../../../lib/server/server.ts";
+import {
+  AlreadyRegisteredError,
+  type Backend,
+  ConnectError,
+  type Connection,
+  Interest,
+  type Listener,
+  ListenError,
+  Reactor,
+  ReactorError,
+  type ReadySets,
+  Ready,
+  type SelectorKey,
+} from "../../../lib/reactor/index.ts";
+
+/** The assertions a case makes; each one is reported, pass or fail. */
+export interface Check {
+  /** `actual` is `expected` (Object.is). */
+  equal(actual: unknown, expected: unknown, message: string): boolean;
+  /** Deep strict equality. */
+  same(actual: unknown, expected: unknown, message: string): boolean;
+  ok(value: unknown, message: string): boolean;
+  match(text: string, pattern: RegExp, message: string): boolean;
+}
+
+/** What a case runs with. */
+export interface CaseContext {
+  check: Check;
+  /** A new backend instance (one per reactor). */
+  makeBackend(): Backend;
+  /** Run `fn` when the case ends, passed, failed or timed out; the last added runs first. */
+  addCleanup(fn: () => void): void;
+}
 
 export interface Case {
   name: string;
-  run(backend: () => Backend): Promise<void>;
+  /** How long the case may take before it fails (default CASE_TIMEOUT_MS). */
+  timeoutMs?: number;
+  run(context: CaseContext): Promise<void>;
+}
+
+/** Generous: a case that has not finished by then is stuck, not slow. */
+export const CASE_TIMEOUT_MS = 60_000;
+
+/** A case that did not finish in its time. */
+export class CaseTimeoutError extends Error {
+  override readonly name = "CaseTimeoutError";
+}
+
+/**
+ * Run one case to its end: it throws what the case threw (or a
+ * CaseTimeoutError), and its cleanups run in every outcome, so a failing
+ * case leaves no socket open.
+ */
+export async function runCase(c: Case, check: Check, makeBackend: () => Backend): Promise<void> {
+  const cleanups: Array<() => void> = [];
+  const timeoutMs = c.timeoutMs ?? CASE_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CaseTimeoutError(`did not finish within ${timeoutMs} ms`)), timeoutMs);
+  });
+  let failure: { error: unknown } | null = null;
+  try {
+    await Promise.race([c.run({ check, makeBackend, addCleanup: (fn) => cleanups.push(fn) }), timedOut]);
+  } catch (error) {
+    failure = { error };
+  }
+  clearTimeout(timer);
+  let cleanupError: { error: unknown } | null = null;
+  for (const fn of cleanups.reverse()) {
+    try {
+      fn();
+    } catch (error) {
+      cleanupError ??= { error };
+    }
+  }
+  // A case's own failure says more than a cleanup that failed after it.
+  if (failure) throw failure.error;
+  if (cleanupError) throw cleanupError.error;
 }
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** A bounded number of ticks: a case that never sees its event fails instead of hanging. */
+/** What a promise rejected with, or null if it resolved. */
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => null,
+    (err: unknown) => err ?? new Error("rejected without a reason"),
+  );
+}
+
+/** What `fn` threw, or null. */
+function thrownBy(fn: () => void): unknown {
+  try {
+    fn();
+    return null;
+  } catch (err) {
+    return err;
+  }
+}
+
+/** Thrown when a bounded wait runs out: the case stops there. */
+class GaveUpWaiting extends Error {
+  override readonly name = "GaveUpWaiting";
+}
+
+/**
+ * Select until `done` says the tick it saw is the one (and return that
+ * tick's sets). Bounded: a case that never sees its event fails instead of
+ * hanging.
+ */
 async function selectUntil<T>(
   reactor: Reactor<T>,
   done: (ready: ReadySets<T>) => boolean,
   what: string,
   maxTicks = 2000,
-): Promise<void> {
+): Promise<ReadySets<T>> {
   for (let i = 0; i < maxTicks; i++) {
-    if (done(await reactor.select(5000))) return;
+    const ready = await reactor.select(5000);
+    if (done(ready)) return ready;
   }
-  assert.fail(`gave up waiting for ${what}`);
+  throw new GaveUpWaiting(`gave up waiting for ${what}`);
 }
 
-async function listen(backend: Backend): Promise<Listener> {
-  return backend.listen({ host: "127.0.0.1", port: 0 });
+/** A reactor on a new backend, closed when the case ends. */
+function newReactor(context: CaseContext): Reactor<string> {
+  const reactor = new Reactor<string>(context.makeBackend());
+  context.addCleanup(() => reactor.close());
+  return reactor;
 }
 
-/** Accept exactly `n` connections through the reactor. */
-async function acceptN(reactor: Reactor<string>, listener: Listener, n: number): Promise<Connection[]> {
+/** A listener on 127.0.0.1 and a free port, closed when the case ends. */
+async function listen(context: CaseContext, backend: Backend): Promise<Listener> {
+  const listener = await backend.listen({ host: "127.0.0.1", port: 0 });
+  context.addCleanup(() => listener.close());
+  return listener;
+}
+
+/** A client connection to `listener`, reset when the case ends. */
+async function connect(context: CaseContext, backend: Backend, listener: Listener): Promise<Connection> {
+  const client = await backend.connect({ host: "127.0.0.1", port: listener.address.port });
+  context.addCleanup(() => client.abort());
+  return client;
+}
+
+/** Accept exactly `n` connections through the reactor; each is reset when the case ends. */
+async function acceptN(context: CaseContext, reactor: Reactor<string>, listener: Listener, n: number): Promise<Connection[]> {
   const key = reactor.register(listener, Interest.READ, "listener");
-  const got: Connection[] = [];
-  await selectUntil(reactor, (r) => {
-    if (r.readable.includes(key)) for (let c = listener.accept(); c; c = listener.accept()) got.push(c);
-    return got.length >= n;
-  }, `${n} connections`);
+  const accepted: Connection[] = [];
+  context.addCleanup(() => {
+    for (const conn of accepted) conn.abort();
+  });
+  await selectUntil(
+    reactor,
+    (ready) => {
+      if (ready.readable.includes(key)) for (let conn = listener.accept(); conn; conn = listener.accept()) accepted.push(conn);
+      return accepted.length >= n;
+    },
+    `${n} connections`,
+  );
   reactor.unregister(key);
-  return got;
+  return accepted;
 }
 
 /** Receive on `key` until `want` bytes (or EOF) arrived. */
-async function receive(reactor: Reactor<string>, key: SelectorKey<string>, want: number): Promise<string> {
+async function receive(reactor: Reactor<string>, key: SelectorKey<string, Connection>, want: number): Promise<string> {
   let text = "";
-  await selectUntil(reactor, (r) => {
-    if (r.readable.includes(key)) {
-      const b = (key.handle as Connection).recv();
-      if (b && b.length === 0) return true;
-      if (b) text += dec(b);
-    }
-    return text.length >= want;
-  }, `${want} bytes`);
+  await selectUntil(
+    reactor,
+    (ready) => {
+      if (ready.readable.includes(key)) {
+        const bytes = key.handle.recv();
+        if (bytes && bytes.length === 0) return true;
+        if (bytes) text += dec(bytes);
+      }
+      return text.length >= want;
+    },
+    `${want} bytes`,
+  );
   return text;
 }
 
 /** Drive a reactor until its peer side sees EOF. */
-async function receiveToEof(reactor: Reactor<string>, key: SelectorKey<string>): Promise<string> {
+async function receiveToEof(reactor: Reactor<string>, key: SelectorKey<string, Connection>): Promise<string> {
   return receive(reactor, key, Infinity);
 }
 
 /** A server-side connection registered for READ, its client, and a reactor for each side. */
 interface Pair {
   reactor: Reactor<string>;
-  key: SelectorKey<string>;
+  key: SelectorKey<string, Connection>;
   conn: Connection;
   client: Connection;
   /** The client side's own reactor (one backend per reactor). */
   peer: Reactor<string>;
-  clientKey: SelectorKey<string>;
-  close(): void;
+  clientKey: SelectorKey<string, Connection>;
 }
 
-async function connectedPair(make: () => Backend, clientInterest = Interest.READ): Promise<Pair> {
-  const b = make();
-  const reactor = new Reactor<string>(b);
-  const listener = await listen(b);
-  const client = await b.connect({ host: "127.0.0.1", port: listener.address.port });
-  const [conn] = await acceptN(reactor, listener, 1);
+async function connectedPair(context: CaseContext, clientInterest = Interest.READ): Promise<Pair> {
+  const reactor = newReactor(context);
+  const listener = await listen(context, reactor.backend);
+  const client = await connect(context, reactor.backend, listener);
+  const [conn] = await acceptN(context, reactor, listener, 1);
   const key = reactor.register(conn!, Interest.READ, "c");
-  const peer = new Reactor<string>(make());
+  const peer = newReactor(context);
   const clientKey = peer.register(client, clientInterest, "client");
-  return {
-    reactor,
-    key,
-    conn: conn!,
-    client,
-    peer,
-    clientKey,
-    close() {
-      reactor.close();
-      peer.close();
-      listener.close();
-    },
-  };
+  return { reactor, key, conn: conn!, client, peer, clientKey };
 }
 
 export const cases: Case[] = [
   {
     name: "listener is readable while connections wait, and accept() drains all of them",
-    async run(make) {
-      const b = make();
-      const reactor = new Reactor<string>(b);
-      const listener = await listen(b);
-      const clients = await Promise.all([1, 2, 3, 4, 5].map(() => b.connect({ host: "127.0.0.1", port: listener.address.port })));
-      const accepted = await acceptN(reactor, listener, 5);
-      assert.equal(accepted.length, 5);
-      assert.equal(listener.accept(), null, "accept() on an empty backlog returns null");
-      assert.equal(listener.readiness() & Ready.READABLE, 0);
+    async run(context) {
+      const { check } = context;
+      const reactor = newReactor(context);
+      const listener = await listen(context, reactor.backend);
+      const clients = await Promise.all([1, 2, 3, 4, 5].map(() => connect(context, reactor.backend, listener)));
+      const accepted = await acceptN(context, reactor, listener, 5);
+      check.equal(accepted.length, 5, "five connections accepted");
+      check.equal(listener.accept(), null, "accept() on an empty backlog returns null");
+      check.equal(listener.readiness() & Ready.READABLE, 0, "an empty backlog is not readable");
       const ports = new Set(clients.map((c) => c.local.port));
-      for (const c of accepted) assert.ok(ports.has(c.remote.port), "remote address is the client's");
-      for (const c of [...clients, ...accepted]) c.abort();
-      listener.close();
-      reactor.close();
+      check.ok(
+        accepted.every((c) => ports.has(c.remote.port)),
+        "each accepted connection's remote address is a client's",
+      );
     },
   },
   {
     name: "one tick holds every key that became readable, each once",
-    async run(make) {
-      const b = make();
-      const reactor = new Reactor<string>(b);
-      const listener = await listen(b);
-      const clients = await Promise.all([0, 1, 2].map(() => b.connect({ host: "127.0.0.1", port: listener.address.port })));
-      const conns = await acceptN(reactor, listener, 3);
-      const keys = conns.map((c, i) => reactor.register(c, Interest.READ, `c${i}`));
+    async run(context) {
+      const { check } = context;
+      const reactor = newReactor(context);
+      const listener = await listen(context, reactor.backend);
+      const clients = await Promise.all([0, 1, 2].map(() => connect(context, reactor.backend, listener)));
+      const conns = await acceptN(context, reactor, listener, 3);
+      for (const [i, conn] of conns.entries()) reactor.register(conn, Interest.READ, `c${i}`);
       for (const c of clients) c.send(enc("x"));
       const seen = new Set<string>();
-      await selectUntil(reactor, (r) => {
-        assert.equal(new Set(r.readable).size, r.readable.length, "no key twice in a tick");
-        for (const k of r.readable) {
-          assert.ok(k.ready & Ready.READABLE);
-          (k.handle as Connection).recv();
-          seen.add(k.data);
-        }
-        return seen.size === 3;
-      }, "three readable keys");
-      assert.equal(keys.length, 3);
-      reactor.close();
-      for (const c of clients) c.abort();
-      listener.close();
+      let duplicates = 0;
+      let notReadable = 0;
+      await selectUntil(
+        reactor,
+        (ready) => {
+          if (new Set(ready.readable).size !== ready.readable.length) duplicates++;
+          for (const key of ready.readable) {
+            if (!(key.ready & Ready.READABLE)) notReadable++;
+            if (key.handle.kind === "connection") key.handle.recv();
+            seen.add(key.data);
+          }
+          return seen.size === 3;
+        },
+        "three readable keys",
+      );
+      check.equal(duplicates, 0, "no key twice in a tick");
+      check.equal(notReadable, 0, "every key in the readable set has READABLE in `ready`");
+      check.same([...seen].sort(), ["c0", "c1", "c2"], "all three keys were reported");
     },
   },
   {
     name: "readiness is level-triggered: unread bytes are reported again next tick",
-    async run(make) {
-      const { reactor, key, conn, client, close } = await connectedPair(make);
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, conn, client } = await connectedPair(context);
       client.send(enc("hello"));
-      await selectUntil(reactor, (r) => r.readable.includes(key), "readable");
+      await selectUntil(reactor, (ready) => ready.readable.includes(key), "readable");
       const again = await reactor.select(5000);
-      assert.ok(again.readable.includes(key), "still readable while nothing was read");
-      assert.equal(dec(conn.recv()!), "hello");
+      check.ok(again.readable.includes(key), "still readable while nothing was read");
+      check.equal(dec(conn.recv() ?? new Uint8Array()), "hello", "recv() returns the bytes");
       const after = await reactor.select(0);
-      assert.ok(!after.readable.includes(key), "not readable once drained");
-      close();
+      check.ok(!after.readable.includes(key), "not readable once drained");
     },
   },
   {
     name: "end of stream: recv() returns an empty array and the key stays readable",
-    async run(make) {
-      const { reactor, key, conn, client, close } = await connectedPair(make);
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, conn, client } = await connectedPair(context);
       client.send(enc("bye"));
       client.close();
       const text = await receiveToEof(reactor, key);
-      assert.equal(text, "bye", "bytes sent before FIN arrive before EOF");
-      assert.equal(conn.recv()!.length, 0, "EOF is sticky");
-      close();
+      check.equal(text, "bye", "bytes sent before FIN arrive before EOF");
+      check.equal(conn.recv()?.length, 0, "EOF is sticky");
     },
   },
   {
     name: "a reset connection is reported, and a write to it lands in the errored set",
-    async run(make) {
-      const { reactor, key, conn, client, close } = await connectedPair(make);
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, conn, client } = await connectedPair(context);
       client.abort();
       await selectUntil(
         reactor,
-        (r) => r.errored.includes(key) || (r.readable.includes(key) && conn.recv()?.length === 0),
+        (ready) => ready.errored.includes(key) || (ready.readable.includes(key) && conn.recv()?.length === 0),
         "the reset to be reported (errored, or readable at EOF)",
       );
       // The dispatcher evicts from the errored set, so a failed write must get there.
-      await selectUntil(reactor, (r) => {
-        if (r.errored.includes(key)) return true;
-        reactor.write(key, enc("x".repeat(100)));
-        return false;
-      }, "the failed write to show up in the errored set");
-      assert.ok(conn.error instanceof Error, "the handle carries the error");
-      close();
+      await selectUntil(
+        reactor,
+        (ready) => {
+          if (ready.errored.includes(key)) return true;
+          reactor.write(key, enc("x".repeat(100)));
+          return false;
+        },
+        "the failed write to show up in the errored set",
+      );
+      check.ok(conn.error instanceof Error, "the handle carries the error");
     },
   },
   {
     name: "writes in one tick are coalesced into one send per connection",
-    async run(make) {
-      const { reactor, key, peer, clientKey, close } = await connectedPair(make);
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, peer, clientKey } = await connectedPair(context);
       const before = reactor.stats.sends;
       for (let i = 0; i < 10; i++) reactor.write(key, enc(`m${i};`));
-      assert.equal(reactor.stats.sends, before, "nothing is sent during the tick");
+      check.equal(reactor.stats.sends, before, "nothing is sent during the tick");
       reactor.flush();
-      assert.equal(reactor.stats.sends, before + 1, "one send for ten writes");
-      assert.equal(await receive(peer, clientKey, 30), "m0;m1;m2;m3;m4;m5;m6;m7;m8;m9;");
-      close();
+      check.equal(reactor.stats.sends, before + 1, "one send for ten writes");
+      check.equal(await receive(peer, clientKey, 30), "m0;m1;m2;m3;m4;m5;m6;m7;m8;m9;", "the peer gets them in order");
     },
   },
   {
     name: "what the socket does not take is kept and sent when it becomes writable",
-    async run(make) {
-      const { reactor, key, client, peer, clientKey, close } = await connectedPair(make, Interest.NONE);
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, client, peer, clientKey } = await connectedPair(context, Interest.NONE);
       const big = new Uint8Array(16 << 20).fill(97);
       reactor.write(key, big);
       reactor.flush();
-      assert.ok(key.pendingBytes > 0, "a 16 MiB send into an unread socket is cut short");
+      check.ok(key.pendingBytes > 0, "a 16 MiB send into an unread socket is cut short");
       peer.modify(clientKey, Interest.READ);
       let got = 0;
       // Run both loops until everything arrived: the server side sends the
       // rest only when its key shows up writable.
       for (let i = 0; i < 100000 && got < big.length; i++) {
-        const [, r] = await Promise.all([reactor.select(10), peer.select(10)]);
-        if (r.readable.includes(clientKey)) got += (client.recv() ?? new Uint8Array()).length;
+        const [, ready] = await Promise.all([reactor.select(10), peer.select(10)]);
+        if (ready.readable.includes(clientKey)) got += (client.recv() ?? new Uint8Array()).length;
       }
-      assert.equal(got, big.length, "every byte arrived");
-      assert.equal(key.pendingBytes, 0);
-      close();
+      check.equal(got, big.length, "every byte arrived");
+      check.equal(key.pendingBytes, 0, "nothing is left queued");
     },
   },
   {
     name: "closeKey() sends queued output, then closes",
-    async run(make) {
-      const { reactor, key, peer, clientKey, close } = await connectedPair(make);
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, peer, clientKey } = await connectedPair(context);
       reactor.write(key, enc("last words"));
       reactor.closeKey(key);
-      assert.equal(key.valid, false, "the key is cancelled at once");
+      check.equal(key.valid, false, "the key is cancelled at once");
       reactor.flush();
-      assert.equal(await receiveToEof(peer, clientKey), "last words");
-      close();
+      check.equal(await receiveToEof(peer, clientKey), "last words", "the peer gets the output, then EOF");
+    },
+  },
+  {
+    name: "a write made while select() sleeps wakes it and reaches the peer",
+    // Without the wake-up the write waits for an I/O event that never comes.
+    timeoutMs: 5000,
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, peer, clientKey } = await connectedPair(context);
+      const serving = reactor.run(() => {}); // nothing to do: asleep in select(Infinity)
+      setTimeout(() => reactor.write(key, enc("from a timer")), 1);
+      check.equal(await receive(peer, clientKey, 12), "from a timer", "the peer gets the write");
+      reactor.stop();
+      await serving;
+    },
+  },
+  {
+    name: "a timer set while select() sleeps, due before the sleep ends, runs in time",
+    timeoutMs: 5000,
+    async run(context) {
+      const { check } = context;
+      const reactor = newReactor(context);
+      let ran = false;
+      const serving = reactor.run(() => {}); // asleep in select(Infinity)
+      setTimeout(() => {
+        reactor.setTimer(0, () => {
+          ran = true;
+          reactor.stop();
+        });
+      }, 1);
+      await serving;
+      check.ok(ran, "the timer ran inside the reactor's loop");
     },
   },
   {
     name: "WRITE interest reports a writable socket; removing it stops the reports",
-    async run(make) {
-      const { reactor, key, close } = await connectedPair(make);
+    async run(context) {
+      const { check } = context;
+      const { reactor, key } = await connectedPair(context);
       reactor.modify(key, Interest.READ | Interest.WRITE);
-      assert.ok((await reactor.select(5000)).writable.includes(key));
+      check.ok((await reactor.select(5000)).writable.includes(key), "writable with WRITE interest");
       reactor.modify(key, Interest.READ);
-      assert.ok(!(await reactor.select(0)).writable.includes(key));
-      close();
+      check.ok(!(await reactor.select(0)).writable.includes(key), "not reported without WRITE interest");
     },
   },
   {
     name: "timers run inside select(), in deadline order, and can be cancelled",
-    async run(make) {
-      const reactor = new Reactor<string>(make());
+    async run(context) {
+      const { check } = context;
+      const reactor = newReactor(context);
       const order: string[] = [];
       reactor.setTimer(30, () => order.push("b"));
       reactor.setTimer(10, () => order.push("a"));
-      const c = reactor.setTimer(20, () => order.push("cancelled"));
-      c.cancel();
+      const cancelled = reactor.setTimer(20, () => order.push("cancelled"));
+      cancelled.cancel();
       const start = reactor.now();
       let timers = 0;
       while (order.length < 2) timers += (await reactor.select()).timers;
-      assert.deepEqual(order, ["a", "b"]);
-      assert.equal(timers, 2);
-      assert.ok(reactor.now() - start >= 29, "a timer does not fire early");
+      check.same(order, ["a", "b"], "deadline order; the cancelled one never runs");
+      check.equal(timers, 2, "ReadySets.timers counts the callbacks that ran");
+      check.ok(reactor.now() - start >= 29, "a timer does not fire early");
       const empty = await reactor.select(5);
-      assert.equal(empty.readable.length + empty.writable.length + empty.errored.length, 0, "a timeout gives empty sets");
-      reactor.close();
+      check.equal(empty.readable.length + empty.writable.length + empty.errored.length, 0, "a timeout gives empty sets");
     },
   },
   {
     name: "a taken port is a ListenError; a refused connection is a ConnectError",
-    async run(make) {
-      const b = make();
-      const listener = await listen(b);
-      await assert.rejects(b.listen({ host: "127.0.0.1", port: listener.address.port }), (e: unknown) => {
-        assert.ok(e instanceof ListenError);
-        assert.match((e as Error).message, /address already in use/);
-        return true;
-      });
+    async run(context) {
+      const { check } = context;
+      const backend = context.makeBackend();
+      const listener = await backend.listen({ host: "127.0.0.1", port: 0 });
+      context.addCleanup(() => listener.close());
       const port = listener.address.port;
+      const taken = await rejectionOf(backend.listen({ host: "127.0.0.1", port }));
+      check.ok(taken instanceof ListenError, "listen() on a taken port rejects with a ListenError");
+      check.match(String((taken as Error | null)?.message), /address already in use/, "and says why");
       listener.close();
-      await assert.rejects(b.connect({ host: "127.0.0.1", port }), (e: unknown) => {
-        assert.ok(e instanceof ConnectError);
-        assert.match((e as Error).message, /refused/);
-        return true;
-      });
+      const refused = await rejectionOf(backend.connect({ host: "127.0.0.1", port }));
+      check.ok(refused instanceof ConnectError, "connect() to a closed port rejects with a ConnectError");
+      check.match(String((refused as Error | null)?.message), /refused/, "and says why");
     },
   },
   {
-    name: "dispatcher: notices name the right client, lines reach the others only, q quits",
-    async run(make) {
-      const b = make();
-      const reactor = new Reactor<Slot>(b);
-      const listener = await listen(b);
-      const server = new ChatServer(reactor, listener, { tailMs: 20 });
-      const running = server.run();
-      const port = listener.address.port;
-      const peer = new Reactor<string>(make()); // one backend per reactor
-      const log: Record<string, string> = { a: "", b: "", c: "" };
-      const conns: Record<string, Connection> = {};
-      const keys: SelectorKey<string>[] = [];
-      const pump = async (until: () => boolean, what: string) =>
-        selectUntil(peer, (r) => {
-          for (const k of r.readable) {
-            const d = (k.handle as Connection).recv();
-            if (d) log[k.data] += dec(d);
-          }
-          return until();
-        }, what);
-      for (const name of ["a", "b", "c"]) {
-        conns[name] = await b.connect({ host: "127.0.0.1", port });
-        keys.push(peer.register(conns[name]!, Interest.READ, name));
-      }
-      const addr = (n: string) => `(127.0.0.1, ${conns[n]!.local.port})`;
-      await pump(() => log.a!.includes(`Client ${addr("c")} connected`) && log.b!.includes(`Client ${addr("c")} connected`), "join notices");
-      assert.ok(log.a!.includes(`Client ${addr("b")} connected`));
-      assert.ok(!log.c!.includes("connected"), "a client is not told about itself or earlier clients");
-      peer.write(keys[0]!, enc("hello\r\nworld\n"));
-      peer.write(keys[1]!, enc("no newline"));
-      await pump(() => log.c!.includes("world") && log.c!.includes("no newline"), "messages");
-      const from = (n: string) => `<127.0.0.1:${conns[n]!.local.port}>`;
-      assert.ok(log.c!.includes(`${from("a")} hello\n${from("a")} world\n`));
-      assert.ok(log.b!.includes(`${from("a")} hello\n`));
-      assert.ok(log.a!.includes(`${from("b")} no newline\n`), "an unterminated tail is delivered after the quiet time");
-      assert.ok(!log.a!.includes(`${from("a")}`), "never echoed to the sender");
-      peer.write(keys[2]!, enc("q\n"));
-      await pump(() => log.a!.includes(`Client ${addr("c")} quits`), "quit notice");
-      conns.b!.abort();
-      await pump(() => log.a!.includes(`Client ${addr("b")} is offline`), "offline notice");
-      assert.equal(server.clients, 1);
-      server.shutdown();
-      await pump(() => log.a!.includes("Server is shutting down"), "shutdown notice");
-      await running;
+    name: "registering a handle twice is an AlreadyRegisteredError",
+    async run(context) {
+      const { check } = context;
+      const { reactor, conn, key } = await connectedPair(context);
+      const again = thrownBy(() => reactor.register(conn, Interest.READ, "again"));
+      check.ok(again instanceof AlreadyRegisteredError, "the second register() throws AlreadyRegisteredError");
+      check.ok(again instanceof ReactorError, "which is a ReactorError");
+      check.equal(reactor.size, 1, "the first key is still the only one");
+      check.ok(key.valid, "and still valid");
+      reactor.unregister(key);
+      const fresh = reactor.register(conn, Interest.READ, "fresh");
+      check.ok(fresh.valid && fresh !== key, "after unregister() the handle can be registered again");
+    },
+  },
+  {
+    name: "a closed key: write() is refused, modify() throws, unregister() does nothing",
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, conn } = await connectedPair(context);
+      reactor.closeKey(key);
+      check.equal(key.valid, false, "closeKey() cancels the key");
+      check.equal(reactor.write(key, enc("late")), false, "write() to a closed key returns false");
+      check.equal(key.pendingBytes, 0, "and queues nothing");
+      check.ok(thrownBy(() => reactor.modify(key, Interest.READ)) instanceof ReactorError, "modify() throws a ReactorError");
+      check.equal(
+        thrownBy(() => reactor.unregister(key)),
+        null,
+        "unregister() does not throw",
+      );
+      check.equal(reactor.size, 0, "and changes nothing");
       reactor.close();
-      peer.close();
+      const afterClose = thrownBy(() => reactor.register(conn, Interest.READ, "after close"));
+      check.ok(afterClose instanceof ReactorError, "register() on a closed reactor throws a ReactorError");
+    },
+  },
+  {
+    name: "a key unregistered by an earlier key's dispatch is skipped in the same tick",
+    async run(context) {
+      const { check } = context;
+      const reactor = newReactor(context);
+      const listener = await listen(context, reactor.backend);
+      const clients = await Promise.all([0, 1].map(() => connect(context, reactor.backend, listener)));
+      const conns = await acceptN(context, reactor, listener, 2);
+      const keys = conns.map((c, i) => reactor.register(c, Interest.READ, `c${i}`));
+      for (const c of clients) c.send(enc("x"));
+      // Nothing is read, so once both have data every tick reports both.
+      const both = await selectUntil(reactor, (ready) => keys.every((k) => ready.readable.includes(k)), "both keys readable in one tick");
+      const walked: string[] = [];
+      for (const key of both.readable) {
+        if (!key.valid) continue;
+        walked.push(key.data);
+        for (const other of keys) if (other !== key) reactor.unregister(other); // e.g. the first evicts the second
+      }
+      check.equal(walked.length, 1, "the key cancelled in this walk is skipped");
+      const cancelled = keys.find((k) => k.data !== walked[0])!;
+      check.equal(cancelled.valid, false, "it is invalid");
+      check.ok(cancelled.handle.readiness() & Ready.READABLE, "its handle still has unread bytes");
+      const later = await reactor.select(0);
+      check.ok(!later.readable.includes(cancelled), "yet it is not reported again");
+      check.equal(reactor.size, 1, "only the other key is registered");
     },
   },
 ];

@@ -1,6 +1,6 @@
-// The client's line editor and line styling, without a terminal.
+// The client's line editor, without a terminal: keys in, text and escape sequences out.
 import t from "tap";
-import { colorFor, escapeLength, LineEditor, styleLine, styleOwn, visible } from "../../lib/client/terminal.ts";
+import { escapeLength, LineEditor } from "../../lib/client/line-editor.ts";
 
 const editor = (columns = 80) => new LineEditor({ prompt: "> ", columns: () => columns });
 const submitted = (actions: ReturnType<LineEditor["feed"]>) => actions.flatMap((a) => (a.kind === "submit" ? [a.line] : []));
@@ -83,19 +83,46 @@ t.test("a line wider than the terminal scrolls sideways around the cursor", asyn
   t.equal(e.render(), "\r\x1b[2K> abcdefghi\x1b[3G");
 });
 
-t.test("styling: names coloured consistently, plain without colour, control characters shown", async (t) => {
-  const plain = { color: false, timestamps: false };
-  const color = { color: true, timestamps: false };
-  t.equal(styleLine("<bob> hi", plain), "<bob> hi");
-  t.equal(styleLine("<bob> hi", color), `\x1b[1;${colorFor("bob")}m<bob>\x1b[0m hi`);
-  t.equal(colorFor("bob"), colorFor("bob"));
-  t.not(colorFor("alice"), colorFor("bob"), "different names get different colours here");
-  t.equal(styleLine("* bob waves", color), `\x1b[1;${colorFor("bob")}m* bob\x1b[0m waves`);
-  t.equal(styleLine("Client (127.0.0.1, 5) connected", color), "\x1b[2mClient (127.0.0.1, 5) connected\x1b[0m");
-  t.equal(styleLine("Error: no", color), "\x1b[31mError: no\x1b[0m");
-  t.equal(visible("a\x1b[2Jb\x07\x7f"), "a^[[2Jb^G^?");
-  t.equal(styleLine("<x> \x1b[31m", plain), "<x> ^[[31m", "a sender cannot inject escape sequences");
-  const at = new Date(2024, 0, 1, 9, 5, 7).getTime();
-  t.equal(styleLine("<bob> hi", { ...plain, timestamps: true, now: () => at }), "[09:05:07] <bob> hi");
-  t.equal(styleOwn("me", plain), "> me");
+t.test("every key in the key table does what it is bound to", async (t) => {
+  /** The editor after typing `before`, then `keys`: its text and cursor. */
+  const after = (keys: string, before = "abcd\x1b[D\x1b[D") => {
+    const e = editor();
+    e.feed(before);
+    e.feed(keys);
+    return [e.text, e.position];
+  };
+  // Cursor starts between "ab" and "cd".
+  for (const left of ["\x02", "\x1b[D", "\x1bOD"]) t.same(after(left), ["abcd", 1], `${JSON.stringify(left)}: left`);
+  for (const right of ["\x06", "\x1b[C", "\x1bOC"]) t.same(after(right), ["abcd", 3], `${JSON.stringify(right)}: right`);
+  for (const home of ["\x01", "\x1b[H", "\x1bOH", "\x1b[1~", "\x1b[7~"]) t.same(after(home), ["abcd", 0], `${JSON.stringify(home)}: home`);
+  for (const end of ["\x05", "\x1b[F", "\x1bOF", "\x1b[4~", "\x1b[8~"]) t.same(after(end), ["abcd", 4], `${JSON.stringify(end)}: end`);
+  for (const back of ["\x7f", "\b"]) t.same(after(back), ["acd", 1], `${JSON.stringify(back)}: delete backward`);
+  for (const del of ["\x1b[3~", "\x04"]) t.same(after(del), ["abd", 2], `${JSON.stringify(del)}: delete forward`);
+  t.same(after("\x0b"), ["ab", 2], "Ctrl-K: delete to the end");
+  t.same(after("\x15"), ["cd", 0], "Ctrl-U: delete to the start");
+  t.same(after("\x17", "one two"), ["one ", 4], "Ctrl-W: delete the word before the cursor");
+  t.same(after("\x17", "one two  "), ["one ", 4], "Ctrl-W: spaces before the cursor go with the word");
+  t.same(submitted(editor().feed("a\nb\r")), ["a", "b"], "LF and CR both submit");
+
+  const e = editor();
+  e.feed("first\rsecond\r");
+  for (const [back, forward] of [["\x10", "\x0e"], ["\x1b[A", "\x1b[B"], ["\x1bOA", "\x1bOB"]] as const) {
+    e.feed(back);
+    e.feed(back);
+    t.equal(e.text, "first", `${JSON.stringify(back)}: back through history`);
+    e.feed(forward);
+    t.equal(e.text, "second", `${JSON.stringify(forward)}: forward through history`);
+    e.feed(forward);
+    t.equal(e.text, "", "forward past the newest: the (empty) draft");
+  }
+});
+
+t.test("keys not in the table change nothing", async (t) => {
+  const e = editor();
+  e.feed("ab\x1b[D");
+  const unbound = ["\x07", "\x00", "\x0c", "\x1b[2~", "\x1b[15~", "\x1bOP", "\x1bx", "\x1b[1;5C"];
+  for (const key of unbound) {
+    t.same(e.feed(key), [], `${JSON.stringify(key)}: no action`);
+    t.same([e.text, e.position], ["ab", 1], `${JSON.stringify(key)}: text and cursor unchanged`);
+  }
 });

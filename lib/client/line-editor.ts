@@ -1,0 +1,264 @@
+/**
+ * The interactive client's input row: a one-line editor at the bottom of
+ * the screen, with what others say printed above it.
+ *
+ * Pure logic, no I/O: keys go in (`feed`), escape sequences come out
+ * (`render`, `printAbove`), so it is tested without a terminal. The
+ * program puts stdin in raw mode and writes what comes out to stdout.
+ *
+ * Why not let the terminal echo: in cooked mode an incoming line is printed
+ * in the middle of what the user is typing and the two are torn apart.
+ * Here every incoming line clears the input row, prints itself, and draws
+ * the input row again, cursor where it was.
+ *
+ * Limitation: characters are assumed one column wide (no CJK or emoji
+ * widths); a line longer than the terminal scrolls sideways.
+ */
+
+/** What a key press asks the program to do. */
+export type EditorAction = { readonly kind: "submit"; readonly line: string } | { readonly kind: "quit" };
+
+/** Editor settings. */
+export interface EditorOptions {
+  /** Shown before the input, e.g. `> `. */
+  prompt: string;
+  /** The terminal's width now (it may change). */
+  columns: () => number;
+  /** Lines kept for the arrow keys. */
+  historySize?: number;
+}
+
+/** What a bound key does to the editor. */
+type Command =
+  | "submit"
+  | "quit"
+  | "deleteOrQuit"
+  | "deleteForward"
+  | "deleteBackward"
+  | "deleteWordBackward"
+  | "deleteToEnd"
+  | "deleteToStart"
+  | "left"
+  | "right"
+  | "home"
+  | "end"
+  | "historyBack"
+  | "historyForward";
+
+/**
+ * The key table: a control character or a complete escape sequence, and
+ * the command it runs. Keys not listed (other control characters, function
+ * keys, Alt combinations) are ignored: they would corrupt the row.
+ */
+const KEYS: ReadonlyMap<string, Command> = new Map<string, Command>([
+  ["\r", "submit"],
+  ["\n", "submit"],
+  ["\x03", "quit"], // Ctrl-C
+  ["\x04", "deleteOrQuit"], // Ctrl-D: end of input on an empty line, else delete
+  ["\x7f", "deleteBackward"], // Backspace (DEL)
+  ["\b", "deleteBackward"], // Ctrl-H
+  ["\x1b[3~", "deleteForward"], // Delete
+  ["\x17", "deleteWordBackward"], // Ctrl-W
+  ["\x0b", "deleteToEnd"], // Ctrl-K
+  ["\x15", "deleteToStart"], // Ctrl-U
+  ["\x02", "left"], // Ctrl-B
+  ["\x1b[D", "left"],
+  ["\x1bOD", "left"],
+  ["\x06", "right"], // Ctrl-F
+  ["\x1b[C", "right"],
+  ["\x1bOC", "right"],
+  ["\x01", "home"], // Ctrl-A
+  ["\x1b[H", "home"],
+  ["\x1bOH", "home"],
+  ["\x1b[1~", "home"],
+  ["\x1b[7~", "home"],
+  ["\x05", "end"], // Ctrl-E
+  ["\x1b[F", "end"],
+  ["\x1bOF", "end"],
+  ["\x1b[4~", "end"],
+  ["\x1b[8~", "end"],
+  ["\x10", "historyBack"], // Ctrl-P
+  ["\x1b[A", "historyBack"], // Up
+  ["\x1bOA", "historyBack"],
+  ["\x0e", "historyForward"], // Ctrl-N
+  ["\x1b[B", "historyForward"], // Down
+  ["\x1bOB", "historyForward"],
+]);
+
+const ESC = "\x1b";
+/** Move to column 1 and clear the row. */
+const CLEAR_ROW = "\r\x1b[2K";
+
+/** A line editor with history: Emacs-style keys, arrows, Home/End, Delete. */
+export class LineEditor {
+  /** The input, one code point per element. */
+  private chars: string[] = [];
+  private cursor = 0;
+  /** First character shown when the input is wider than the terminal. */
+  private scroll = 0;
+  private readonly history: string[] = [];
+  /** Position while browsing history (history.length: the line being typed). */
+  private browsing = 0;
+  private draft = "";
+  /** An escape sequence split across reads. */
+  private pending = "";
+
+  /** Each command of the key table; an action when the program must act on it. */
+  private readonly commands: Record<Command, () => EditorAction | void> = {
+    submit: () => this.submit(),
+    quit: () => ({ kind: "quit" }),
+    deleteOrQuit: () => (this.chars.length === 0 ? { kind: "quit" } : this.deleteForward()),
+    deleteForward: () => this.deleteForward(),
+    deleteBackward: () => {
+      if (this.cursor > 0) this.chars.splice(--this.cursor, 1);
+    },
+    deleteWordBackward: () => this.deleteWordBackward(),
+    deleteToEnd: () => {
+      this.chars.length = this.cursor;
+    },
+    deleteToStart: () => {
+      this.chars.splice(0, this.cursor);
+      this.cursor = 0;
+    },
+    left: () => {
+      this.cursor = Math.max(0, this.cursor - 1);
+    },
+    right: () => {
+      this.cursor = Math.min(this.chars.length, this.cursor + 1);
+    },
+    home: () => {
+      this.cursor = 0;
+    },
+    end: () => {
+      this.cursor = this.chars.length;
+    },
+    historyBack: () => this.recall(-1),
+    historyForward: () => this.recall(1),
+  };
+
+  constructor(private readonly options: EditorOptions) {}
+
+  /** The input as typed so far. */
+  get text(): string {
+    return this.chars.join("");
+  }
+
+  /** Where the cursor is, in characters from the start of the input. */
+  get position(): number {
+    return this.cursor;
+  }
+
+  /** Handle typed input (as decoded from stdin); returns what the program must do. */
+  feed(input: string): EditorAction[] {
+    const actions: EditorAction[] = [];
+    const text = this.pending + input;
+    this.pending = "";
+    let i = 0;
+    while (i < text.length) {
+      let key: string;
+      if (text[i] === ESC) {
+        const length = escapeLength(text, i);
+        if (length === 0) {
+          this.pending = text.slice(i); // the rest of the sequence comes with the next read
+          break;
+        }
+        key = text.slice(i, i + length);
+      } else {
+        const codePoint = text.codePointAt(i)!;
+        key = String.fromCodePoint(codePoint);
+        if (codePoint >= 0x20 && codePoint !== 0x7f) {
+          this.insert(key);
+          i += key.length;
+          continue;
+        }
+      }
+      i += key.length;
+      const command = KEYS.get(key);
+      const action = command === undefined ? undefined : this.commands[command]();
+      if (!action) continue;
+      actions.push(action);
+      if (action.kind === "quit") break;
+    }
+    return actions;
+  }
+
+  /** Escape sequences that draw the input row, cursor in place. */
+  render(): string {
+    const { prompt } = this.options;
+    const room = Math.max(1, this.options.columns() - prompt.length - 1);
+    if (this.cursor < this.scroll) this.scroll = this.cursor;
+    if (this.cursor > this.scroll + room) this.scroll = this.cursor - room;
+    if (this.chars.length - this.scroll < room) this.scroll = Math.max(0, this.chars.length - room);
+    const shown = this.chars.slice(this.scroll, this.scroll + room).join("");
+    return `${CLEAR_ROW}${prompt}${shown}\x1b[${prompt.length + this.cursor - this.scroll + 1}G`;
+  }
+
+  /** Print `text` (one line, already styled) above the input row, then redraw the input. */
+  printAbove(text: string): string {
+    return `${CLEAR_ROW}${text}\r\n${this.render()}`;
+  }
+
+  /** Clear the input row (when the program ends). */
+  clear(): string {
+    return CLEAR_ROW;
+  }
+
+  private insert(ch: string): void {
+    this.chars.splice(this.cursor, 0, ch);
+    this.cursor++;
+  }
+
+  private deleteForward(): void {
+    this.chars.splice(this.cursor, 1);
+  }
+
+  private submit(): EditorAction {
+    const line = this.text;
+    if (line && this.history[this.history.length - 1] !== line) {
+      this.history.push(line);
+      if (this.history.length > (this.options.historySize ?? 500)) this.history.shift();
+    }
+    this.browsing = this.history.length;
+    this.draft = "";
+    this.chars = [];
+    this.cursor = 0;
+    this.scroll = 0;
+    return { kind: "submit", line };
+  }
+
+  /** Up (-1) or down (+1) through history; the line being typed is kept as a draft. */
+  private recall(step: -1 | 1): void {
+    const next = this.browsing + step;
+    if (next < 0 || next > this.history.length) return;
+    if (this.browsing === this.history.length) this.draft = this.text;
+    this.browsing = next;
+    this.chars = Array.from(next === this.history.length ? this.draft : this.history[next]!);
+    this.cursor = this.chars.length;
+  }
+
+  /** Ctrl-W: the spaces before the cursor, then the word before them. */
+  private deleteWordBackward(): void {
+    let start = this.cursor;
+    while (start > 0 && this.chars[start - 1] === " ") start--;
+    while (start > 0 && this.chars[start - 1] !== " ") start--;
+    this.chars.splice(start, this.cursor - start);
+    this.cursor = start;
+  }
+}
+
+/**
+ * Length of the escape sequence at `s[i]` (an ESC), or 0 when it is not
+ * complete yet. CSI is ESC [ parameters final-byte; SS3 is ESC O letter;
+ * anything else is ESC plus one character (Alt+key).
+ */
+export function escapeLength(s: string, i: number): number {
+  if (i + 1 >= s.length) return 0;
+  const kind = s[i + 1];
+  if (kind === "O") return i + 2 < s.length ? 3 : 0;
+  if (kind !== "[") return 2;
+  for (let j = i + 2; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c >= 0x40 && c <= 0x7e) return j - i + 1;
+  }
+  return 0;
+}

@@ -1,0 +1,55 @@
+/**
+ * What the chat server attaches to its reactor's keys: a `Peer` per client,
+ * one for the listener, and `Service`s (handles that helpers such as the
+ * cluster link serve themselves). Apart from server.ts so that commands and
+ * the server's other parts can name a client without importing the server.
+ */
+import type { Connection, Listener } from "../reactor/backend.ts";
+import { formatHostPort } from "../reactor/address.ts";
+import type { SelectorKey } from "../reactor/reactor.ts";
+import type { Service } from "../reactor/service.ts";
+import type { Timer } from "../reactor/timers.ts";
+import { LineFramer } from "../chat/framing.ts";
+import { addressTuple, messagePrefix } from "../chat/protocol.ts";
+import type { ClientLimits } from "./limits.ts";
+import { Member } from "./room.ts";
+
+/** What the server keeps per client. */
+export class Peer {
+  readonly kind = "peer" as const;
+  readonly member: Member<ServerAttachment>;
+  readonly framer: LineFramer;
+  /** What goes in front of its messages: `<HOST:PORT> `, or `<NICK> ` after `/nick`. */
+  prefix: Uint8Array;
+  /** `(HOST, PORT)`, as notices name it. */
+  readonly name: string;
+  /** `HOST:PORT`. */
+  readonly address: string;
+  /** Chosen with `/nick`; null until then. */
+  nick: string | null = null;
+  /** Delivers an unterminated tail once the connection has gone quiet. */
+  tailTimer: Timer | null = null;
+  /** Set right after the key is registered. */
+  limits: ClientLimits | null = null;
+
+  constructor(
+    readonly key: SelectorKey<ServerAttachment, Connection>,
+    readonly conn: Connection,
+    maxLine = Infinity,
+  ) {
+    this.framer = new LineFramer(maxLine);
+    this.member = new Member(key);
+    this.prefix = messagePrefix(conn.remote);
+    this.name = addressTuple(conn.remote);
+    this.address = formatHostPort(conn.remote.host, conn.remote.port);
+  }
+}
+
+/** The listener's attachment. */
+export interface ListenerAttachment {
+  readonly kind: "listener";
+  readonly listener: Listener;
+}
+
+/** What a key of the server's reactor carries, told apart by `kind`. */
+export type ServerAttachment = Peer | ListenerAttachment | Service;

@@ -1,0 +1,112 @@
+// The server's one before-sleep hook runs its parts in a stated order: seal
+// the room, evict slow readers, seal again, end the relay's tick. So a
+// slow reader's eviction notice reaches the other local clients and the
+// cluster in the tick of the eviction, not a tick later. In-process, on the
+// node:net backend, with a relay that records what it gets per tick.
+import t from "tap";
+import { NodeBackend } from "../../lib/backends/node.ts";
+import { Reactor } from "../../lib/reactor/reactor.ts";
+import { defaultLimits } from "../../lib/server/limits.ts";
+import type { ServerAttachment } from "../../lib/server/peer.ts";
+import type { Relay } from "../../lib/server/relay.ts";
+import { ChatServer } from "../../lib/server/server.ts";
+import { LineClient } from "../support/line-client.ts";
+
+/** What the relay was told, in which reactor tick, and in which tick it was sent on. */
+interface Relayed {
+  text: string;
+  toldIn: number;
+  sentIn: number;
+  /** Bytes queued for the local clients when the relay's tick ended. */
+  queuedLocally: number;
+}
+
+/** A stand-in for the cluster relay: records every line and notice per tick. */
+class RecordingRelay implements Relay {
+  readonly relayed: Relayed[] = [];
+  private open: { text: string; toldIn: number }[] = [];
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    private readonly tick: () => number,
+    private readonly queuedLocally: () => number,
+  ) {}
+
+  line(prefix: Uint8Array, line: Uint8Array): void {
+    this.open.push({ text: Buffer.concat([prefix, line]).toString(), toldIn: this.tick() });
+  }
+
+  notice(text: string): void {
+    this.open.push({ text, toldIn: this.tick() });
+  }
+
+  endTick(): void {
+    const sentIn = this.tick();
+    const queuedLocally = this.queuedLocally();
+    for (const n of this.open) this.relayed.push({ ...n, sentIn, queuedLocally });
+    this.open = [];
+    for (const w of [...this.waiters]) w();
+  }
+
+  close(): void {
+    this.endTick();
+  }
+
+  /** Resolves once a relayed text contains `part`. */
+  waitFor(part: string): Promise<Relayed> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const found = this.relayed.find((r) => r.text.includes(part));
+        if (!found) return;
+        this.waiters.splice(this.waiters.indexOf(check), 1);
+        resolve(found);
+      };
+      this.waiters.push(check);
+      check();
+    });
+  }
+}
+
+t.test("a slow reader's eviction notice reaches the others and the relay in the tick of the eviction", async (t) => {
+  const backend = new NodeBackend();
+  const reactor = new Reactor<ServerAttachment>(backend);
+  const listener = await backend.listen({ host: "127.0.0.1", port: 0 });
+  let server: ChatServer | null = null;
+  const queuedLocally = () => [...server!.peers()].reduce((sum, p) => sum + p.key.pendingBytes, 0);
+  // A tick's flush (and so the before-sleep hook) runs between two collects: within it, `ticks` stays put.
+  const relay = new RecordingRelay(() => reactor.stats.ticks, queuedLocally);
+  const log: string[] = [];
+  // 16 bytes: the first notice queued for a client makes it a slow reader, before any send.
+  const limits = { ...defaultLimits, maxOutbound: 16, rate: 0 };
+  server = new ChatServer(reactor, listener, { relay, limits, log: (line) => log.push(line) });
+  const running = server.run();
+  t.teardown(async () => {
+    server!.shutdown(0);
+    await running;
+    reactor.close();
+  });
+
+  const slow = await LineClient.connect(listener.address.port);
+  await relay.waitFor(`Client ${slow.addr} connected`);
+  const other = await LineClient.connect(listener.address.port);
+  // `slow` is queued `other`'s join notice: over 16 bytes, so it is evicted in that tick's hook.
+  const eviction = `Client ${slow.addr} is offline (too slow)`;
+  await other.waitFor(`${eviction}\n`);
+  await slow.waitClosed();
+  other.send("after\n"); // one more tick: a notice left for later would be sent on in it
+  await relay.waitFor("after");
+
+  const notice = relay.relayed.find((r) => r.text === eviction)!;
+  t.ok(notice, "the eviction notice was relayed");
+  t.equal(notice.sentIn, notice.toldIn, "relayed in the tick of the eviction, not the next");
+  t.ok(notice.queuedLocally >= eviction.length + 1, "and already queued for the other client when the relay's tick ended");
+  const joined = relay.relayed.find((r) => r.text === `Client ${other.addr} connected`)!;
+  t.equal(joined.sentIn, notice.sentIn, "in the same tick as the join notice that made the reader slow");
+  t.same(
+    relay.relayed.map((r) => r.text),
+    [`Client ${slow.addr} connected`, `Client ${other.addr} connected`, eviction, `${other.from} after`],
+    "everything relayed once, in order",
+  );
+  t.ok(log.includes(eviction), "the eviction is logged");
+  other.end();
+});
