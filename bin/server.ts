@@ -107,6 +107,20 @@ const flags = {
     help: "clients at once; more are told the server is full (lowered to fit the open-file limit)",
     check: checks.wholePositive,
   },
+  "intake-bytes": {
+    type: "number",
+    default: defaultLimits.intakeBytes,
+    value: "BYTES",
+    help: "input taken from all clients in one tick; the rest waits in the kernel (TCP flow control)",
+    check: checks.wholePositive,
+  },
+  "intake-lines": {
+    type: "number",
+    default: defaultLimits.intakeLines,
+    value: "N",
+    help: "lines handled from all clients in one tick",
+    check: checks.wholePositive,
+  },
   "idle-timeout": {
     type: "number",
     default: 0,
@@ -237,6 +251,8 @@ function limitsFrom(opts: {
   burst?: number;
   "max-clients"?: number;
   "idle-timeout"?: number;
+  "intake-bytes"?: number;
+  "intake-lines"?: number;
 }): Limits {
   const wanted = opts["max-clients"]!;
   const fdLimit = openFileLimit();
@@ -251,6 +267,8 @@ function limitsFrom(opts: {
     burst: opts.burst!,
     maxClients,
     idleTimeoutMs: opts["idle-timeout"]! * 1000,
+    intakeBytes: opts["intake-bytes"]!,
+    intakeLines: opts["intake-lines"]!,
   };
 }
 

@@ -17,9 +17,13 @@ export const EOF: Uint8Array = new Uint8Array(0);
 
 /**
  * Unread input past which a stream stops reading from the kernel until
- * recv() drains it, so a peer cannot grow our memory faster than we read.
+ * recv() drains it, so a peer cannot grow our memory faster than we read:
+ * the rest waits in the kernel, where TCP flow control pushes back on the
+ * sender. Small, because a dispatcher that bounds its intake per tick
+ * leaves input here, and a thousand senders each holding a megabyte
+ * would be a gigabyte.
  */
-export const INBOUND_HIGH_WATER = 1 << 20;
+export const INBOUND_HIGH_WATER = 64 * 1024;
 
 /** Readiness bookkeeping shared by every stream handle: inbound bytes, EOF, errors, watcher. */
 export abstract class StreamHandle implements Selectable {
@@ -58,9 +62,9 @@ export abstract class StreamHandle implements Selectable {
     this.updatePause();
   }
 
-  recv(): Uint8Array | null {
+  recv(maxBytes = Infinity): Uint8Array | null {
     if (this.inbound.bytes > 0) {
-      const data = this.inbound.takeAll();
+      const data = maxBytes >= this.inbound.bytes ? this.inbound.takeAll() : this.inbound.take(Math.max(1, maxBytes));
       this.updatePause();
       return data;
     }

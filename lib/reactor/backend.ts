@@ -45,10 +45,12 @@ export interface Listener extends Selectable {
 /** A byte source that can be received from: a connection, or stdin. */
 export interface Readable extends Selectable {
   /**
-   * Everything buffered so far, as recv(2) would give it: null when
-   * nothing is there yet (EAGAIN), an empty array at end of stream.
+   * What is buffered, up to `maxBytes` (all of it by default), as recv(2)
+   * would give it: null when nothing is there yet (EAGAIN), an empty array
+   * at end of stream. Bytes not taken stay buffered and the handle stays
+   * readable, so a dispatcher can bound what it takes in one tick.
    */
-  recv(): Uint8Array | null;
+  recv(maxBytes?: number): Uint8Array | null;
 }
 
 /** A connected stream socket. */

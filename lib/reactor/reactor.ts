@@ -121,6 +121,12 @@ export class AlreadyRegisteredError extends ReactorError {
 /** `sleepingUntil` while select() is not asleep in the backend's poll. */
 const NOT_SLEEPING = -Infinity;
 
+/** A wake-up this much past its deadline, or a busy part this long, counts as a stall (ms). */
+export const LATE_WAKE_MS = 250;
+
+/** I/O passes a stalled reactor finishes, at most, before it runs timers. */
+const CATCH_UP_PASSES = 16;
+
 /** The selector: registrations, ticks, timers and coalesced writes (see the top of this file). */
 export class Reactor<T = unknown> {
   /** Registered keys by handle: a handle has at most one. */
@@ -138,6 +144,8 @@ export class Reactor<T = unknown> {
   private wokeAt = -1;
   /** When the current sleep in `backend.poll()` ends by itself; NOT_SLEEPING outside it. */
   private sleepingUntil = NOT_SLEEPING;
+  /** Watcher calls so far: tells a catch-up pass whether it brought anything. */
+  private firings = 0;
   /** Counters a caller can read at any time. */
   readonly stats: ReactorStats = {
     ticks: 0,
@@ -282,10 +290,18 @@ export class Reactor<T = unknown> {
       this.flush();
       const wait = this.pruneFired() ? 0 : Math.min(timeoutMs, this.timers.nextDeadline() - this.now());
       const sleepMs = Math.max(0, wait);
-      if (this.wokeAt >= 0) this.stats.tickTime.record(this.now() - this.wokeAt);
-      this.sleepingUntil = this.now() + sleepMs;
+      const sleptAt = this.now();
+      const busyMs = this.wokeAt >= 0 ? sleptAt - this.wokeAt : 0;
+      if (this.wokeAt >= 0) this.stats.tickTime.record(busyMs);
+      this.sleepingUntil = sleptAt + sleepMs;
       try {
         await this.backend.poll(sleepMs);
+        // Woken late (the process was stopped or starved) or after a long
+        // busy part: input piled up in the kernel, and the runtime hands it
+        // over in several I/O passes. Let it in before the timers run, so
+        // that an idle timeout or a tail flush never acts on a connection
+        // whose bytes are already here.
+        if (busyMs > LATE_WAKE_MS || this.now() - this.sleepingUntil > LATE_WAKE_MS) await this.catchUp();
       } finally {
         this.sleepingUntil = NOT_SLEEPING;
       }
@@ -369,7 +385,17 @@ export class Reactor<T = unknown> {
     }
   }
 
+  /** Finish I/O passes without sleeping until one brings no new readiness (at most `CATCH_UP_PASSES`). */
+  private async catchUp(): Promise<void> {
+    for (let pass = 0; pass < CATCH_UP_PASSES; pass++) {
+      const before = this.firings;
+      await this.backend.poll(0);
+      if (this.firings === before) return;
+    }
+  }
+
   private fire(key: Registration<T>): void {
+    this.firings++;
     if (!key.fired) {
       key.fired = true;
       this.fired.push(key);

@@ -8,7 +8,6 @@
  * room per tick, the flood check one subtraction per line, and the idle
  * timer is re-armed only when it fires (a receive just stamps a time).
  */
-import type { SelectorKey } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
 
 /** Per-client limits of a server (flags of bin/server.ts; see README "Limits and security"). */
@@ -25,6 +24,14 @@ export interface Limits {
   maxClients: number;
   /** Evict a client that sent nothing for this long (ms; 0: never). */
   idleTimeoutMs: number;
+  /**
+   * Input the server takes in one tick, across all clients (bytes); the
+   * rest waits in the kernel, where TCP flow control pushes back on the
+   * senders. Bounds a tick's batch, so a burst cannot outgrow the readers.
+   */
+  intakeBytes: number;
+  /** Lines the server handles in one tick, across all clients. */
+  intakeLines: number;
 }
 
 /** Generous for people typing and pasting; tight enough that one client cannot hurt the rest. */
@@ -35,6 +42,8 @@ export const defaultLimits: Limits = {
   burst: 1000,
   maxClients: 10_000,
   idleTimeoutMs: 0,
+  intakeBytes: 1024 * 1024,
+  intakeLines: 8192,
 };
 
 /**
@@ -126,7 +135,8 @@ export class ClientLimits {
   constructor(
     private readonly reactor: TimerHost,
     private readonly limits: Limits,
-    private readonly onIdle: () => void,
+    /** The client has been quiet too long; false: it is not idle after all (input is waiting), start again. */
+    private readonly onIdle: () => boolean | void,
   ) {
     const now = reactor.now();
     this.bucket = limits.rate > 0 ? new TokenBucket(limits.rate, limits.burst, now) : null;
@@ -161,24 +171,57 @@ export class ClientLimits {
   // at the earliest possible deadline and re-arms itself for the rest.
   private checkIdle = (): void => {
     this.idleTimer = null;
-    const quietFor = this.reactor.now() - this.lastActive;
-    if (quietFor >= this.limits.idleTimeoutMs) this.onIdle();
-    else this.idleTimer = this.reactor.setTimer(this.limits.idleTimeoutMs - quietFor, this.checkIdle);
+    const now = this.reactor.now();
+    const quietFor = now - this.lastActive;
+    if (quietFor >= this.limits.idleTimeoutMs) {
+      if (this.onIdle() !== false) return;
+      this.noteActivity(now);
+      this.idleTimer = this.reactor.setTimer(this.limits.idleTimeoutMs, this.checkIdle);
+    } else this.idleTimer = this.reactor.setTimer(this.limits.idleTimeoutMs - quietFor, this.checkIdle);
   };
 }
 
 const NONE: never[] = [];
 
 /**
- * Keys whose queued output is past `maxBytes`: readers that do not keep up.
- * One pass over the room per tick; allocates only when it finds one.
+ * How long a reader's backlog may stay over --max-outbound before it is
+ * evicted. A reader that keeps up is never over for long: intake is
+ * bounded per tick, so what one flush could not send is small next to the
+ * limit; one that stays over is not reading, or reads slower than the room
+ * talks.
  */
-export function slowReaders<K extends SelectorKey<unknown>>(members: readonly { readonly key: K }[], maxBytes: number): K[] {
-  if (maxBytes <= 0) return NONE;
-  let found: K[] | null = null;
-  for (let i = 0; i < members.length; i++) {
-    const key = members[i]!.key;
-    if (key.pendingBytes > maxBytes) (found ??= []).push(key);
+export const SLOW_READER_GRACE_MS = 1000;
+
+/**
+ * Watches readers' backlogs, one pass over the room per tick (allocating
+ * only when it finds a reader over the limit): which readers to evict, and
+ * how many are lagging (for the intake to slow down).
+ */
+export class BacklogWatch<K extends { readonly pendingBytes: number }> {
+  /** Readers over the limit at the latest check, and since when. */
+  private overSince = new Map<K, number>();
+  /** Readers whose backlog was over `lagBytes` at the latest check. */
+  lagging = 0;
+
+  /**
+   * Keys to evict: over `maxBytes` for `SLOW_READER_GRACE_MS`, or over
+   * twice `maxBytes` at once (a memory bound). `maxBytes` 0: no limit.
+   */
+  check(members: readonly { readonly key: K }[], maxBytes: number, lagBytes: number, now: number): K[] {
+    let lagging = 0;
+    let slow: K[] | null = null;
+    let over: Map<K, number> | null = null;
+    for (let i = 0; i < members.length; i++) {
+      const key = members[i]!.key;
+      const backlog = key.pendingBytes;
+      if (backlog > lagBytes) lagging++;
+      if (maxBytes <= 0 || backlog <= maxBytes) continue;
+      const since = this.overSince.get(key) ?? now;
+      (over ??= new Map()).set(key, since);
+      if (backlog > 2 * maxBytes || now - since >= SLOW_READER_GRACE_MS) (slow ??= []).push(key);
+    }
+    if (over !== null || this.overSince.size > 0) this.overSince = over ?? new Map();
+    this.lagging = lagging;
+    return slow ?? NONE;
   }
-  return found ?? NONE;
 }

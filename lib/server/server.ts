@@ -11,11 +11,11 @@
  * framed into lines, and writes never block the loop.
  */
 import { type Connection, describeError, type Listener } from "../reactor/backend.ts";
-import { type Address, Interest } from "../reactor/events.ts";
+import { type Address, Interest, Ready } from "../reactor/events.ts";
 import type { ReadySets, Reactor, SelectorKey } from "../reactor/reactor.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import { FrameResult } from "../chat/framing.ts";
-import { CLOSE_LINGER_MS, ClientLimits, defaultLimits, type Limits, LineVerdict, limitMessages, offlineReason, slowReaders } from "./limits.ts";
+import { CLOSE_LINGER_MS, ClientLimits, defaultLimits, type Limits, LineVerdict, limitMessages, offlineReason, BacklogWatch } from "./limits.ts";
 import { addressTuple, encode, isBareQuit, notice } from "../chat/protocol.ts";
 import { Peer, type ServerAttachment } from "./peer.ts";
 import type { Relay } from "./relay.ts";
@@ -23,6 +23,8 @@ import { Room } from "./room.ts";
 import { ServerCounters } from "./stats.ts";
 
 const NEWLINE = encode("\n");
+/** The least input a readable client is offered in a tick (bytes). */
+const MIN_SHARE = 4096;
 const SLASH = 0x2f;
 
 /** Options of a `ChatServer`; see `defaultServerOptions`. */
@@ -70,6 +72,11 @@ export class ChatServer implements CommandHost {
   readonly counters = new ServerCounters();
   private listenerKey: SelectorKey<ServerAttachment> | null = null;
   private stopping = false;
+  /** Where in the readable set the next tick starts taking input (round robin). */
+  private rotation = 0;
+  /** Readers found behind at the latest backlog check. */
+  private laggingReaders = 0;
+  private readonly backlogs = new BacklogWatch<SelectorKey<ServerAttachment, Connection>>();
 
   /** Takes the reactor's before-sleep hook (see `beforeSleep`). */
   constructor(
@@ -93,14 +100,37 @@ export class ChatServer implements CommandHost {
     return this.reactor.run((ready) => this.dispatch(ready));
   }
 
-  /** Walk one tick's ready sets, as the original select loop did. */
+  /**
+   * Walk one tick's ready sets, as the original select loop did.
+   *
+   * Intake is bounded: a tick takes at most `intakeBytes` and `intakeLines`
+   * from its clients, each readable client at most an even share of the
+   * bytes, starting one place further round the set every tick so that no
+   * client is always first (or last). What is not taken stays buffered and
+   * the key stays readable (level-triggered): it is served next tick, and
+   * meanwhile TCP flow control pushes back on the sender. So a tick's batch
+   * is small whatever the senders do, and readers are sent a little every
+   * tick instead of a burst they cannot take at once.
+   */
   dispatch(ready: ReadySets<ServerAttachment>): void {
-    for (const key of ready.readable) {
+    const readable = ready.readable;
+    const n = readable.length;
+    const { intakeBytes, intakeLines } = this.options.limits;
+    // While most readers are behind, take only a trickle: the room goes at
+    // the pace of its readers, and non-readers still fill up to eviction.
+    let bytesLeft = this.laggingReaders * 2 > this.room.size ? MIN_SHARE : intakeBytes;
+    const share = Math.max(MIN_SHARE, Math.ceil(bytesLeft / Math.max(1, n)));
+    const lineLimit = this.counters.linesIn + intakeLines;
+    const first = n > 0 ? this.rotation++ % n : 0;
+    for (let i = 0; i < n; i++) {
+      const key = readable[(first + i) % n]!;
       if (!key.valid) continue; // evicted earlier in this tick
       const attachment = key.data;
       if (attachment.kind === "listener") this.acceptAll(attachment.listener);
       else if (attachment.kind === "service") attachment.onReadable();
-      else this.receive(attachment);
+      else if (bytesLeft > 0 && this.counters.linesIn < lineLimit) {
+        bytesLeft -= this.receive(attachment, Math.min(share, bytesLeft));
+      }
     }
     for (const key of ready.errored) {
       if (!key.valid) continue;
@@ -176,16 +206,17 @@ export class ChatServer implements CommandHost {
 
   /**
    * The reactor's one before-sleep hook. The order matters:
-   *   1. seal the room's batch: this tick's output is queued per client, so
-   *      the queue sizes the slow-reader check looks at are complete;
-   *   2. evict slow readers; their offline notices go into a fresh batch;
-   *   3. seal again, so the remaining clients get those notices in this flush;
-   *   4. the relay ends its tick last, so that everything this tick relayed,
+   *   1. check the readers' backlogs before this tick's batch is queued: a
+   *      backlog is what earlier flushes could not send, not what this tick
+   *      is about to; slow readers are evicted and their offline notices go
+   *      into this tick's batch;
+   *   2. seal the room's batch, so every remaining client gets this tick's
+   *      lines and notices in this flush;
+   *   3. the relay ends its tick last, so that everything this tick relayed,
    *      eviction notices included, leaves for the cluster in this tick.
    */
   private beforeSleep(): void {
-    this.room.seal();
-    this.evictSlowReaders();
+    this.checkBacklogs();
     this.room.seal();
     this.options.relay?.endTick();
   }
@@ -211,33 +242,37 @@ export class ChatServer implements CommandHost {
     const peer = new Peer(key, conn, this.options.limits.maxLine);
     key.data = peer;
     const idleSeconds = this.options.limits.idleTimeoutMs / 1000;
-    peer.limits = new ClientLimits(this.reactor, this.options.limits, () =>
-      this.evictOverLimit(peer, limitMessages.idle(idleSeconds), offlineReason.idle),
-    );
+    peer.limits = new ClientLimits(this.reactor, this.options.limits, () => {
+      // Bytes already waiting (after a stall, say) are activity, not idleness.
+      if (conn.readiness() & Ready.READABLE) return false;
+      this.evictOverLimit(peer, limitMessages.idle(idleSeconds), offlineReason.idle);
+    });
     this.counters.connects++;
     // Announced before it joins: a client is not told about itself.
     this.announce(peer, notice.connected(conn.remote));
     this.room.join(peer.member);
   }
 
-  private receive(peer: Peer): void {
-    const data = peer.conn.recv();
-    if (data === null) return;
+  /** Take up to `maxBytes` of a client's input and handle its lines; returns the bytes taken. */
+  private receive(peer: Peer, maxBytes: number): number {
+    const data = peer.conn.recv(maxBytes);
+    if (data === null) return 0;
     this.counters.bytesIn += data.length;
     peer.limits!.noteActivity(this.reactor.now());
     if (data.length === 0) {
       // EOF: what the client sent without a newline is still its message.
       this.deliverTail(peer);
       if (peer.key.valid) this.evict(peer, notice.offline(peer.conn.remote));
-      return;
+      return 0;
     }
     const result = peer.framer.push(data, (line) => this.onLine(peer, line));
-    if (result === FrameResult.STOPPED) return;
     if (result === FrameResult.TOO_LONG) {
       const max = this.options.limits.maxLine;
-      return this.evictOverLimit(peer, limitMessages.lineTooLong(max), offlineReason.lineTooLong);
+      this.evictOverLimit(peer, limitMessages.lineTooLong(max), offlineReason.lineTooLong);
+    } else if (result === FrameResult.OK) {
+      this.armTail(peer);
     }
-    this.armTail(peer);
+    return data.length;
   }
 
   /** Handle one complete line; false stops reading this connection. */
@@ -264,8 +299,17 @@ export class ChatServer implements CommandHost {
   private armTail(peer: Peer): void {
     peer.tailTimer?.cancel();
     peer.tailTimer = peer.framer.pending
-      ? this.reactor.setTimer(this.options.tailMs, () => this.deliverTail(peer))
+      ? this.reactor.setTimer(this.options.tailMs, () => this.onTailTimeout(peer))
       : null;
+  }
+
+  /** The tail timer: the sender went quiet with a line unfinished. */
+  private onTailTimeout(peer: Peer): void {
+    peer.tailTimer = null;
+    // Input already waiting (after a stall, say) may hold the tail's newline:
+    // read it first; only a tail that stays unterminated is a message.
+    if (peer.key.valid && peer.conn.readiness() & Ready.READABLE) return this.armTail(peer);
+    this.deliverTail(peer);
   }
 
   private deliverTail(peer: Peer): void {
@@ -316,11 +360,18 @@ export class ChatServer implements CommandHost {
   }
 
   /**
-   * Readers whose queued output passed --max-outbound are dropped at once
-   * (reset, queue freed) so they cannot hold memory or slow anyone else.
+   * Look at every reader's backlog (output queued before this tick that its
+   * socket has not taken yet). A reader whose backlog stays over
+   * --max-outbound for `SLOW_READER_GRACE_MS`, or passes twice that at
+   * once, is dropped (reset, queue freed): it cannot hold memory or slow
+   * anyone else. A reader that drains what it is sent never gets there:
+   * intake is bounded per tick, and slows down while most readers lag.
    */
-  private evictSlowReaders(): void {
-    for (const key of slowReaders(this.room.list(), this.options.limits.maxOutbound)) {
+  private checkBacklogs(): void {
+    const { maxOutbound, intakeBytes } = this.options.limits;
+    const slow = this.backlogs.check(this.room.list(), maxOutbound, intakeBytes, this.reactor.now());
+    this.laggingReaders = this.backlogs.lagging;
+    for (const key of slow) {
       const peer = key.data as Peer;
       this.evict(peer, notice.offline(peer.conn.remote, offlineReason.tooSlow), true);
     }

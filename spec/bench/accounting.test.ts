@@ -7,17 +7,17 @@ import { formatMessage, scanChunk, type Parsed } from '../../bench/message.ts';
 t.test('clean delivery: counts add up', async (t) => {
   const acc = new Accounting(3, 2); // clients 0,1 send; 0,1,2 receive
   for (let seq = 0; seq < 5; seq++)
-    for (const s of [0, 1]) {
-      acc.recordSent(s);
-      for (let r = 0; r < 3; r++) if (r !== s) acc.deliver(r, s, seq, 100);
+    for (const sender of [0, 1]) {
+      acc.recordSent(sender);
+      for (let receiver = 0; receiver < 3; receiver++) if (receiver !== sender) acc.deliver(receiver, sender, seq, 100);
     }
-  const tot = acc.totals();
-  t.equal(tot.sent, 10);
-  t.equal(tot.expected, 20);
-  t.equal(tot.delivered, 20);
-  t.equal(tot.lost, 0);
-  t.equal(tot.duplicates, 0);
-  t.equal(tot.orderViolations, 0);
+  const totals = acc.totals();
+  t.equal(totals.sent, 10);
+  t.equal(totals.expected, 20);
+  t.equal(totals.delivered, 20);
+  t.equal(totals.lost, 0);
+  t.equal(totals.duplicates, 0);
+  t.equal(totals.orderViolations, 0);
   t.equal(acc.latency.count, 20);
   t.equal(acc.highestSeen(2, 1), 4);
 });
@@ -28,10 +28,10 @@ t.test('a dropped message is lost', async (t) => {
     acc.recordSent(0);
     if (seq !== 2) acc.deliver(1, 0, seq, 1);
   }
-  const tot = acc.totals();
-  t.equal(tot.lost, 1);
-  t.equal(tot.delivered, 3);
-  t.equal(tot.orderViolations, 0);
+  const totals = acc.totals();
+  t.equal(totals.lost, 1);
+  t.equal(totals.delivered, 3);
+  t.equal(totals.orderViolations, 0);
 });
 
 t.test('a late message is an order violation, not a loss', async (t) => {
@@ -40,10 +40,10 @@ t.test('a late message is an order violation, not a loss', async (t) => {
   acc.deliver(1, 0, 0, 1);
   acc.deliver(1, 0, 2, 1);
   acc.deliver(1, 0, 1, 1);
-  const tot = acc.totals();
-  t.equal(tot.orderViolations, 1);
-  t.equal(tot.lost, 0);
-  t.equal(tot.duplicates, 0);
+  const totals = acc.totals();
+  t.equal(totals.orderViolations, 1);
+  t.equal(totals.lost, 0);
+  t.equal(totals.duplicates, 0);
 });
 
 t.test('a repeated message is a duplicate', async (t) => {
@@ -54,11 +54,11 @@ t.test('a repeated message is a duplicate', async (t) => {
   acc.deliver(1, 0, 1, 1);
   acc.deliver(1, 0, 1, 1);
   acc.deliver(1, 0, 0, 1);
-  const tot = acc.totals();
-  t.equal(tot.duplicates, 2);
-  t.equal(tot.delivered, 2);
-  t.equal(tot.lost, 0);
-  t.equal(tot.orderViolations, 0);
+  const totals = acc.totals();
+  t.equal(totals.duplicates, 2);
+  t.equal(totals.delivered, 2);
+  t.equal(totals.lost, 0);
+  t.equal(totals.orderViolations, 0);
 });
 
 t.test('unknown senders are foreign, not deliveries', async (t) => {
@@ -80,15 +80,15 @@ t.test('histogram buckets are contiguous and tight', async (t) => {
 });
 
 t.test('percentiles on known data', async (t) => {
-  const h = new Histogram();
-  for (let v = 1; v <= 50; v++) h.record(v); // exact range
-  t.equal(h.percentile(50), 25);
-  t.equal(h.percentile(90), 45);
-  t.equal(h.percentile(100), 50);
-  t.equal(h.min, 1);
+  const small = new Histogram();
+  for (let value = 1; value <= 50; value++) small.record(value); // exact range
+  t.equal(small.percentile(50), 25);
+  t.equal(small.percentile(90), 45);
+  t.equal(small.percentile(100), 50);
+  t.equal(small.min, 1);
 
   const big = new Histogram();
-  for (let v = 1; v <= 100_000; v++) big.record(v);
+  for (let value = 1; value <= 100_000; value++) big.record(value);
   for (const [p, want] of [[50, 50_000], [90, 90_000], [99, 99_000], [99.9, 99_900]] as const) {
     const got = big.percentile(p);
     t.ok(got >= want && got <= want * (1 + 1 / 32), `p${p}=${got} within one bucket above ${want}`);
@@ -98,7 +98,7 @@ t.test('percentiles on known data', async (t) => {
   t.equal(Math.round(big.summary().mean), 50_001);
 
   const merged = new Histogram();
-  merged.merge(h);
+  merged.merge(small);
   merged.merge(big);
   t.equal(merged.count, 100_050);
   t.equal(merged.min, 1);
@@ -111,8 +111,8 @@ t.test('message format and scanning survive prefixes and split lines', async (t)
   const buf = Buffer.from(text);
   const seen: Parsed[] = [];
   const out: Parsed = { phase: 0, sender: 0, seq: 0, tUs: 0 };
-  const r = scanChunk(buf, out, (m) => seen.push({ ...m }));
+  const scan = scanChunk(buf, out, (message) => seen.push({ ...message }));
   t.same(seen, [{ phase: 3, sender: 7, seq: 42, tUs: 123456 }, { phase: 3, sender: 1, seq: 0, tUs: 9 }]);
-  t.equal(r.joins, 2);
-  t.equal(buf.subarray(r.consumed).toString(), 'partial ~b 3');
+  t.equal(scan.joins, 2);
+  t.equal(buf.subarray(scan.consumed).toString(), 'partial ~b 3');
 });

@@ -8,7 +8,7 @@ import { formatMessage, scanChunk, type Parsed } from '../../bench/message.ts';
 
 function scan(text: string, size: number): Parsed[] {
   const seen: Parsed[] = [];
-  scanChunk(Buffer.from(text), { phase: 0, sender: 0, seq: 0, tUs: 0 }, (m) => seen.push({ ...m }), true, size);
+  scanChunk(Buffer.from(text), { phase: 0, sender: 0, seq: 0, tUs: 0 }, (message) => seen.push({ ...message }), true, size);
   return seen;
 }
 
@@ -40,7 +40,7 @@ t.test('without timestamps: the same messages, tUs left alone', async (t) => {
   const text = `<127.0.0.1:5000> ${formatMessage(3, 7, 42, 123456, 64)}Client (127.0.0.1, 9) connected\n${formatMessage(3, 1, 0, 9, 64)}`;
   const out: Parsed = { phase: 0, sender: 0, seq: 0, tUs: -1 };
   const seen: Parsed[] = [];
-  for (const size of [0, 64]) scanChunk(Buffer.from(text), out, (m) => seen.push({ ...m }), true, size, false);
+  for (const size of [0, 64]) scanChunk(Buffer.from(text), out, (message) => seen.push({ ...message }), true, size, false);
   const want = [
     { phase: 3, sender: 7, seq: 42, tUs: -1 },
     { phase: 3, sender: 1, seq: 0, tUs: -1 },

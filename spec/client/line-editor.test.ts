@@ -2,94 +2,94 @@
 import t from "tap";
 import { escapeLength, LineEditor } from "../../lib/client/line-editor.ts";
 
-const editor = (columns = 80) => new LineEditor({ prompt: "> ", columns: () => columns });
-const submitted = (actions: ReturnType<LineEditor["feed"]>) => actions.flatMap((a) => (a.kind === "submit" ? [a.line] : []));
+const newEditor = (columns = 80) => new LineEditor({ prompt: "> ", columns: () => columns });
+const submitted = (actions: ReturnType<LineEditor["feed"]>) => actions.flatMap((action) => (action.kind === "submit" ? [action.line] : []));
 
 t.test("typing, moving and deleting", async (t) => {
-  const e = editor();
-  t.same(e.feed("helo"), []);
-  e.feed("\x1b[D"); // left
-  e.feed("l");
-  t.equal(e.text, "hello");
-  t.equal(e.position, 4);
-  e.feed("\x01"); // Ctrl-A
-  e.feed("\x1b[3~"); // Delete
-  t.equal(e.text, "ello");
-  e.feed("\x05 world\x17"); // Ctrl-E, type, Ctrl-W
-  t.equal(e.text, "ello ");
-  e.feed("\x7f\x7f");
-  t.equal(e.text, "ell");
-  e.feed("\x15");
-  t.equal(e.text, "");
-  e.feed("héllo → ✓");
-  t.equal(e.text, "héllo → ✓", "non-ASCII characters are one character each");
-  e.feed("\x1b[H\x0b");
-  t.equal(e.text, "", "Home then Ctrl-K clears");
+  const editor = newEditor();
+  t.same(editor.feed("helo"), []);
+  editor.feed("\x1b[D"); // left
+  editor.feed("l");
+  t.equal(editor.text, "hello");
+  t.equal(editor.position, 4);
+  editor.feed("\x01"); // Ctrl-A
+  editor.feed("\x1b[3~"); // Delete
+  t.equal(editor.text, "ello");
+  editor.feed("\x05 world\x17"); // Ctrl-E, type, Ctrl-W
+  t.equal(editor.text, "ello ");
+  editor.feed("\x7f\x7f");
+  t.equal(editor.text, "ell");
+  editor.feed("\x15");
+  t.equal(editor.text, "");
+  editor.feed("héllo → ✓");
+  t.equal(editor.text, "héllo → ✓", "non-ASCII characters are one character each");
+  editor.feed("\x1b[H\x0b");
+  t.equal(editor.text, "", "Home then Ctrl-K clears");
 });
 
 t.test("Enter submits and clears; Ctrl-C quits; Ctrl-D quits only on an empty line", async (t) => {
-  const e = editor();
-  t.same(submitted(e.feed("one\rtwo\r")), ["one", "two"]);
-  t.equal(e.text, "");
-  e.feed("x");
-  t.same(e.feed("\x04"), [], "Ctrl-D with text deletes under the cursor");
-  t.same(e.feed("\x1b[D\x04"), []);
-  t.equal(e.text, "");
-  t.same(e.feed("\x04"), [{ kind: "quit" }]);
-  t.same(editor().feed("abc\x03def"), [{ kind: "quit" }]);
+  const editor = newEditor();
+  t.same(submitted(editor.feed("one\rtwo\r")), ["one", "two"]);
+  t.equal(editor.text, "");
+  editor.feed("x");
+  t.same(editor.feed("\x04"), [], "Ctrl-D with text deletes under the cursor");
+  t.same(editor.feed("\x1b[D\x04"), []);
+  t.equal(editor.text, "");
+  t.same(editor.feed("\x04"), [{ kind: "quit" }]);
+  t.same(newEditor().feed("abc\x03def"), [{ kind: "quit" }]);
 });
 
 t.test("history with the arrow keys keeps the line being typed", async (t) => {
-  const e = editor();
-  e.feed("first\rsecond\r");
-  e.feed("draft");
-  e.feed("\x1b[A");
-  t.equal(e.text, "second");
-  e.feed("\x1b[A\x1b[A");
-  t.equal(e.text, "first", "stops at the oldest");
-  e.feed("\x1b[B\x1b[B");
-  t.equal(e.text, "draft", "down past the newest brings the draft back");
-  e.feed("\x1bOA"); // application-mode arrow
-  t.equal(e.text, "second");
-  t.same(submitted(e.feed("\r")), ["second"]);
+  const editor = newEditor();
+  editor.feed("first\rsecond\r");
+  editor.feed("draft");
+  editor.feed("\x1b[A");
+  t.equal(editor.text, "second");
+  editor.feed("\x1b[A\x1b[A");
+  t.equal(editor.text, "first", "stops at the oldest");
+  editor.feed("\x1b[B\x1b[B");
+  t.equal(editor.text, "draft", "down past the newest brings the draft back");
+  editor.feed("\x1bOA"); // application-mode arrow
+  t.equal(editor.text, "second");
+  t.same(submitted(editor.feed("\r")), ["second"]);
 });
 
 t.test("an escape sequence split across reads is put back together", async (t) => {
-  const e = editor();
-  e.feed("ab\x1b");
-  e.feed("[");
-  t.equal(e.text, "ab", "nothing is inserted while the sequence is incomplete");
-  e.feed("Dc");
-  t.equal(e.text, "acb");
+  const editor = newEditor();
+  editor.feed("ab\x1b");
+  editor.feed("[");
+  t.equal(editor.text, "ab", "nothing is inserted while the sequence is incomplete");
+  editor.feed("Dc");
+  t.equal(editor.text, "acb");
   t.equal(escapeLength("\x1b[1;5C", 0), 6);
   t.equal(escapeLength("\x1b[1;5", 0), 0);
   t.equal(escapeLength("\x1bx", 0), 2);
 });
 
 t.test("render draws prompt and input with the cursor in place; printAbove keeps the input", async (t) => {
-  const e = editor();
-  e.feed("hello\x1b[D\x1b[D");
-  t.equal(e.render(), "\r\x1b[2K> hello\x1b[6G");
-  const out = e.printAbove("<bob> hi");
+  const editor = newEditor();
+  editor.feed("hello\x1b[D\x1b[D");
+  t.equal(editor.render(), "\r\x1b[2K> hello\x1b[6G");
+  const out = editor.printAbove("<bob> hi");
   t.equal(out, "\r\x1b[2K<bob> hi\r\n\r\x1b[2K> hello\x1b[6G", "the incoming line, then the input drawn again");
-  t.equal(e.text, "hello");
+  t.equal(editor.text, "hello");
 });
 
 t.test("a line wider than the terminal scrolls sideways around the cursor", async (t) => {
-  const e = editor(12); // room for 9 characters after "> "
-  e.feed("abcdefghijklmno");
-  t.equal(e.render(), "\r\x1b[2K> ghijklmno\x1b[12G");
-  e.feed("\x01");
-  t.equal(e.render(), "\r\x1b[2K> abcdefghi\x1b[3G");
+  const editor = newEditor(12); // room for 9 characters after "> "
+  editor.feed("abcdefghijklmno");
+  t.equal(editor.render(), "\r\x1b[2K> ghijklmno\x1b[12G");
+  editor.feed("\x01");
+  t.equal(editor.render(), "\r\x1b[2K> abcdefghi\x1b[3G");
 });
 
 t.test("every key in the key table does what it is bound to", async (t) => {
   /** The editor after typing `before`, then `keys`: its text and cursor. */
   const after = (keys: string, before = "abcd\x1b[D\x1b[D") => {
-    const e = editor();
-    e.feed(before);
-    e.feed(keys);
-    return [e.text, e.position];
+    const editor = newEditor();
+    editor.feed(before);
+    editor.feed(keys);
+    return [editor.text, editor.position];
   };
   // Cursor starts between "ab" and "cd".
   for (const left of ["\x02", "\x1b[D", "\x1bOD"]) t.same(after(left), ["abcd", 1], `${JSON.stringify(left)}: left`);
@@ -102,27 +102,27 @@ t.test("every key in the key table does what it is bound to", async (t) => {
   t.same(after("\x15"), ["cd", 0], "Ctrl-U: delete to the start");
   t.same(after("\x17", "one two"), ["one ", 4], "Ctrl-W: delete the word before the cursor");
   t.same(after("\x17", "one two  "), ["one ", 4], "Ctrl-W: spaces before the cursor go with the word");
-  t.same(submitted(editor().feed("a\nb\r")), ["a", "b"], "LF and CR both submit");
+  t.same(submitted(newEditor().feed("a\nb\r")), ["a", "b"], "LF and CR both submit");
 
-  const e = editor();
-  e.feed("first\rsecond\r");
+  const editor = newEditor();
+  editor.feed("first\rsecond\r");
   for (const [back, forward] of [["\x10", "\x0e"], ["\x1b[A", "\x1b[B"], ["\x1bOA", "\x1bOB"]] as const) {
-    e.feed(back);
-    e.feed(back);
-    t.equal(e.text, "first", `${JSON.stringify(back)}: back through history`);
-    e.feed(forward);
-    t.equal(e.text, "second", `${JSON.stringify(forward)}: forward through history`);
-    e.feed(forward);
-    t.equal(e.text, "", "forward past the newest: the (empty) draft");
+    editor.feed(back);
+    editor.feed(back);
+    t.equal(editor.text, "first", `${JSON.stringify(back)}: back through history`);
+    editor.feed(forward);
+    t.equal(editor.text, "second", `${JSON.stringify(forward)}: forward through history`);
+    editor.feed(forward);
+    t.equal(editor.text, "", "forward past the newest: the (empty) draft");
   }
 });
 
 t.test("keys not in the table change nothing", async (t) => {
-  const e = editor();
-  e.feed("ab\x1b[D");
+  const editor = newEditor();
+  editor.feed("ab\x1b[D");
   const unbound = ["\x07", "\x00", "\x0c", "\x1b[2~", "\x1b[15~", "\x1bOP", "\x1bx", "\x1b[1;5C"];
   for (const key of unbound) {
-    t.same(e.feed(key), [], `${JSON.stringify(key)}: no action`);
-    t.same([e.text, e.position], ["ab", 1], `${JSON.stringify(key)}: text and cursor unchanged`);
+    t.same(editor.feed(key), [], `${JSON.stringify(key)}: no action`);
+    t.same([editor.text, editor.position], ["ab", 1], `${JSON.stringify(key)}: text and cursor unchanged`);
   }
 });

@@ -36,7 +36,7 @@ class Tmux {
       }
       if (test(rows)) return rows;
       if (Date.now() > deadline) throw new Error(`screen never showed ${what}:\n${rows.join("\n")}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
   keys(name: string, ...keys: string[]): void {
@@ -53,11 +53,11 @@ class Tmux {
 const plain = (row: string) => row.replace(/\x1b\[[0-9;]*m/g, "");
 /** The row (with its colour escapes) that reads `text` once the escapes are removed. */
 const rowWith = (rows: string[], text: string) => {
-  const row = rows.find((r) => plain(r).includes(text));
+  const row = rows.find((candidate) => plain(candidate).includes(text));
   if (row === undefined) throw new Error(`no row shows ${text}`);
   return row;
 };
-const lastRow = (rows: string[]) => rows.filter((r) => r.trim() !== "").at(-1) ?? "";
+const lastRow = (rows: string[]) => rows.filter((row) => row.trim() !== "").at(-1) ?? "";
 const clientCommand = (port: number, env: string) => `cd ${root} && exec env ${env} ${bunPath} bin/client.ts --port ${port}`;
 
 t.test("typed text survives incoming messages; names in colour; history with Up", async (t) => {
@@ -69,18 +69,18 @@ t.test("typed text survives incoming messages; names in colour; history with Up"
   await server.waitFor(`Client ${peer.addr} connected`);
   tmux.start("chat", clientCommand(server.port, "env -u NO_COLOR"));
   const joined = /Client \(127\.0\.0\.1, (\d+)\) connected\n/;
-  await peer.waitUntil((r) => joined.test(r), "the terminal client's join");
+  await peer.waitUntil((received) => joined.test(received), "the terminal client's join");
   const port = joined.exec(peer.received)![1];
   await tmux.waitScreen("chat", (rows) => lastRow(rows) === ">", "the prompt");
 
   tmux.type("chat", "hello wor");
   await tmux.waitScreen("chat", (rows) => lastRow(rows) === "> hello wor", "the typed text");
   peer.send("/nick bob\nincoming one\nincoming two\n");
-  const rows = await tmux.waitScreen("chat", (r) => r.some((row) => row.includes("<bob> incoming two")), "the incoming lines");
+  const rows = await tmux.waitScreen("chat", (screen) => screen.some((row) => row.includes("<bob> incoming two")), "the incoming lines");
   t.equal(lastRow(rows), "> hello wor", "the half-typed line is intact below the incoming ones");
   t.ok(rows.includes("<bob> incoming one"), "incoming lines are whole rows");
   t.ok(rows.includes(`Client (127.0.0.1, ${peer.port}) is now bob`));
-  t.equal(rows.filter((r) => r.includes("hello wor")).length, 1, "the input is drawn once, not torn into the output");
+  t.equal(rows.filter((row) => row.includes("hello wor")).length, 1, "the input is drawn once, not torn into the output");
 
   const coloured = rowWith(tmux.screen("chat", true), "<bob> incoming one");
   t.match(coloured, /\x1b\[[0-9;]*m<bob>\x1b\[/, "the name is coloured");
@@ -88,13 +88,13 @@ t.test("typed text survives incoming messages; names in colour; history with Up"
   tmux.type("chat", "ld");
   tmux.keys("chat", "Enter");
   await peer.waitFor(`<127.0.0.1:${port}> hello world\n`);
-  await tmux.waitScreen("chat", (r) => r.includes("> hello world") && lastRow(r) === ">", "the sent line echoed, input cleared");
+  await tmux.waitScreen("chat", (screen) => screen.includes("> hello world") && lastRow(screen) === ">", "the sent line echoed, input cleared");
   tmux.keys("chat", "Up");
-  await tmux.waitScreen("chat", (r) => lastRow(r) === "> hello world", "the last line recalled with Up");
+  await tmux.waitScreen("chat", (screen) => lastRow(screen) === "> hello world", "the last line recalled with Up");
   tmux.keys("chat", "C-u");
   tmux.type("chat", "/who");
   tmux.keys("chat", "Enter");
-  await tmux.waitScreen("chat", (r) => r.some((row) => row.startsWith("Online (2): ")), "the /who answer");
+  await tmux.waitScreen("chat", (screen) => screen.some((row) => row.startsWith("Online (2): ")), "the /who answer");
 
   tmux.keys("chat", "C-c");
   await peer.waitFor(`Client (127.0.0.1, ${port}) quits\n`);
@@ -112,7 +112,7 @@ t.test("NO_COLOR keeps the terminal client plain", async (t) => {
   await peer.waitFor("connected\n");
   await tmux.waitScreen("plain", (rows) => lastRow(rows) === ">", "the prompt");
   peer.send("/nick eve\nplain text\n");
-  await tmux.waitScreen("plain", (r) => r.includes("<eve> plain text"), "the message");
+  await tmux.waitScreen("plain", (screen) => screen.includes("<eve> plain text"), "the message");
   const row = rowWith(tmux.screen("plain", true), "<eve> plain text");
   t.equal(row, "<eve> plain text", "no colour escapes at all");
   tmux.type("plain", "q");

@@ -42,7 +42,7 @@ t.test("the client sends typed lines, prints what others say, and q quits with 0
   const peer = await LineClient.connect(server.port);
   const client = startClient(server.port);
   const joined = /Client \(127\.0\.0\.1, (\d+)\) connected\n/;
-  await peer.waitUntil((r) => joined.test(r), "the client's join notice");
+  await peer.waitUntil((received) => joined.test(received), "the client's join notice");
   const port = joined.exec(peer.received)![1];
   client.type("hi from the client\n");
   await peer.waitFor(`<127.0.0.1:${port}> hi from the client\n`);
@@ -60,7 +60,7 @@ t.test("end of input quits the same way (scriptable from a pipe)", async (t) => 
   const peer = await LineClient.connect(server.port);
   const run = await runBun(["bin/client.ts", "--port", String(server.port)], { input: "one\ntwo without newline" });
   t.equal(run.code, 0, run.stderr);
-  await peer.waitUntil((r) => /> one\n.*> two without newline\nClient \(127\.0\.0\.1, \d+\) quits\n/s.test(r), "lines then quit");
+  await peer.waitUntil((received) => /> one\n.*> two without newline\nClient \(127\.0\.0\.1, \d+\) quits\n/s.test(received), "lines then quit");
   peer.end();
 });
 

@@ -8,7 +8,8 @@ import {
   defaultLimits,
   LineVerdict,
   RESERVED_FDS,
-  slowReaders,
+  BacklogWatch,
+  SLOW_READER_GRACE_MS,
   TokenBucket,
 } from "../../lib/server/limits.ts";
 import { visible } from "../../lib/client/display.ts";
@@ -77,7 +78,7 @@ t.test("client limits: rate 0 means no flood limit", async (t) => {
 t.test("client limits: idle timeout fires after a quiet period, measured from the last receive", async (t) => {
   const clock = new FakeClock();
   let idle = 0;
-  const limits = new ClientLimits(clock, { ...defaultLimits, idleTimeoutMs: 1000 }, () => idle++);
+  const limits = new ClientLimits(clock, { ...defaultLimits, idleTimeoutMs: 1000 }, () => void idle++);
   clock.advance(600);
   limits.noteActivity(clock.now()); // activity at 1600: deadline moves to 2600
   clock.advance(400); // 2000: the first timer fires, sees activity, re-arms for the rest
@@ -99,15 +100,25 @@ t.test("client limits: close() stops the idle timer; no timer without a timeout"
   t.equal(clock.pending, 0, "idle-timeout 0 arms no timer");
 });
 
-t.test("slowReaders: only keys past the limit; 0 disables", async (t) => {
-  const key = (pendingBytes: number) => ({ key: { pendingBytes } as never });
-  const members = [key(0), key(100), key(101), key(5000)];
-  t.same(
-    slowReaders(members, 100).map((k) => (k as { pendingBytes: number }).pendingBytes),
-    [101, 5000],
-  );
-  t.same(slowReaders(members, 0), [], "0: no limit");
-  t.same(slowReaders([key(1), key(2)], 100), [], "none over");
+t.test("BacklogWatch: evicts a reader over the limit for the grace period, or over twice it at once", async (t) => {
+  const reader = (pendingBytes: number) => ({ key: { pendingBytes } });
+  const fast = reader(50);
+  const lagging = reader(150);
+  const slow = reader(150);
+  const huge = reader(250);
+  const watch = new BacklogWatch<{ pendingBytes: number }>();
+  const sizes = (keys: { pendingBytes: number }[]) => keys.map((k) => k.pendingBytes);
+  t.same(sizes(watch.check([fast, slow], 100, 60, 0)), [], "over the limit for the first time: not yet");
+  t.equal(watch.lagging, 1, "one reader is over the lag threshold");
+  t.same(sizes(watch.check([fast, slow, huge], 100, 60, 10)), [250], "over twice the limit: at once");
+  t.same(sizes(watch.check([fast, slow], 100, 60, SLOW_READER_GRACE_MS - 1)), [], "still within the grace period");
+  t.same(sizes(watch.check([fast, slow], 100, 60, SLOW_READER_GRACE_MS)), [150], "over for the whole grace period");
+  t.same(sizes(watch.check([lagging], 100, 60, 0)), [], "a new reader over the limit starts its own period");
+  lagging.key.pendingBytes = 10;
+  t.same(sizes(watch.check([lagging], 100, 60, 500)), [], "it drained");
+  lagging.key.pendingBytes = 150;
+  t.same(sizes(watch.check([lagging], 100, 60, SLOW_READER_GRACE_MS)), [], "draining below the limit restarts the period");
+  t.same(sizes(watch.check([huge], 0, 60, 0)), [], "0: no limit");
 });
 
 t.test("max clients fit under the open-file limit", async (t) => {

@@ -23,35 +23,35 @@ function prng(s: number): () => number {
   };
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One chaos client's life: connect, misbehave a little, leave in a random way. */
 async function chaosLife(port: number, rand: () => number, until: number): Promise<void> {
-  const s = net.connect({ host: "127.0.0.1", port });
-  s.on("error", () => {});
-  if (rand() < 0.5) s.resume(); // the others never read
+  const socket = net.connect({ host: "127.0.0.1", port });
+  socket.on("error", () => {});
+  if (rand() < 0.5) socket.resume(); // the others never read
   await new Promise<void>((resolve) => {
-    s.once("connect", () => resolve());
-    s.once("close", () => resolve());
+    socket.once("connect", () => resolve());
+    socket.once("close", () => resolve());
   });
   const actions = Math.floor(rand() * 20);
-  for (let i = 0; i < actions && Date.now() < until && !s.destroyed; i++) {
-    const n = Math.floor(rand() * 2000);
-    const bytes = Buffer.alloc(n);
-    for (let j = 0; j < n; j++) {
-      const r = rand();
-      bytes[j] = r < 0.05 ? 10 : r < 0.08 ? 0 : r < 0.1 ? 0xff : Math.floor(rand() * 256);
+  for (let i = 0; i < actions && Date.now() < until && !socket.destroyed; i++) {
+    const length = Math.floor(rand() * 2000);
+    const bytes = Buffer.alloc(length);
+    for (let j = 0; j < length; j++) {
+      const kind = rand();
+      bytes[j] = kind < 0.05 ? 10 : kind < 0.08 ? 0 : kind < 0.1 ? 0xff : Math.floor(rand() * 256);
     }
-    s.write(bytes);
+    socket.write(bytes);
     await sleep(rand() * 30);
   }
   const how = rand();
-  if (how < 0.3) s.resetAndDestroy();
-  else if (how < 0.6) s.end();
+  if (how < 0.3) socket.resetAndDestroy();
+  else if (how < 0.6) socket.end();
   else if (how < 0.8) {
-    s.write("q\n");
-    s.end();
-  } else s.destroy();
+    socket.write("q\n");
+    socket.end();
+  } else socket.destroy();
 }
 
 t.test(`fuzz (seed ${seed})`, async (t) => {
@@ -79,11 +79,11 @@ t.test(`fuzz (seed ${seed})`, async (t) => {
       const sender = prefix === undefined ? undefined : senders.get(prefix);
       if (sender === undefined) return;
       const text = line.slice(prefix!.length);
-      const m = /^([ABC]):(\d+|END)$/.exec(text);
-      if (!m || m[1] !== sender) return void errors.push(`${name} got ${JSON.stringify(line)} from ${sender}`);
+      const match = /^([ABC]):(\d+|END)$/.exec(text);
+      if (!match || match[1] !== sender) return void errors.push(`${name} got ${JSON.stringify(line)} from ${sender}`);
       const next = nextSeq.get(sender) ?? 0;
       if (next === Infinity) return void errors.push(`${name} got ${JSON.stringify(line)} after ${sender}:END`);
-      const seq = m[2] === "END" ? -1 : Number(m[2]);
+      const seq = match[2] === "END" ? -1 : Number(match[2]);
       if (seq !== -1 && seq !== next) errors.push(`${name} got ${sender}:${seq}, expected ${next}`);
       nextSeq.set(sender, seq === -1 ? Infinity : next + 1);
     });
@@ -91,7 +91,7 @@ t.test(`fuzz (seed ${seed})`, async (t) => {
     senders.set(`<127.0.0.1:${reader.port}> `, name);
     good.push({ name, reader });
   }
-  const sent = new Map<string, number>(names.map((n) => [n, 0]));
+  const sent = new Map<string, number>(names.map((name) => [name, 0]));
 
   const until = Date.now() + CHAOS_MS;
   const chaos = Array.from({ length: CHAOS_CLIENTS }, async () => {
@@ -99,27 +99,27 @@ t.test(`fuzz (seed ${seed})`, async (t) => {
   });
   const talk = (async () => {
     while (Date.now() < until) {
-      for (const g of good) {
-        const n = sent.get(g.name)!;
-        g.reader.socket.write(`${g.name}:${n}\n`);
-        sent.set(g.name, n + 1);
+      for (const client of good) {
+        const seq = sent.get(client.name)!;
+        client.reader.socket.write(`${client.name}:${seq}\n`);
+        sent.set(client.name, seq + 1);
       }
       await sleep(10);
     }
-    for (const g of good) g.reader.socket.write(`${g.name}:END\n`);
+    for (const client of good) client.reader.socket.write(`${client.name}:END\n`);
   })();
   await Promise.all([...chaos, talk]);
 
-  for (const g of good) {
-    const nextSeq = nextSeqs.get(g.name)!;
-    const others = good.filter((o) => o !== g);
-    await g.reader.waitUntil(
-      () => others.every((o) => nextSeq.get(o.name) === Infinity),
-      `${g.name}: END from every other well-behaved client`,
+  for (const client of good) {
+    const nextSeq = nextSeqs.get(client.name)!;
+    const others = good.filter((other) => other !== client);
+    await client.reader.waitUntil(
+      () => others.every((other) => nextSeq.get(other.name) === Infinity),
+      `${client.name}: END from every other well-behaved client`,
     );
   }
   t.same(errors, [], "no well-behaved line lost, repeated or out of order");
-  for (const g of good) t.notOk(g.reader.closed, `${g.name} is still connected`);
+  for (const client of good) t.notOk(client.reader.closed, `${client.name} is still connected`);
   t.comment(`well-behaved lines sent: ${[...sent.values()].join(", ")}`);
 
   const fresh = await LineClient.connect(server.port);
