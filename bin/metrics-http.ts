@@ -6,8 +6,15 @@
  *   /metrics     Prometheus text format
  *   /stats.json  the latest snapshot as JSON (what the page polls)
  *   /            the live status page
+ *
+ * Every answer closes its connection and idle connections are dropped
+ * soon: a scraper or a page left open must not hold descriptors between
+ * requests, since Bun.serve, like the chat listener, spins once the process
+ * is out of them. Each request holds a descriptor from the server's budget
+ * while it is answered; with none left, the answer is 503.
  */
 import { formatHostPort } from "../lib/reactor/address.ts";
+import { DescriptorBudget } from "../lib/reactor/descriptors.ts";
 import { formatJson, formatPrometheus, statusPage } from "../lib/server/metrics.ts";
 import type { StatsSnapshot } from "../lib/server/stats.ts";
 
@@ -17,22 +24,47 @@ export interface MetricsServer {
   stop(): void;
 }
 
-/** Serve the documents for `latest()` on host:port (port 0: any free port). */
-export function serveMetrics(host: string, port: number, title: string, latest: () => StatsSnapshot): MetricsServer {
+/** Seconds a connection may stay idle before Bun closes it (the page polls every second, each poll on a new connection). */
+export const METRICS_IDLE_TIMEOUT_S = 2;
+
+/** Headers every answer carries: no keep-alive. */
+const CLOSE = { connection: "close" };
+
+/**
+ * Serve the documents for `latest()` on host:port (port 0: any free port),
+ * each request counted against `descriptors` (none: not counted).
+ */
+export function serveMetrics(
+  host: string,
+  port: number,
+  title: string,
+  latest: () => StatsSnapshot,
+  descriptors: DescriptorBudget = new DescriptorBudget(Infinity),
+): MetricsServer {
   const page = statusPage(title);
+  const answer = (path: string): Response => {
+    if (path === "/metrics") {
+      return new Response(formatPrometheus(latest()), {
+        headers: { ...CLOSE, "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    }
+    if (path === "/stats.json") {
+      return new Response(formatJson(latest()), { headers: { ...CLOSE, "content-type": "application/json", "cache-control": "no-store" } });
+    }
+    if (path === "/") return new Response(page, { headers: { ...CLOSE, "content-type": "text/html; charset=utf-8" } });
+    return new Response("not found\n", { status: 404, headers: CLOSE });
+  };
   const server = Bun.serve({
     hostname: host,
     port,
+    idleTimeout: METRICS_IDLE_TIMEOUT_S,
     fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (path === "/metrics") {
-        return new Response(formatPrometheus(latest()), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } });
-      }
-      if (path === "/stats.json") {
-        return new Response(formatJson(latest()), { headers: { "content-type": "application/json", "cache-control": "no-store" } });
-      }
-      if (path === "/") return new Response(page, { headers: { "content-type": "text/html; charset=utf-8" } });
-      return new Response("not found\n", { status: 404 });
+      const lease = descriptors.acquire();
+      if (!lease)
+        return new Response("out of file descriptors, try again later\n", { status: 503, headers: { ...CLOSE, "retry-after": "1" } });
+      // Bun writes the answer, and closes the connection, once this returns.
+      setImmediate(() => lease.release());
+      return answer(new URL(req.url).pathname);
     },
   });
   return {

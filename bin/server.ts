@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
-import { clientsWithinFdLimit, defaultLimits, type Limits } from "../lib/server/limits.ts";
+import { clientsWithinFdLimit, defaultLimits, type Limits, limitMessages, socketsWithinFdLimit } from "../lib/server/limits.ts";
 import { openFileLimit } from "../lib/cli/fd-limit.ts";
 import { createLogger, type LogFormat } from "../lib/server/logger.ts";
 import type { ServerAttachment } from "../lib/server/peer.ts";
@@ -24,6 +24,7 @@ import {
   type TlsServerOptions,
 } from "../lib/reactor/backend.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
+import { DescriptorBudget } from "../lib/reactor/descriptors.ts";
 import { ClusterRelay } from "../lib/cluster/relay.ts";
 import { parseRedisUrl, type RedisTarget, RedisUrlError } from "../lib/cluster/url.ts";
 
@@ -147,10 +148,20 @@ async function main(): Promise<void> {
   if (!opts) return;
   const redis = clusterTarget(opts.cluster);
   const tls = readTlsFiles(opts["tls-cert"], opts["tls-key"]);
-  const limits = limitsFrom(opts);
+  const fdLimit = openFileLimit();
+  const limits = limitsFrom(opts, fdLimit);
+  // Every socket the process accepts (chat, TLS handshakes, metrics) holds a descriptor from this one budget.
+  const descriptors = new DescriptorBudget(socketsWithinFdLimit(fdLimit));
   const backend = await createBackend(opts.backend as BackendName);
   const reactor = new Reactor<ServerAttachment>(backend);
-  const listener = await listenOrFail(backend, { host: opts.host!, port: opts.port!, backlog: 4096, ...(tls ? { tls } : {}) });
+  const listener = await listenOrFail(backend, {
+    host: opts.host!,
+    port: opts.port!,
+    backlog: 4096,
+    descriptors,
+    fullMessage: new TextEncoder().encode(limitMessages.full(limits.maxClients) + "\n"),
+    ...(tls ? { tls } : {}),
+  });
   const log = createLogger({
     format: opts["log-format"] as LogFormat,
     quiet: opts.quiet!,
@@ -168,7 +179,7 @@ async function main(): Promise<void> {
   });
   const { host, port } = listener.address;
   log(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name}${tls ? ", TLS" : ""})`);
-  const metrics = startStats(server, log, opts.stats, opts.metrics);
+  const metrics = startStats(server, log, descriptors, opts.stats, opts.metrics);
   relay?.start((bytes) => server.room.broadcast(null, bytes));
   const stop = (signal: string) => {
     log(`Received ${signal}, shutting down`);
@@ -208,7 +219,13 @@ async function listenOrFail(backend: Backend, options: ListenOptions): Promise<L
  * --stats and --metrics: one sampler, sampled every --stats seconds (every
  * second when only --metrics is on), on a reactor timer.
  */
-function startStats(server: ChatServer, log: (line: string) => void, statsSeconds?: number, metricsAt?: string): MetricsServer | null {
+function startStats(
+  server: ChatServer,
+  log: (line: string) => void,
+  descriptors: DescriptorBudget,
+  statsSeconds?: number,
+  metricsAt?: string,
+): MetricsServer | null {
   if (statsSeconds === undefined && metricsAt === undefined) return null;
   const reactor = server.reactor;
   const sampler = new StatsSampler(server, () => reactor.now());
@@ -223,7 +240,7 @@ function startStats(server: ChatServer, log: (line: string) => void, statsSecond
   const { host, port } = parseHostPort(metricsAt)!;
   let endpoint: MetricsServer;
   try {
-    endpoint = serveMetrics(host, port, "select-chat server", () => sampler.current());
+    endpoint = serveMetrics(host, port, "select-chat server", () => sampler.current(), descriptors);
   } catch (err) {
     fail(`--metrics: cannot listen on ${metricsAt}: ${describeError(err)}`, 1);
   }
@@ -244,18 +261,20 @@ function readTlsFiles(certFile: string | undefined, keyFile: string | undefined)
   return { cert: read(certFile, "--tls-cert"), key: read(keyFile, "--tls-key") };
 }
 
-function limitsFrom(opts: {
-  "max-outbound"?: number;
-  "max-line"?: number;
-  rate?: number;
-  burst?: number;
-  "max-clients"?: number;
-  "idle-timeout"?: number;
-  "intake-bytes"?: number;
-  "intake-lines"?: number;
-}): Limits {
+function limitsFrom(
+  opts: {
+    "max-outbound"?: number;
+    "max-line"?: number;
+    rate?: number;
+    burst?: number;
+    "max-clients"?: number;
+    "idle-timeout"?: number;
+    "intake-bytes"?: number;
+    "intake-lines"?: number;
+  },
+  fdLimit: number | null,
+): Limits {
   const wanted = opts["max-clients"]!;
-  const fdLimit = openFileLimit();
   const maxClients = clientsWithinFdLimit(wanted, fdLimit);
   if (maxClients < wanted) {
     process.stderr.write(`server: --max-clients lowered from ${wanted} to ${maxClients} to fit the open-file limit (${fdLimit})\n`);

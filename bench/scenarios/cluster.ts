@@ -124,12 +124,12 @@ function cpuShare(before: number | null, after: number | null, wallUs: number): 
 /** The measured phase, plus the CPU that the second server and Redis used during it. */
 async function measure(gen: LoadGen, cluster: Cluster, phase: PhaseSpec, ctx: Ctx, acc: SplitAccounting) {
   const [first, second] = cluster.servers;
-  const sampleCpu = () => [serverCpuUs(second.pid), serverCpuUs(cluster.redis.pid)] as const;
-  const [serverBBefore, redisBefore] = sampleCpu();
+  const readCpuUs = () => [serverCpuUs(second.pid), serverCpuUs(cluster.redis.pid)] as const;
+  const [serverBBefore, redisBefore] = readCpuUs();
   const startMs = performance.now();
   const result = await runPhase(gen, phase, { ...ctx, target: first }, acc);
   const wallUs = (performance.now() - startMs) * 1000;
-  const [serverBAfter, redisAfter] = sampleCpu();
+  const [serverBAfter, redisAfter] = readCpuUs();
   return { result, serverBCpu: cpuShare(serverBBefore, serverBAfter, wallUs), redisCpu: cpuShare(redisBefore, redisAfter, wallUs) };
 }
 

@@ -18,14 +18,13 @@ import {
   ListenError,
   describeError,
 } from "../reactor/backend.ts";
+import type { DescriptorLease } from "../reactor/descriptors.ts";
 import { setListenBacklog } from "./backlog.ts";
 import { CallbackBackend } from "./io-pass.ts";
 import { ListenerHandle, SocketHandle } from "./handles.ts";
+import { budgetFor, handshakeTimeoutMs } from "./admission.ts";
 
 type BunSocket = Socket<BunConnection | undefined>;
-
-/** A TLS client that has not finished its handshake by then is dropped. */
-const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** Bun reports IPv4 peers of a dual-stack socket as ::ffff:a.b.c.d. */
 function plainHost(host: string): string {
@@ -38,6 +37,8 @@ class BunConnection extends SocketHandle implements Connection {
   private localAddress: Address | null = null;
   /** TLS server side: drops a client that never completes its handshake. */
   handshakeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Accepted sockets: its descriptor in the listener's budget, released when it closes. */
+  lease: DescriptorLease | null = null;
 
   constructor(protected readonly socket: BunSocket) {
     super();
@@ -75,7 +76,12 @@ class BunConnection extends SocketHandle implements Connection {
       s.data?.onDrain();
     },
     close(s: BunSocket, err?: Error) {
-      s.data?.onClosed(err ?? null);
+      const conn = s.data;
+      if (!conn) return;
+      if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
+      conn.handshakeTimer = null;
+      conn.onClosed(err ?? null);
+      conn.lease?.release();
     },
     error(s: BunSocket, err: Error) {
       s.data?.onError(err);
@@ -90,21 +96,48 @@ class BunListener extends ListenerHandle<BunConnection> implements Listener {
   constructor(options: ListenOptions) {
     super();
     const listener = this;
+    const budget = budgetFor(options);
+    const fullMessage = options.fullMessage;
+    // Every socket holds a descriptor from the budget from `open` until
+    // `close`; one that gets none is closed here, at once: kept, it would
+    // take the process to its open-file limit, where Bun's accept loop spins.
+    // A socket whose peer is already gone has no address: it is dropped
+    // before anyone hears of it.
+    const plainHandlers = {
+      open(s: BunSocket) {
+        if (!s.remoteAddress) return void s.terminate();
+        const lease = budget.acquire();
+        if (!lease) {
+          if (fullMessage) s.write(fullMessage);
+          return void s.end();
+        }
+        const conn = new BunConnection(s);
+        conn.lease = lease;
+        listener.onConnection(conn);
+      },
+    };
     // With a `handshake` handler Bun opens TLS sockets before the handshake;
     // a client only joins once it has completed one (a plain-TCP or broken
-    // client is dropped without ever being announced).
+    // client is dropped without ever being announced). Until then its lease
+    // is provisional: the budget gives up the oldest pending handshake when
+    // a newcomer needs a descriptor.
     const tlsHandlers = {
       open(s: BunSocket) {
+        if (!s.remoteAddress) return void s.terminate();
+        const lease = budget.acquire(() => s.terminate());
+        if (!lease) return void s.terminate();
         const conn = new BunConnection(s);
-        conn.handshakeTimer = setTimeout(() => conn.abort(), TLS_HANDSHAKE_TIMEOUT_MS);
+        conn.lease = lease;
+        conn.handshakeTimer = setTimeout(() => conn.abort(), handshakeTimeoutMs(budget));
       },
       handshake(s: BunSocket, success: boolean) {
         const conn = s.data;
         if (!conn) return;
         if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
         conn.handshakeTimer = null;
-        if (success) listener.onConnection(conn);
-        else conn.abort();
+        if (!success) return void conn.abort();
+        conn.lease?.confirm();
+        listener.onConnection(conn);
       },
     };
     try {
@@ -113,16 +146,7 @@ class BunListener extends ListenerHandle<BunConnection> implements Listener {
         port: options.port,
         data: undefined,
         ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
-        socket: {
-          ...BunConnection.handlers,
-          ...(options.tls
-            ? tlsHandlers
-            : {
-                open(s: BunSocket) {
-                  listener.onConnection(new BunConnection(s));
-                },
-              }),
-        },
+        socket: { ...BunConnection.handlers, ...(options.tls ? tlsHandlers : plainHandlers) },
       });
     } catch (err) {
       throw new ListenError(options.host, options.port, describeError(err));

@@ -20,8 +20,12 @@ import {
   ListenError,
   describeError,
 } from "../reactor/backend.ts";
+import type { DescriptorBudget, DescriptorLease } from "../reactor/descriptors.ts";
 import { CallbackBackend } from "./io-pass.ts";
 import { ListenerHandle, SocketHandle } from "./handles.ts";
+import { budgetFor, handshakeTimeoutMs } from "./admission.ts";
+
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 function plainHost(host: string | undefined): string {
   if (!host) return "";
@@ -37,10 +41,14 @@ class NodeConnection extends SocketHandle implements Connection {
   private localAddress: Address | null = null;
   private needDrain = false;
 
-  constructor(protected readonly socket: net.Socket) {
+  /** @param remote the peer's address, when it was captured earlier (at accept: it is gone once the peer resets). */
+  constructor(
+    protected readonly socket: net.Socket,
+    remote?: Address,
+  ) {
     super();
     socket.setNoDelay(true);
-    this.remote = { host: plainHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    this.remote = remote ?? { host: plainHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
     (socket as OwnedSocket)[OWNER] = this;
     const on = NodeConnection.socketEvents;
     socket.on("data", on.data);
@@ -99,31 +107,86 @@ class NodeConnection extends SocketHandle implements Connection {
   }
 
   protected resetSocket(): void {
-    this.socket.resetAndDestroy();
+    // Node resets only a plain TCP handle; a TLS socket under Node has a
+    // TLS wrap instead (ERR_INVALID_HANDLE_TYPE), so it is destroyed.
+    if (this.socket instanceof tls.TLSSocket && !isBun) this.socket.destroy();
+    else this.socket.resetAndDestroy();
   }
 
   /** Adopt a socket that is already connected. */
-  static adopt(socket: net.Socket): NodeConnection {
-    return new NodeConnection(socket);
+  static adopt(socket: net.Socket, remote?: Address): NodeConnection {
+    return new NodeConnection(socket, remote);
   }
+}
+
+/** What a listener keeps on each socket it accepted, until the reactor gets it or it closes. */
+const ACCEPTED = Symbol("accepted");
+interface Accepted {
+  remote: Address;
+  lease: DescriptorLease;
+  handshakeTimer: ReturnType<typeof setTimeout> | null;
+}
+type AcceptedSocket = net.Socket & { [ACCEPTED]?: Accepted };
+
+/** A socket's 'close' listener (`this` is the socket), shared by every socket: one closure fewer per connection. */
+function releaseAccepted(this: AcceptedSocket): void {
+  const accepted = this[ACCEPTED];
+  if (!accepted) return;
+  if (accepted.handshakeTimer) clearTimeout(accepted.handshakeTimer);
+  accepted.handshakeTimer = null;
+  accepted.lease.release();
 }
 
 class NodeListener extends ListenerHandle<NodeConnection> implements Listener {
   address: Address;
+  private readonly budget: DescriptorBudget;
 
   constructor(
     private readonly server: net.Server,
-    host: string,
+    options: ListenOptions,
   ) {
     super();
     const a = server.address() as net.AddressInfo;
-    this.address = { host, port: a.port };
-    // A TLS server's "connection" is the raw TCP socket; the usable one
-    // comes with "secureConnection", after the handshake. Handshake
+    this.address = { host: options.host, port: a.port };
+    this.budget = budgetFor(options);
+    const tlsServer = server instanceof tls.Server;
+    // "connection" comes at accept, for TLS before the handshake (node:tls
+    // gives the raw TCP socket, Bun's node:tls the TLS socket itself): that
+    // is where the descriptor is counted and the peer's address captured.
+    // A TLS client becomes usable with "secureConnection"; handshake
     // failures stay with that client (tlsClientError), not the listener.
-    const event = server instanceof tls.Server ? "secureConnection" : "connection";
-    server.on(event, (s: net.Socket) => this.onConnection(NodeConnection.adopt(s)));
+    server.on("connection", (s: net.Socket) => this.accepted(s, tlsServer, options.fullMessage));
+    if (tlsServer) server.on("secureConnection", (s: tls.TLSSocket) => this.secured(s));
     server.on("error", (err: Error) => this.onError(err));
+  }
+
+  private accepted(socket: AcceptedSocket, tlsServer: boolean, fullMessage: Uint8Array | undefined): void {
+    // A peer that reset before we looked has no address: drop it unannounced.
+    if (!socket.remoteAddress) return void socket.destroy();
+    const remote = { host: plainHost(socket.remoteAddress), port: socket.remotePort ?? 0 };
+    const lease = tlsServer ? this.budget.acquire(() => socket.destroy()) : this.budget.acquire();
+    if (!lease) {
+      // Out of descriptors: close at once; a plain client hears why first.
+      if (tlsServer || !fullMessage) return void socket.destroy();
+      socket.on("error", () => {});
+      return void socket.end(fullMessage, () => socket.destroy());
+    }
+    const accepted: Accepted = { remote, lease, handshakeTimer: null };
+    socket[ACCEPTED] = accepted;
+    socket.once("close", releaseAccepted);
+    if (!tlsServer) return this.onConnection(NodeConnection.adopt(socket, remote));
+    accepted.handshakeTimer = setTimeout(() => socket.destroy(), handshakeTimeoutMs(this.budget));
+  }
+
+  private secured(socket: tls.TLSSocket): void {
+    // Under Node the TLS socket wraps the raw one it was accepted as.
+    const raw = (ACCEPTED in socket ? socket : (socket as { _parent?: net.Socket })._parent) as AcceptedSocket | undefined;
+    const accepted = raw?.[ACCEPTED];
+    if (!accepted) return void socket.destroy();
+    if (accepted.handshakeTimer) clearTimeout(accepted.handshakeTimer);
+    accepted.handshakeTimer = null;
+    accepted.lease.confirm();
+    this.onConnection(NodeConnection.adopt(socket, accepted.remote));
   }
 
   close(): void {
@@ -144,12 +207,12 @@ export class NodeBackend extends CallbackBackend {
         const backlog = options.backlog ?? DEFAULT_BACKLOG;
         server.listen({ host: options.host, port: options.port, backlog }, async () => {
           server.off("error", fail);
-          if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") {
+          if (isBun) {
             // Under Bun, node:net ignores `backlog` (it listens with 512); raise it as the Bun backend does.
             const { setListenBacklog } = await import("./backlog.ts");
             setListenBacklog((server as unknown as { _handle?: { fd?: number } })._handle?.fd, backlog);
           }
-          resolve(new NodeListener(server, options.host));
+          resolve(new NodeListener(server, options));
         });
       } catch (err) {
         fail(err as Error);

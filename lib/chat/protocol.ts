@@ -4,6 +4,16 @@
  * Notices keep the original server's text: `Client (HOST, PORT) connected`,
  * `... quits`, `... is offline`. Messages are `<HOST:PORT> text`. Every line
  * the server sends ends in `\n`.
+ *
+ * A message is the sender's bytes unchanged behind its prefix: the server
+ * splits lines at `\n` (dropping a `\r` just before it) and interprets no
+ * other byte, so a prefix always starts the line it belongs to. A `\r`,
+ * escape sequence or U+2028 inside a line is relayed as is. Dropping one
+ * of them would not protect a raw terminal (`nc`) from the others (a
+ * backspace or `ESC [ G` moves the cursor as well as `\r`), and dropping
+ * them all would break the byte-exact relay (spec/stress/abuse.test.ts,
+ * fuzz.test.ts). Showing them harmlessly is the receiving client's job:
+ * `visible()` in lib/client/display.ts.
  */
 import type { Address } from "../reactor/events.ts";
 import { formatHostPort } from "../reactor/address.ts";

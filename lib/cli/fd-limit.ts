@@ -13,8 +13,8 @@ export function openFileLimit(): number | null {
   } catch {
     return null;
   }
-  const m = /^Max open files\s+(\S+)/m.exec(text);
-  if (!m || m[1] === "unlimited") return null;
-  const n = Number(m[1]);
-  return Number.isFinite(n) ? n : null;
+  const soft = /^Max open files\s+(\S+)/m.exec(text)?.[1];
+  if (soft === undefined || soft === "unlimited") return null;
+  const limit = Number(soft);
+  return Number.isFinite(limit) ? limit : null;
 }

@@ -14,7 +14,7 @@ export interface FlagSpec {
   /** Placeholder for the value in --help (e.g. HOST). */
   readonly value?: string;
   /** Extra check; return an error message to reject the value. */
-  readonly check?: (v: string | number) => string | null;
+  readonly check?: (value: string | number) => string | null;
   /**
    * For a flag that takes a value: turns the value (undefined: none was
    * given) into what the program uses, instead of `type`'s conversion and
@@ -114,22 +114,24 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
 
 /** The --help text: usage line, summary, and every flag with its default. */
 export function formatHelp(usage: string, summary: string, specs: FlagSpecs): string {
-  const rows = Object.entries(specs).map(([name, s]) => {
-    const left = `  --${name}${s.type === "boolean" ? "" : ` ${s.value ?? s.type.toUpperCase()}`}`;
-    const def = s.default === undefined ? "" : ` (default: ${s.default})`;
-    return [left, `${s.help}${def}`] as const;
+  const rows = Object.entries(specs).map(([name, spec]) => {
+    const flag = `  --${name}${spec.type === "boolean" ? "" : ` ${spec.value ?? spec.type.toUpperCase()}`}`;
+    const fallback = spec.default === undefined ? "" : ` (default: ${spec.default})`;
+    return [flag, `${spec.help}${fallback}`] as const;
   });
-  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  return [`Usage: ${usage}`, "", summary, "", "Flags:", ...rows.map(([l, r]) => l.padEnd(width) + r)].join("\n") + "\n";
+  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
+  return [`Usage: ${usage}`, "", summary, "", "Flags:", ...rows.map(([flag, help]) => flag.padEnd(width) + help)].join("\n") + "\n";
 }
 
 /** Checks shared by the programs. */
 export const checks = {
-  port: (v: string | number) =>
-    Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535 ? null : "must be a whole number from 0 to 65535",
-  positive: (v: string | number) => ((v as number) > 0 ? null : "must be greater than 0"),
-  nonNegative: (v: string | number) => ((v as number) >= 0 ? null : "must be 0 or more"),
-  wholeNonNegative: (v: string | number) => (Number.isInteger(v) && (v as number) >= 0 ? null : "must be a whole number, 0 or more"),
-  wholePositive: (v: string | number) => (Number.isInteger(v) && (v as number) > 0 ? null : "must be a whole number greater than 0"),
-  backend: (v: string | number) => (v === "bun" || v === "node" ? null : 'must be "bun" or "node"'),
+  port: (value: string | number) =>
+    Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 65535 ? null : "must be a whole number from 0 to 65535",
+  positive: (value: string | number) => ((value as number) > 0 ? null : "must be greater than 0"),
+  nonNegative: (value: string | number) => ((value as number) >= 0 ? null : "must be 0 or more"),
+  wholeNonNegative: (value: string | number) =>
+    Number.isInteger(value) && (value as number) >= 0 ? null : "must be a whole number, 0 or more",
+  wholePositive: (value: string | number) =>
+    Number.isInteger(value) && (value as number) > 0 ? null : "must be a whole number greater than 0",
+  backend: (value: string | number) => (value === "bun" || value === "node" ? null : 'must be "bun" or "node"'),
 };

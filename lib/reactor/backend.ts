@@ -12,6 +12,7 @@
  */
 import type { Address } from "./events.ts";
 import { formatHostPort } from "./address.ts";
+import type { DescriptorBudget } from "./descriptors.ts";
 
 /** Called by a handle whenever its readiness may have risen. */
 export type Watcher = (handle: Selectable) => void;
@@ -110,6 +111,19 @@ export interface ListenOptions {
   /** Listen backlog (pending connections the kernel queues; capped by net.core.somaxconn). */
   backlog?: number;
   tls?: TlsServerOptions;
+  /**
+   * The budget every accepted socket holds a descriptor from, from accept
+   * (before a TLS handshake) until it is closed; shared with the process's
+   * other listeners. A socket that gets none is closed at once, never
+   * queued. Without one, nothing is counted.
+   */
+  descriptors?: DescriptorBudget;
+  /**
+   * Sent to a plain-TCP connection refused for want of a descriptor, before
+   * it is closed (one line, e.g. "Server is full ..."). TLS connections are
+   * closed without a word: there is no session to say it in.
+   */
+  fullMessage?: Uint8Array;
 }
 
 /** What `Backend.connect` connects to. */

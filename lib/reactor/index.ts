@@ -19,6 +19,7 @@ export {
   describeError,
 } from "./backend.ts";
 export { formatHostPort, parseHostPort } from "./address.ts";
+export { DescriptorBudget, DescriptorLease } from "./descriptors.ts";
 export type { Service } from "./service.ts";
 export {
   AlreadyRegisteredError,

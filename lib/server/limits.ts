@@ -53,7 +53,18 @@ export const defaultLimits: Limits = {
  */
 export const CLOSE_LINGER_MS = 5000;
 
-/** File descriptors kept free for the runtime itself (event loop, stdio, timers, ...). */
+/**
+ * File descriptors the runtime keeps for itself (event loop, stdio,
+ * listeners, the cluster link, ...): never lent to accepted sockets. An
+ * idle server holds about 10.
+ */
+export const RUNTIME_FDS = 24;
+
+/**
+ * File descriptors kept free of clients: the runtime's, plus a few that
+ * the room never fills, so that while it is full a TLS client can still
+ * finish its handshake and be told so, and the metrics endpoint answers.
+ */
 export const RESERVED_FDS = 32;
 
 /** What the server tells a client it is about to drop (one line each). */
@@ -73,10 +84,20 @@ export const offlineReason = {
 };
 
 /**
- * Clamp `maxClients` so that accepting never runs out of file descriptors:
- * Bun's listener spins on EMFILE (the pending connection stays in the
- * backlog and the level-triggered poll reports it again at once), so the
- * only safe place to refuse is before the limit, with a descriptor to spare.
+ * The descriptor budget for accepted sockets (lib/reactor/descriptors.ts)
+ * under an open-file limit: everything but the runtime's own. Bun's
+ * listener spins on EMFILE (the pending connection stays in the backlog
+ * and the level-triggered poll reports it again at once), so sockets are
+ * refused before the limit, never at it. Infinity when no limit is known.
+ */
+export function socketsWithinFdLimit(fdLimit: number | null): number {
+  if (fdLimit === null || !Number.isFinite(fdLimit)) return Infinity;
+  return Math.max(1, fdLimit - RUNTIME_FDS);
+}
+
+/**
+ * Clamp `maxClients` below the descriptor budget (`socketsWithinFdLimit`),
+ * leaving room for handshakes, refusals and metrics requests.
  */
 export function clientsWithinFdLimit(maxClients: number, fdLimit: number | null): number {
   if (fdLimit === null || !Number.isFinite(fdLimit)) return maxClients;
@@ -85,7 +106,8 @@ export function clientsWithinFdLimit(maxClients: number, fdLimit: number | null)
 
 /**
  * A token bucket on lines: `burst` tokens, refilled at `rate` per second.
- * `refill()` runs once per receive, `take()` once per line.
+ * `refill()` runs once per receive, `take()` once per line (several tokens
+ * for a command that makes the server work in proportion to the room).
  */
 export class TokenBucket {
   private tokens: number;
@@ -106,9 +128,11 @@ export class TokenBucket {
     this.last = now;
   }
 
-  take(): boolean {
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+  /** Take `cost` tokens if there are that many; a cost over `burst` takes the whole burst, so it can still pass. */
+  take(cost = 1): boolean {
+    const need = Math.min(cost, this.burst);
+    if (this.tokens < need) return false;
+    this.tokens -= need;
     return true;
   }
 }
@@ -150,9 +174,13 @@ export class ClientLimits {
     this.bucket?.refill(now);
   }
 
-  /** Whether the client may send one more line now (takes a token if so). */
-  admitLine(): LineVerdict {
-    if (!this.bucket || this.bucket.take()) {
+  /**
+   * Whether the client may send one more line now (takes its tokens if so).
+   * `cost` is 1 for a message; more for a command whose work grows with the
+   * room (see `commandCost` in commands.ts).
+   */
+  admitLine(cost = 1): LineVerdict {
+    if (!this.bucket || this.bucket.take(cost)) {
       this.warned = false;
       return LineVerdict.PASS;
     }
@@ -184,44 +212,62 @@ export class ClientLimits {
 const NONE: never[] = [];
 
 /**
- * How long a reader's backlog may stay over --max-outbound before it is
- * evicted. A reader that keeps up is never over for long: intake is
- * bounded per tick, so what one flush could not send is small next to the
- * limit; one that stays over is not reading, or reads slower than the room
- * talks.
+ * How long a reader that is far behind (its backlog over half of
+ * --max-outbound) may go without taking a byte before it is evicted. While
+ * one is behind the server takes no input (see `ChatServer.dispatch`), so a
+ * reader that reads at all shows progress; one that does not is holding
+ * the room up.
  */
 export const SLOW_READER_GRACE_MS = 1000;
 
 /**
+ * How long a reader may stay far behind even while it makes progress: one
+ * that reads, but a trickle, cannot hold the room's intake up for longer.
+ */
+export const SLOW_READER_LIMIT_MS = 15_000;
+
+/** A reader found far behind, and how it has done since. */
+interface Lag {
+  since: number;
+  backlog: number;
+  progressAt: number;
+}
+
+/**
  * Watches readers' backlogs, one pass over the room per tick (allocating
- * only when it finds a reader over the limit): which readers to evict, and
- * how many are lagging (for the intake to slow down).
+ * only for readers that are behind): which readers to evict, and how many
+ * are far behind (the server pauses its intake while any is).
  */
 export class BacklogWatch<K extends { readonly pendingBytes: number }> {
-  /** Readers over the limit at the latest check, and since when. */
-  private overSince = new Map<K, number>();
-  /** Readers whose backlog was over `lagBytes` at the latest check. */
+  private behind = new Map<K, Lag>();
+  /** Readers whose backlog was over half the limit at the latest check (none without a limit). */
   lagging = 0;
 
   /**
-   * Keys to evict: over `maxBytes` for `SLOW_READER_GRACE_MS`, or over
-   * twice `maxBytes` at once (a memory bound). `maxBytes` 0: no limit.
+   * Keys to evict: over `maxBytes` (a memory bound); or over half of it and
+   * either without progress (a smaller backlog) for `SLOW_READER_GRACE_MS`
+   * or for `SLOW_READER_LIMIT_MS` in all. `maxBytes` 0: no limit.
    */
-  check(members: readonly { readonly key: K }[], maxBytes: number, lagBytes: number, now: number): K[] {
-    let lagging = 0;
+  check(members: readonly { readonly key: K }[], maxBytes: number, now: number): K[] {
     let slow: K[] | null = null;
-    let over: Map<K, number> | null = null;
-    for (let i = 0; i < members.length; i++) {
-      const key = members[i]!.key;
-      const backlog = key.pendingBytes;
-      if (backlog > lagBytes) lagging++;
-      if (maxBytes <= 0 || backlog <= maxBytes) continue;
-      const since = this.overSince.get(key) ?? now;
-      (over ??= new Map()).set(key, since);
-      if (backlog > 2 * maxBytes || now - since >= SLOW_READER_GRACE_MS) (slow ??= []).push(key);
+    let behind: Map<K, Lag> | null = null;
+    if (maxBytes > 0) {
+      const lagLine = maxBytes / 2;
+      for (let i = 0; i < members.length; i++) {
+        const key = members[i]!.key;
+        const backlog = key.pendingBytes;
+        if (backlog <= lagLine) continue;
+        let lag = this.behind.get(key);
+        if (lag === undefined) lag = { since: now, backlog, progressAt: now };
+        else if (backlog < lag.backlog) lag.progressAt = now;
+        lag.backlog = backlog;
+        (behind ??= new Map()).set(key, lag);
+        const stalled = now - lag.progressAt >= SLOW_READER_GRACE_MS;
+        if (backlog > maxBytes || stalled || now - lag.since >= SLOW_READER_LIMIT_MS) (slow ??= []).push(key);
+      }
     }
-    if (over !== null || this.overSince.size > 0) this.overSince = over ?? new Map();
-    this.lagging = lagging;
+    if (behind !== null || this.behind.size > 0) this.behind = behind ?? new Map();
+    this.lagging = this.behind.size;
     return slow ?? NONE;
   }
 }

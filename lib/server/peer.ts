@@ -10,7 +10,7 @@ import type { SelectorKey } from "../reactor/reactor.ts";
 import type { Service } from "../reactor/service.ts";
 import type { Timer } from "../reactor/timers.ts";
 import { LineFramer } from "../chat/framing.ts";
-import { addressTuple, messagePrefix } from "../chat/protocol.ts";
+import { addressTuple, encode, messagePrefix, nickPrefix } from "../chat/protocol.ts";
 import type { ClientLimits } from "./limits.ts";
 import { Member } from "./room.ts";
 
@@ -25,8 +25,12 @@ export class Peer {
   readonly name: string;
   /** `HOST:PORT`. */
   readonly address: string;
-  /** Chosen with `/nick`; null until then. */
+  /** Chosen with `/nick` (see `rename`); null until then. */
   nick: string | null = null;
+  /** Its entry in `/who`'s list: `(HOST, PORT)` or `NICK (HOST, PORT)`; made once per name, not per `/who`. */
+  whoEntry: Uint8Array;
+  /** It was told its command replies are refused (too much output waiting); told again only after one went through. */
+  repliesRefused = false;
   /** Delivers an unterminated tail once the connection has gone quiet. */
   tailTimer: Timer | null = null;
   /** Set right after the key is registered. */
@@ -42,6 +46,14 @@ export class Peer {
     this.prefix = messagePrefix(conn.remote);
     this.name = addressTuple(conn.remote);
     this.address = formatHostPort(conn.remote.host, conn.remote.port);
+    this.whoEntry = encode(this.name);
+  }
+
+  /** Take the nickname `nick` (already checked): its messages read `<NICK> text` from now on. */
+  rename(nick: string): void {
+    this.nick = nick;
+    this.prefix = nickPrefix(nick);
+    this.whoEntry = encode(`${nick} ${this.name}`);
   }
 }
 

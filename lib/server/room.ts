@@ -53,6 +53,11 @@ export class Room<T = unknown> {
     return this.members.length;
   }
 
+  /** Bytes broadcast so far in the open batch (this tick). */
+  get batchBytes(): number {
+    return this.batch.length;
+  }
+
   /** Members, in no particular order. Do not join or leave while iterating. */
   list(): readonly Member<T>[] {
     return this.members;

@@ -13,18 +13,20 @@
 import { type Connection, describeError, type Listener } from "../reactor/backend.ts";
 import { type Address, Interest, Ready } from "../reactor/events.ts";
 import type { ReadySets, Reactor, SelectorKey } from "../reactor/reactor.ts";
-import { type CommandHost, runCommand } from "./commands.ts";
+import type { Timer } from "../reactor/timers.ts";
+import { type CommandHost, commandCost, runCommand } from "./commands.ts";
 import { FrameResult } from "../chat/framing.ts";
-import { CLOSE_LINGER_MS, ClientLimits, defaultLimits, type Limits, LineVerdict, limitMessages, offlineReason, BacklogWatch } from "./limits.ts";
+import { CLOSE_LINGER_MS, ClientLimits, defaultLimits, type Limits, LineVerdict, limitMessages, offlineReason, BacklogWatch, SLOW_READER_GRACE_MS } from "./limits.ts";
 import { addressTuple, encode, isBareQuit, notice } from "../chat/protocol.ts";
 import { Peer, type ServerAttachment } from "./peer.ts";
 import type { Relay } from "./relay.ts";
-import { Room } from "./room.ts";
+import { type Member, Room } from "./room.ts";
 import { ServerCounters } from "./stats.ts";
 
 const NEWLINE = encode("\n");
 /** The least input a readable client is offered in a tick (bytes). */
 const MIN_SHARE = 4096;
+
 const SLASH = 0x2f;
 
 /** Options of a `ChatServer`; see `defaultServerOptions`. */
@@ -74,8 +76,10 @@ export class ChatServer implements CommandHost {
   private stopping = false;
   /** Where in the readable set the next tick starts taking input (round robin). */
   private rotation = 0;
-  /** Readers found behind at the latest backlog check. */
-  private laggingReaders = 0;
+  /** Clients out of the read set while a reader catches up. */
+  private readonly heldBack: Peer[] = [];
+  /** Wakes the loop while a reader is behind (a reader that does not read sends no event). */
+  private recheck: Timer | null = null;
   private readonly backlogs = new BacklogWatch<SelectorKey<ServerAttachment, Connection>>();
 
   /** Takes the reactor's before-sleep hook (see `beforeSleep`). */
@@ -103,22 +107,27 @@ export class ChatServer implements CommandHost {
   /**
    * Walk one tick's ready sets, as the original select loop did.
    *
-   * Intake is bounded: a tick takes at most `intakeBytes` and `intakeLines`
-   * from its clients, each readable client at most an even share of the
-   * bytes, starting one place further round the set every tick so that no
-   * client is always first (or last). What is not taken stays buffered and
-   * the key stays readable (level-triggered): it is served next tick, and
-   * meanwhile TCP flow control pushes back on the sender. So a tick's batch
-   * is small whatever the senders do, and readers are sent a little every
-   * tick instead of a burst they cannot take at once.
+   * Intake is bounded: a tick takes at most `intakeBytes` (and at most half
+   * of --max-outbound) from its clients and broadcasts about that much at
+   * most, and handles at most `intakeLines` lines, each readable
+   * client at most an even share of the bytes, starting one place further
+   * round the set every tick so that no client is always first (or last).
+   * What is not taken stays buffered and the key stays readable
+   * (level-triggered): it is served next tick. So a tick's batch is small
+   * whatever the senders do.
+   *
+   * And intake waits for the readers: while any reader is far behind (see
+   * `checkBacklogs`), clients are taken out of the read set, so their bytes
+   * wait in the kernel and TCP flow control pushes back on the senders,
+   * until the reader catches up or is evicted.
    */
   dispatch(ready: ReadySets<ServerAttachment>): void {
     const readable = ready.readable;
     const n = readable.length;
-    const { intakeBytes, intakeLines } = this.options.limits;
-    // While most readers are behind, take only a trickle: the room goes at
-    // the pace of its readers, and non-readers still fill up to eviction.
-    let bytesLeft = this.laggingReaders * 2 > this.room.size ? MIN_SHARE : intakeBytes;
+    const { intakeBytes, intakeLines, maxOutbound } = this.options.limits;
+    const holding = this.backlogs.lagging > 0;
+    const cap = maxOutbound > 0 ? Math.min(intakeBytes, maxOutbound >> 1) : intakeBytes;
+    let bytesLeft = cap;
     const share = Math.max(MIN_SHARE, Math.ceil(bytesLeft / Math.max(1, n)));
     const lineLimit = this.counters.linesIn + intakeLines;
     const first = n > 0 ? this.rotation++ % n : 0;
@@ -128,7 +137,10 @@ export class ChatServer implements CommandHost {
       const attachment = key.data;
       if (attachment.kind === "listener") this.acceptAll(attachment.listener);
       else if (attachment.kind === "service") attachment.onReadable();
-      else if (bytesLeft > 0 && this.counters.linesIn < lineLimit) {
+      else if (holding) this.holdBack(attachment);
+      // Bytes taken are not the whole bound: lines that filled up over many
+      // ticks can all end in one, so the tick's batch is bounded as well.
+      else if (bytesLeft > 0 && this.room.batchBytes < cap && this.counters.linesIn < lineLimit) {
         bytesLeft -= this.receive(attachment, Math.min(share, bytesLeft));
       }
     }
@@ -177,14 +189,29 @@ export class ChatServer implements CommandHost {
     this.options.relay?.line(prefix, line);
   }
 
-  /** The clients connected to this server (for commands such as /who). */
+  /** The clients connected to this server. */
   *peers(): Iterable<Peer> {
     for (const m of this.room.list()) yield m.key.data as Peer;
+  }
+
+  /** The room's members, for commands (each one's `Peer` is its `key.data`). */
+  members(): readonly Member<ServerAttachment>[] {
+    return this.room.list();
+  }
+
+  /** Command replies stay within a share of this (see `REPLY_SHARE` in commands.ts). */
+  get maxOutbound(): number {
+    return this.options.limits.maxOutbound;
   }
 
   /** One line to one client only (command replies). */
   reply(peer: Peer, text: string): void {
     this.room.sendTo(peer.member, encode(text + "\n"));
+  }
+
+  /** Bytes to one client only, kept by reference (`/who`'s shared list). */
+  send(peer: Peer, bytes: Uint8Array): void {
+    this.room.sendTo(peer.member, bytes);
   }
 
   /**
@@ -282,7 +309,9 @@ export class ChatServer implements CommandHost {
       this.quit(peer);
       return false;
     }
-    const verdict = peer.limits!.admitLine();
+    // A command pays before it runs, /who more in a bigger room (commandCost).
+    const command = line[0] === SLASH;
+    const verdict = peer.limits!.admitLine(command ? commandCost(line, this.room.size) : 1);
     if (verdict !== LineVerdict.PASS) {
       if (verdict === LineVerdict.DROP_AND_WARN) {
         const { rate, burst } = this.options.limits;
@@ -290,7 +319,7 @@ export class ChatServer implements CommandHost {
       }
       return true;
     }
-    if (line[0] === SLASH) return runCommand(this, peer, line);
+    if (command) return runCommand(this, peer, line);
     this.say(peer, peer.prefix, line);
     return true;
   }
@@ -361,20 +390,34 @@ export class ChatServer implements CommandHost {
 
   /**
    * Look at every reader's backlog (output queued before this tick that its
-   * socket has not taken yet). A reader whose backlog stays over
-   * --max-outbound for `SLOW_READER_GRACE_MS`, or passes twice that at
-   * once, is dropped (reset, queue freed): it cannot hold memory or slow
-   * anyone else. A reader that drains what it is sent never gets there:
-   * intake is bounded per tick, and slows down while most readers lag.
+   * socket has not taken yet). One over half of --max-outbound is far
+   * behind: intake stops until it catches up (see `dispatch`). One that
+   * stays behind for `SLOW_READER_GRACE_MS`, or passes --max-outbound, is
+   * dropped (reset, queue freed): it cannot hold memory or hold the room up.
+   * A reader that drains what it is sent never gets there.
    */
   private checkBacklogs(): void {
-    const { maxOutbound, intakeBytes } = this.options.limits;
-    const slow = this.backlogs.check(this.room.list(), maxOutbound, intakeBytes, this.reactor.now());
-    this.laggingReaders = this.backlogs.lagging;
+    const slow = this.backlogs.check(this.room.list(), this.options.limits.maxOutbound, this.reactor.now());
     for (const key of slow) {
       const peer = key.data as Peer;
       this.evict(peer, notice.offline(peer.conn.remote, offlineReason.tooSlow), true);
     }
+    if (this.backlogs.lagging === 0) this.resumeIntake();
+    // A reader that does not read sends no event: wake up to check on it.
+    else this.recheck ??= this.reactor.setTimer(SLOW_READER_GRACE_MS / 4, () => (this.recheck = null));
+  }
+
+  /** Take a client out of the read set while a reader is far behind: its bytes wait in the kernel. */
+  private holdBack(peer: Peer): void {
+    this.reactor.modify(peer.key, Interest.NONE);
+    this.heldBack.push(peer);
+  }
+
+  /** Every reader caught up (or was evicted): clients held back are read again. */
+  private resumeIntake(): void {
+    if (this.heldBack.length === 0) return;
+    for (const peer of this.heldBack) if (peer.key.valid) this.reactor.modify(peer.key, Interest.READ);
+    this.heldBack.length = 0;
   }
 
   private listenerFailed(listener: Listener): void {

@@ -8,7 +8,13 @@ const utf8 = (text: string) => new TextEncoder().encode(text);
 const shown = (bytes: Uint8Array) => visible(decodeLine(bytes));
 
 t.test("visible: ordinary text is unchanged", async (t) => {
-  for (const text of ["", "hello, world", "héllo wörld → ✓ 日本語 😀", "tabs? no: spaces   only", "<bob> hi ~!@#$%^&*()_+{}|:\"<>?`-=[]\\;',./"]) {
+  for (const text of [
+    "",
+    "hello, world",
+    "héllo wörld → ✓ 日本語 😀",
+    "tabs? no: spaces   only",
+    "<bob> hi ~!@#$%^&*()_+{}|:\"<>?`-=[]\\;',./",
+  ]) {
     t.equal(visible(text), text, JSON.stringify(text));
   }
   const printableAscii = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).join("");

@@ -106,7 +106,11 @@ t.test("every key in the key table does what it is bound to", async (t) => {
 
   const editor = newEditor();
   editor.feed("first\rsecond\r");
-  for (const [back, forward] of [["\x10", "\x0e"], ["\x1b[A", "\x1b[B"], ["\x1bOA", "\x1bOB"]] as const) {
+  for (const [back, forward] of [
+    ["\x10", "\x0e"],
+    ["\x1b[A", "\x1b[B"],
+    ["\x1bOA", "\x1bOB"],
+  ] as const) {
     editor.feed(back);
     editor.feed(back);
     t.equal(editor.text, "first", `${JSON.stringify(back)}: back through history`);

@@ -67,6 +67,5 @@ t.test("notices name the right client, lines reach the others only, q quits", as
   t.equal(server.clients, 1, "only a is left");
   server.shutdown();
   await pump(() => log.a!.includes("Server is shutting down"), "shutdown notice");
-  await running;
-  t.pass("run() returns after shutdown()");
+  await t.resolves(running, "run() returns after shutdown()");
 });

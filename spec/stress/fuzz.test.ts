@@ -126,5 +126,8 @@ t.test(`fuzz (seed ${seed})`, async (t) => {
   await server.waitFor(`Client ${fresh.addr} connected`);
   freshLine = `${fresh.from} fresh after the storm`;
   fresh.send("fresh after the storm\n");
-  await t.resolves(good[0]!.reader.waitUntil(() => freshSeen, "the fresh client's line"), "a fresh client can still chat");
+  await t.resolves(
+    good[0]!.reader.waitUntil(() => freshSeen, "the fresh client's line"),
+    "a fresh client can still chat",
+  );
 });

@@ -58,7 +58,10 @@ t.test(`soak: ${WAVES} waves of ${PER_WAVE} clients`, async (t) => {
   }
   t.comment(`open fds after each wave: ${fds.join(" ")} (idle: ${idleFds})`);
   t.comment(`RSS MiB after each wave: ${rss.map((kib) => (kib / 1024).toFixed(1)).join(" ")}`);
-  t.ok(fds.every((open) => open <= idleFds), "every wave's descriptors were released");
+  t.ok(
+    fds.every((open) => open <= idleFds),
+    "every wave's descriptors were released",
+  );
   // Memory: what the late waves settle at is no more than what the early ones
   // reached (a leak of a few KiB per client adds up to tens of MiB here; the
   // minimum of the late waves takes garbage the GC has not collected out).

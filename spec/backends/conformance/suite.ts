@@ -11,6 +11,7 @@ import {
   type Backend,
   ConnectError,
   type Connection,
+  DescriptorBudget,
   Interest,
   type Listener,
   ListenError,
@@ -503,6 +504,68 @@ export const cases: Case[] = [
       const later = await reactor.select(0);
       check.ok(!later.readable.includes(cancelled), "yet it is not reported again");
       check.equal(reactor.size, 1, "only the other key is registered");
+    },
+  },
+  {
+    name: "recv(maxBytes) takes at most maxBytes; the rest stays buffered and the key stays readable",
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, conn, client } = await connectedPair(context);
+      // One small send arrives as one segment on loopback: all 11 bytes are buffered at once.
+      client.send(enc("hello world"));
+      await selectUntil(reactor, (ready) => ready.readable.includes(key), "readable");
+      const first = conn.recv(4);
+      check.equal(first && dec(first), "hell", "recv(4) takes the first 4 bytes");
+      check.ok(conn.readiness() & Ready.READABLE, "the handle is still readable");
+      const next = await reactor.select(0);
+      check.ok(next.readable.includes(key), "the key is reported readable again without new input");
+      const rest = conn.recv(100);
+      check.equal(rest && dec(rest), "o world", "the next recv gets the rest, in order");
+      check.equal(conn.recv(4), null, "then nothing is buffered");
+    },
+  },
+  {
+    name: "a descriptor budget: past it a connection is refused with the given line; closing one frees its descriptor",
+    async run(context) {
+      const { check } = context;
+      const reactor = newReactor(context);
+      const peer = newReactor(context);
+      const budget = new DescriptorBudget(2);
+      const listener = await reactor.backend.listen({ host: "127.0.0.1", port: 0, descriptors: budget, fullMessage: enc("full\n") });
+      context.addCleanup(() => listener.close());
+      // One after another: the kernel queues them in this order, and the runtime accepts in that order.
+      const members = [await connect(context, peer.backend, listener), await connect(context, peer.backend, listener)];
+      const refused = await connect(context, peer.backend, listener);
+      const refusedKey = peer.register(refused, Interest.READ, "refused");
+      check.equal(await receiveToEof(peer, refusedKey), "full\n", "the third gets the line, then end of stream");
+      const accepted = await acceptN(context, reactor, listener, 2);
+      const ports = new Set(members.map((c) => c.local.port));
+      check.ok(
+        accepted.every((c) => ports.has(c.remote.port)),
+        "the two within the budget are accepted",
+      );
+      check.equal(listener.accept(), null, "the refused one never reaches the backlog");
+      check.equal(budget.used, 2, "two descriptors held");
+      check.equal(budget.refusals, 1, "one refusal counted");
+
+      // Closing one: its descriptor is free once the socket is closed; the
+      // peer sees the reset after the runtime has closed its side.
+      const gone = members.find((c) => c.local.port === accepted[0]!.remote.port)!;
+      const goneKey = peer.register(gone, Interest.READ, "gone");
+      accepted[0]!.abort();
+      await selectUntil(
+        peer,
+        (ready) => ready.errored.includes(goneKey) || (ready.readable.includes(goneKey) && gone.recv()?.length === 0),
+        "the close",
+      );
+      check.equal(budget.used, 1, "the closed connection's descriptor is released");
+      accepted[0]!.abort();
+      check.equal(budget.used, 1, "released once, however often it is closed");
+      const late = await connect(context, peer.backend, listener);
+      const [again] = await acceptN(context, reactor, listener, 1);
+      check.equal(again?.remote.port, late.local.port, "a new connection is accepted");
+      check.equal(budget.used, 2, "and holds the freed descriptor");
+      check.equal(budget.refusals, 1, "no further refusal");
     },
   },
 ];
