@@ -3,7 +3,7 @@
 // later is an order violation (not a loss); a repeat is a duplicate; what is
 // never filled is lost. Pure TS (no Bun imports) so it is unit-tested under Node.
 
-import { Histogram } from './histogram.ts';
+import { Histogram } from "./histogram.ts";
 
 export interface Totals {
   sent: number;
@@ -29,7 +29,10 @@ export class Accounting {
 
   /** @param receivers clients that receive (senders included: they get every
    * message except their own) @param senders ids 0..senders-1 */
-  constructor(readonly receivers: number, readonly senders: number) {
+  constructor(
+    readonly receivers: number,
+    readonly senders: number,
+  ) {
     this.highest = new Int32Array(receivers * senders).fill(-1);
     this.sentBy = new Float64Array(senders);
     this.sentAtBy = Array.from({ length: senders }, () => new Float64Array(1024));

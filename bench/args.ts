@@ -3,14 +3,14 @@
 // instead of a stack trace. The wording is the bench's own: each value is
 // read by a `parse` function here.
 
-import { parseFlags, UnknownFlagError, UsageError } from '../lib/cli/flags.ts';
-import { parseHostPort as parseAddress } from '../lib/reactor/address.ts';
+import { parseFlags, UnknownFlagError, UsageError } from "../lib/cli/flags.ts";
+import { parseHostPort as parseAddress } from "../lib/reactor/address.ts";
 
-export const SCENARIOS = ['connect', 'fanout', 'latency', 'stepup', 'memory', 'cluster', 'burst'] as const;
+export const SCENARIOS = ["connect", "fanout", "latency", "stepup", "memory", "cluster", "burst"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
-export const DEFAULT_SCENARIOS: ScenarioName[] = ['connect', 'fanout', 'latency', 'stepup', 'memory'];
+export const DEFAULT_SCENARIOS: ScenarioName[] = ["connect", "fanout", "latency", "stepup", "memory"];
 
-export type Backend = 'bun' | 'node';
+export type Backend = "bun" | "node";
 
 export interface Options {
   scenarios: ScenarioName[];
@@ -67,7 +67,7 @@ const list =
   (what: string, check: (item: string) => void) =>
   (value: string | undefined, flag: string): string[] => {
     const items = text(what)(value, flag)
-      .split(',')
+      .split(",")
       .map((item) => item.trim())
       .filter(Boolean);
     for (const item of items) check(item);
@@ -80,70 +80,80 @@ export function parseHostPort(flag: string, value: string): { host: string; port
   return address;
 }
 
-const COMPARE_NAMES = ['ours-bun', 'ours-node', 'ours-nocoalesce', 'c'];
+const COMPARE_NAMES = ["ours-bun", "ours-node", "ours-nocoalesce", "c"];
 
 /** The bench's flags, in the order --help lists them. */
 const FLAGS = {
   scenario: {
-    type: 'string',
-    value: 'a,b',
-    help: `scenarios: ${SCENARIOS.join(', ')} (default: ${DEFAULT_SCENARIOS.join(',')})`,
+    type: "string",
+    value: "a,b",
+    help: `scenarios: ${SCENARIOS.join(", ")} (default: ${DEFAULT_SCENARIOS.join(",")})`,
     parse: (value: string | undefined, flag: string) =>
-      list('a value', (name) => {
+      list("a value", (name) => {
         if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${name}'`);
       })(value, flag) as ScenarioName[],
   },
-  clients: { type: 'number', value: 'N', help: 'connected clients (default per scenario: connect/fanout/latency/cluster/burst 1000)', parse: integer(2) },
-  senders: { type: 'number', value: 'N', help: 'broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10)', parse: integer(1) },
-  window: { type: 'number', value: 'N', help: 'closed-loop messages in flight per sender (default 16)', parse: integer(1) },
-  rate: { type: 'number', value: 'N', help: 'open-loop msg/s per sender (latency 100, stepup 20, cluster 100)', parse: number(0.1) },
-  size: { type: 'number', value: 'N', help: 'message line size in bytes incl. newline (default 64, burst 2048, min 40)', parse: integer(40) },
-  duration: { type: 'number', value: 'S', help: 'measuring seconds per scenario / stepup step (default 5 / 3)', parse: number(0.1) },
+  clients: {
+    type: "number",
+    value: "N",
+    help: "connected clients (default per scenario: connect/fanout/latency/cluster/burst 1000)",
+    parse: integer(2),
+  },
+  senders: { type: "number", value: "N", help: "broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10)", parse: integer(1) },
+  window: { type: "number", value: "N", help: "closed-loop messages in flight per sender (default 16)", parse: integer(1) },
+  rate: { type: "number", value: "N", help: "open-loop msg/s per sender (latency 100, stepup 20, cluster 100)", parse: number(0.1) },
+  size: {
+    type: "number",
+    value: "N",
+    help: "message line size in bytes incl. newline (default 64, burst 2048, min 40)",
+    parse: integer(40),
+  },
+  duration: { type: "number", value: "S", help: "measuring seconds per scenario / stepup step (default 5 / 3)", parse: number(0.1) },
   target: {
-    type: 'string',
-    value: 'HOST:PORT',
-    help: 'measure a chat server that is already running',
+    type: "string",
+    value: "HOST:PORT",
+    help: "measure a chat server that is already running",
     parse: (value: string | undefined, flag: string) => {
-      const target = text('HOST:PORT')(value, flag);
+      const target = text("HOST:PORT")(value, flag);
       parseHostPort(flag, target);
       return target;
     },
   },
   backend: {
-    type: 'string',
-    value: 'bun|node',
-    help: 'backend for our server (default bun)',
+    type: "string",
+    value: "bun|node",
+    help: "backend for our server (default bun)",
     parse: (value: string | undefined, flag: string): Backend => {
-      if (value !== 'bun' && value !== 'node') throw new UsageError(`${flag} must be bun or node, got '${value ?? ''}'`);
+      if (value !== "bun" && value !== "node") throw new UsageError(`${flag} must be bun or node, got '${value ?? ""}'`);
       return value;
     },
   },
-  'no-coalesce': { type: 'boolean', help: 'start our server with --no-coalesce' },
-  'max-clients': { type: 'number', value: 'N', help: 'stepup/memory ceiling (default 9000)', parse: integer(2) },
+  "no-coalesce": { type: "boolean", help: "start our server with --no-coalesce" },
+  "max-clients": { type: "number", value: "N", help: "stepup/memory ceiling (default 9000)", parse: integer(2) },
   compare: {
-    type: 'string',
-    value: 't1,t2,...',
-    help: 'run against several targets side by side:\nours-bun, ours-node, ours-nocoalesce, c, or HOST:PORT',
-    parse: list('a list of targets', (target) => {
-      if (!COMPARE_NAMES.includes(target)) parseHostPort('--compare', target);
+    type: "string",
+    value: "t1,t2,...",
+    help: "run against several targets side by side:\nours-bun, ours-node, ours-nocoalesce, c, or HOST:PORT",
+    parse: list("a list of targets", (target) => {
+      if (!COMPARE_NAMES.includes(target)) parseHostPort("--compare", target);
     }),
   },
-  json: { type: 'boolean', help: 'print one JSON object per scenario instead of a table' },
-  svg: { type: 'string', value: 'FILE', help: 'chart output (default bench/out/chart.svg)', parse: text('a file name') },
-  help: { type: 'boolean', short: 'h', help: 'this text' },
+  json: { type: "boolean", help: "print one JSON object per scenario instead of a table" },
+  svg: { type: "string", value: "FILE", help: "chart output (default bench/out/chart.svg)", parse: text("a file name") },
+  help: { type: "boolean", short: "h", help: "this text" },
 } as const;
 
 /** Where the help texts start, and where their continuation lines are indented to. */
 const HELP_COLUMN = 23;
 
 export const USAGE = [
-  'usage: bun bench [options]',
+  "usage: bun bench [options]",
   ...Object.entries(FLAGS).map(([name, spec]) => {
-    const short = 'short' in spec ? `-${spec.short}, ` : '';
-    const left = `  ${short}--${name}${'value' in spec ? ` ${spec.value}` : ''}`;
-    return left.padEnd(HELP_COLUMN) + spec.help.replaceAll('\n', `\n${' '.repeat(HELP_COLUMN)}`);
+    const short = "short" in spec ? `-${spec.short}, ` : "";
+    const left = `  ${short}--${name}${"value" in spec ? ` ${spec.value}` : ""}`;
+    return left.padEnd(HELP_COLUMN) + spec.help.replaceAll("\n", `\n${" ".repeat(HELP_COLUMN)}`);
   }),
-].join('\n');
+].join("\n");
 
 /** The flags as lib/cli parses them, in the bench's wording: no arguments besides flags. */
 function parseBenchFlags(argv: string[]) {
@@ -169,16 +179,16 @@ export function parseArgs(argv: string[]): Options {
     sizeGiven: flags.size !== undefined,
     duration: flags.duration,
     target: flags.target,
-    backend: flags.backend ?? 'bun',
-    noCoalesce: flags['no-coalesce'] ?? false,
-    maxClients: flags['max-clients'] ?? 9000,
+    backend: flags.backend ?? "bun",
+    noCoalesce: flags["no-coalesce"] ?? false,
+    maxClients: flags["max-clients"] ?? 9000,
     json: flags.json ?? false,
-    svg: flags.svg ?? 'bench/out/chart.svg',
+    svg: flags.svg ?? "bench/out/chart.svg",
     compare: flags.compare,
     help: flags.help ?? false,
   };
-  if (options.target && options.compare) throw new UsageError('use either --target or --compare, not both');
+  if (options.target && options.compare) throw new UsageError("use either --target or --compare, not both");
   if (options.senders !== undefined && options.clients !== undefined && options.senders >= options.clients)
-    throw new UsageError('--senders must be smaller than --clients (one client observes)');
+    throw new UsageError("--senders must be smaller than --clients (one client observes)");
   return options;
 }

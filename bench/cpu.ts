@@ -1,7 +1,7 @@
 // CPU accounting: our own process via process.cpuUsage, a child server via
 // /proc/PID/stat (utime+stime in clock ticks) and its RSS via /proc/PID/status.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync } from "node:fs";
 
 const CLK_TCK = 100; // Linux USER_HZ; constant on every mainstream kernel config
 
@@ -14,9 +14,9 @@ export interface CpuSample {
 export function serverCpuUs(pid: number | null): number | null {
   if (pid === null) return null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // fields after the parenthesised command name; utime/stime are fields 14/15
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return ((Number(rest[11]) + Number(rest[12])) / CLK_TCK) * 1e6;
   } catch {
     return null;
@@ -26,7 +26,7 @@ export function serverCpuUs(pid: number | null): number | null {
 export function serverRssKb(pid: number | null): number | null {
   if (pid === null) return null;
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return match ? Number(match[1]) : null;
   } catch {
     return null;

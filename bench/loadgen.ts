@@ -4,12 +4,12 @@
 // data callback (no copies except partial lines); *acting* on what arrived
 // (topping up send windows) happens once per setImmediate via onTick.
 
-import type { Socket, SocketHandler } from 'bun';
-import type { Accounting } from './accounting.ts';
-import { scanChunk, type Parsed } from './message.ts';
+import type { Socket, SocketHandler } from "bun";
+import type { Accounting } from "./accounting.ts";
+import { scanChunk, type Parsed } from "./message.ts";
 
 export class TargetError extends Error {
-  override name = 'TargetError';
+  override name = "TargetError";
 }
 
 interface GenClient {
@@ -45,7 +45,11 @@ export class LoadGen {
   /** Client i connects to ports[i % ports.length] (several for a cluster of servers). */
   private readonly ports: number[];
 
-  constructor(readonly host: string, readonly port: number, alsoPorts: number[] = []) {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    alsoPorts: number[] = [],
+  ) {
     this.ports = [port, ...alsoPorts];
     const onMessage = (message: Parsed): void => {
       const acc = this.acc;
@@ -71,7 +75,7 @@ export class LoadGen {
         const client = socket.data;
         if (client.pending) {
           const pending = client.pending;
-          client.pending = '';
+          client.pending = "";
           this.write(client, pending);
         }
       },
@@ -104,7 +108,7 @@ export class LoadGen {
     const end = start + count;
     const worker = async (): Promise<void> => {
       while (next < end) {
-        const client: GenClient = { idx: next++, socket: null, rest: null, pending: '', gone: false };
+        const client: GenClient = { idx: next++, socket: null, rest: null, pending: "", gone: false };
         this.clients[client.idx] = client;
         try {
           const port = this.ports[client.idx % this.ports.length];
@@ -113,7 +117,9 @@ export class LoadGen {
         } catch (err) {
           client.gone = true;
           const code = (err as { code?: string }).code ?? (err as Error).message;
-          throw new TargetError(`cannot connect to ${this.host}:${this.ports[client.idx % this.ports.length]} (client ${client.idx + 1}): ${code}`);
+          throw new TargetError(
+            `cannot connect to ${this.host}:${this.ports[client.idx % this.ports.length]} (client ${client.idx + 1}): ${code}`,
+          );
         }
       }
     };

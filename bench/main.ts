@@ -2,19 +2,19 @@
 // Starts our server (or the C reference, or uses --target HOST:PORT), drives it
 // from this process's load generator, prints a table / JSON lines and an SVG.
 
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import { UsageError } from '../lib/cli/flags.ts';
-import { parseArgs, parseHostPort, USAGE, type Options, type ScenarioName } from './args.ts';
-import { TargetError } from './loadgen.ts';
-import { Progress } from './progress.ts';
-import { jsonLine, renderCompare, renderTable } from './report.ts';
-import { notRun, type ScenarioResult } from './result.ts';
-import { scenarios } from './scenarios/index.ts';
-import { isExternal, startTarget, targetLabel, type Target } from './targets.ts';
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { UsageError } from "../lib/cli/flags.ts";
+import { parseArgs, parseHostPort, USAGE, type Options, type ScenarioName } from "./args.ts";
+import { TargetError } from "./loadgen.ts";
+import { Progress } from "./progress.ts";
+import { jsonLine, renderCompare, renderTable } from "./report.ts";
+import { notRun, type ScenarioResult } from "./result.ts";
+import { scenarios } from "./scenarios/index.ts";
+import { isExternal, startTarget, targetLabel, type Target } from "./targets.ts";
 
 async function probe(spec: string): Promise<void> {
-  const { host, port } = parseHostPort('--target', spec);
+  const { host, port } = parseHostPort("--target", spec);
   try {
     const socket = await Bun.connect({ hostname: host, port, socket: { data() {}, error() {} } });
     socket.end();
@@ -58,7 +58,7 @@ async function runScenario(run: TargetRun, name: ScenarioName, opts: Options, pr
     return await scenarios[name]({ opts, target, progress });
   } catch (err) {
     if (!(err instanceof TargetError)) throw err;
-    return notRun(name, run.label, 'failed', err.message);
+    return notRun(name, run.label, "failed", err.message);
   } finally {
     if (target && !run.shared) await target.stop();
   }
@@ -77,7 +77,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const specs = opts.compare ?? [opts.target ?? 'ours'];
+  const specs = opts.compare ?? [opts.target ?? "ours"];
   const labels = specs.map((spec) => targetLabel(spec, opts.backend, opts.noCoalesce));
   const progress = new Progress();
   const results: ScenarioResult[] = [];
@@ -109,31 +109,33 @@ async function main(): Promise<number> {
   for (const [i, name] of opts.scenarios.entries()) {
     for (const run of runs) {
       if (run.failed !== null) {
-        emit(notRun(name, run.spec, 'failed', run.failed));
+        emit(notRun(name, run.spec, "failed", run.failed));
         continue;
       }
       const result = await runScenario(run, name, opts, progress);
       emit(result);
-      if (run.shared && i < opts.scenarios.length - 1 && result.status === 'ok') await settle();
+      if (run.shared && i < opts.scenarios.length - 1 && result.status === "ok") await settle();
     }
   }
   progress.done();
   if (!opts.json) process.stdout.write(`${opts.compare ? renderCompare(results, labels) : renderTable(results)}\n`);
   try {
-    const { renderSvg } = await import('./svg.ts');
+    const { renderSvg } = await import("./svg.ts");
     mkdirSync(path.dirname(path.resolve(opts.svg)), { recursive: true });
     writeFileSync(opts.svg, renderSvg(results));
     process.stderr.write(`chart written to ${opts.svg}\n`);
   } catch (err) {
     process.stderr.write(`bench: could not write ${opts.svg}: ${(err as Error).message}\n`);
   }
-  return results.some((result) => result.status === 'ok') ? 0 : 1;
+  return results.some((result) => result.status === "ok") ? 0 : 1;
 }
 
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`bench: internal error: ${err instanceof Error ? (process.env.BENCH_DEBUG ? err.stack : err.message) : String(err)}\n`);
+    process.stderr.write(
+      `bench: internal error: ${err instanceof Error ? (process.env.BENCH_DEBUG ? err.stack : err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -12,7 +12,7 @@ const NL = 0x0a;
 export function formatMessage(phase: number, sender: number, seq: number, tUs: number, size: number): string {
   const head = `~b ${phase} ${sender} ${seq} ${Math.floor(tUs)} `;
   const pad = size - head.length - 1; // the newline counts towards size
-  return head + (pad > 0 ? 'x'.repeat(pad) : '') + '\n';
+  return head + (pad > 0 ? "x".repeat(pad) : "") + "\n";
 }
 
 /** Reused output slot so the hot path allocates nothing. */
@@ -54,7 +54,7 @@ export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed, w
   return i;
 }
 
-const CONNECTED = 'connected';
+const CONNECTED = "connected";
 
 export interface ScanResult {
   /** Index just past the last complete line; bytes after it are a partial line. */

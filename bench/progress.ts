@@ -2,7 +2,7 @@
 // every 2 s otherwise so logs stay readable.
 
 export class Progress {
-  private text = '';
+  private text = "";
   private last = 0;
   private readonly tty = Boolean(process.stderr.isTTY);
 
@@ -22,7 +22,7 @@ export class Progress {
   }
 
   done(): void {
-    if (this.tty && this.text) process.stderr.write('\r\x1b[K');
-    this.text = '';
+    if (this.tty && this.text) process.stderr.write("\r\x1b[K");
+    this.text = "";
   }
 }

@@ -1,7 +1,7 @@
 // Shapes shared by scenarios, report and chart.
 
-import type { Totals } from './accounting.ts';
-import type { Percentiles } from './histogram.ts';
+import type { Totals } from "./accounting.ts";
+import type { Percentiles } from "./histogram.ts";
 
 export interface StepResult {
   clients: number;
@@ -16,7 +16,7 @@ export interface StepResult {
 export interface ScenarioResult {
   scenario: string;
   target: string;
-  status: 'ok' | 'skipped' | 'failed';
+  status: "ok" | "skipped" | "failed";
   note?: string;
   clients: number;
   senders: number;
@@ -36,12 +36,20 @@ export function emptyTotals(): Totals {
   return { sent: 0, expected: 0, delivered: 0, lost: 0, duplicates: 0, orderViolations: 0, foreign: 0 };
 }
 
-export function notRun(scenario: string, target: string, status: 'skipped' | 'failed', note: string): ScenarioResult {
+export function notRun(scenario: string, target: string, status: "skipped" | "failed", note: string): ScenarioResult {
   return {
-    scenario, target, status, note,
-    clients: 0, senders: 0, durationS: 0,
+    scenario,
+    target,
+    status,
+    note,
+    clients: 0,
+    senders: 0,
+    durationS: 0,
     accounting: emptyTotals(),
-    deliveriesPerSec: null, latencyUs: null, genCpu: null, serverCpu: null,
+    deliveriesPerSec: null,
+    latencyUs: null,
+    genCpu: null,
+    serverCpu: null,
     metrics: {},
   };
 }

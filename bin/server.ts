@@ -167,9 +167,7 @@ async function main(): Promise<void> {
     quiet: opts.quiet!,
     write: (line) => process.stdout.write(line),
   });
-  const relay = redis
-    ? new ClusterRelay(reactor, { target: redis, room: opts.room!, queueBytes: opts["cluster-queue"]!, log })
-    : null;
+  const relay = redis ? new ClusterRelay(reactor, { target: redis, room: opts.room!, queueBytes: opts["cluster-queue"]!, log }) : null;
   const server = new ChatServer(reactor, listener, {
     tailMs: opts["tail-ms"]!,
     coalesce: opts.coalesce!,

@@ -64,7 +64,10 @@ t.test("OutboundQueue sends a large queue of several chunks chunk by chunk, with
   const n = q.flushTo({ send: (b) => (seen.push(b), b.length) });
   t.equal(n, 100 + 2 * JOIN_MAX_BYTES - 200);
   t.equal(seen.length, 2, "two sends");
-  t.ok(seen.every((s) => s.buffer === big.buffer), "each send is a view of the shared buffer");
+  t.ok(
+    seen.every((s) => s.buffer === big.buffer),
+    "each send is a view of the shared buffer",
+  );
   t.ok(q.empty);
 });
 

@@ -10,7 +10,8 @@ function files(dir: string): string[] {
   );
 }
 
-const EXPORT = /^export\s+(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:abstract\s+)?(?:function\*?|class|interface|type|enum|const|let|var)\s+([A-Za-z_$][\w$]*)/;
+const EXPORT =
+  /^export\s+(?:default\s+)?(?:declare\s+)?(?:async\s+)?(?:abstract\s+)?(?:function\*?|class|interface|type|enum|const|let|var)\s+([A-Za-z_$][\w$]*)/;
 
 /** `file:line name` for each export whose previous non-blank line does not close a `/** ... *\/` comment. */
 function undocumented(source: string, file: string): string[] {

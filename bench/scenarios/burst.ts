@@ -4,13 +4,13 @@
 // how many clients the server dropped on the way (a reader that keeps up
 // must not be evicted because one tick's batch outgrew --max-outbound).
 
-import { readFileSync } from 'node:fs';
-import { Accounting } from '../accounting.ts';
-import { cpuBetween, sampleCpu, serverRssKb } from '../cpu.ts';
-import { LoadGen } from '../loadgen.ts';
-import { formatMessage } from '../message.ts';
-import type { ScenarioResult } from '../result.ts';
-import { fmt, growTo, waitFor, type Ctx } from './common.ts';
+import { readFileSync } from "node:fs";
+import { Accounting } from "../accounting.ts";
+import { cpuBetween, sampleCpu, serverRssKb } from "../cpu.ts";
+import { LoadGen } from "../loadgen.ts";
+import { formatMessage } from "../message.ts";
+import type { ScenarioResult } from "../result.ts";
+import { fmt, growTo, waitFor, type Ctx } from "./common.ts";
 
 /** Line size when --size is not given: a paste, not a chat line. */
 const DEFAULT_SIZE = 2048;
@@ -38,7 +38,7 @@ class BurstAccounting extends Accounting {
 function peakRssKb(pid: number | null): number | null {
   if (pid === null) return null;
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return m ? Number(m[1]) : null;
   } catch {
     return null;
@@ -48,9 +48,9 @@ function peakRssKb(pid: number | null): number | null {
 /** The machine is shared: each figure carries the load it was taken under. */
 const loadAverage = (): string => {
   try {
-    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   } catch {
-    return '?';
+    return "?";
   }
 };
 
@@ -101,7 +101,10 @@ export async function burstScenario(ctx: Ctx): Promise<ScenarioResult> {
       }
     };
     const ticker = setInterval(
-      () => ctx.progress.set(`burst: ${fmt(acc.delivered)}/${fmt(N * (N - 1))} delivered, ${acc.complete} clients complete, ${gen.lost} dropped`),
+      () =>
+        ctx.progress.set(
+          `burst: ${fmt(acc.delivered)}/${fmt(N * (N - 1))} delivered, ${acc.complete} clients complete, ${gen.lost} dropped`,
+        ),
       250,
     );
     const finished = await waitFor(gen, settled, () => acc.delivered + gen.lost, IDLE_MS);
@@ -124,10 +127,10 @@ export async function burstScenario(ctx: Ctx): Promise<ScenarioResult> {
     if (dropped) notes.push(`${dropped} clients disconnected by server`);
     if (totals.foreign) notes.push(`${totals.foreign} foreign messages`);
     return {
-      scenario: 'burst',
+      scenario: "burst",
       target: label,
-      status: 'ok',
-      note: notes.join('; ') || undefined,
+      status: "ok",
+      note: notes.join("; ") || undefined,
       clients: N,
       senders: N,
       durationS: endMs / 1000,

@@ -3,15 +3,15 @@
 // half of every sender's deliveries cross Redis. Open loop, like `latency`;
 // deliveries and latency are reported overall, across servers and locally.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { Accounting } from '../accounting.ts';
-import { serverCpuUs } from '../cpu.ts';
-import { Histogram, type Percentiles } from '../histogram.ts';
-import { LoadGen, TargetError } from '../loadgen.ts';
-import type { ScenarioResult } from '../result.ts';
-import { notRun } from '../result.ts';
-import { freePort, startOurs, type Target } from '../targets.ts';
-import { growTo, type PhaseSpec, phaseReport, runPhase, type Ctx } from './common.ts';
+import { spawn, spawnSync } from "node:child_process";
+import { Accounting } from "../accounting.ts";
+import { serverCpuUs } from "../cpu.ts";
+import { Histogram, type Percentiles } from "../histogram.ts";
+import { LoadGen, TargetError } from "../loadgen.ts";
+import type { ScenarioResult } from "../result.ts";
+import { notRun } from "../result.ts";
+import { freePort, startOurs, type Target } from "../targets.ts";
+import { growTo, type PhaseSpec, phaseReport, runPhase, type Ctx } from "./common.ts";
 
 /** Splits deliveries by whether sender and receiver sit on the same server. */
 class SplitAccounting extends Accounting {
@@ -40,35 +40,35 @@ interface RedisProcess {
 
 async function startRedis(): Promise<RedisProcess> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "pipe"],
   });
   await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new TargetError('redis-server: not ready within 10 s')), 10_000);
-    child.stdout.on('data', (chunk: Buffer) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new TargetError("redis-server: not ready within 10 s")), 10_000);
+    child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes('Ready to accept connections')) {
+      if (out.includes("Ready to accept connections")) {
         clearTimeout(timer);
-        child.stdout.removeAllListeners('data');
+        child.stdout.removeAllListeners("data");
         child.stdout.resume();
         resolve();
       }
     });
-    child.once('exit', (code) => {
+    child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new TargetError(`redis-server exited (code ${code}): ${out.trim().split('\n').slice(-2).join(' | ')}`));
+      reject(new TargetError(`redis-server exited (code ${code}): ${out.trim().split("\n").slice(-2).join(" | ")}`));
     });
   });
-  child.removeAllListeners('exit');
+  child.removeAllListeners("exit");
   return {
     url: `redis://127.0.0.1:${port}`,
     pid: child.pid ?? null,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
       }),
   };
 }
@@ -78,9 +78,9 @@ const usToMs = (us: number): number => +(us / 1000).toFixed(2);
 
 /** Why the cluster cannot run against this target, or null when it can. */
 function skipReason(label: string): string | null {
-  if (!label.startsWith('ours')) return 'needs our server (it is started twice, with --cluster)';
-  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
-  if (probe.error || probe.status !== 0) return 'redis-server is not installed (apt-get install redis-server)';
+  if (!label.startsWith("ours")) return "needs our server (it is started twice, with --cluster)";
+  const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) return "redis-server is not installed (apt-get install redis-server)";
   return null;
 }
 
@@ -100,12 +100,12 @@ async function startCluster(ctx: Ctx): Promise<Cluster> {
     for (const part of started.reverse()) await part.stop();
   };
   try {
-    ctx.progress.say('cluster: starting redis-server and two servers');
+    ctx.progress.say("cluster: starting redis-server and two servers");
     const redis = await startRedis();
     started.push(redis);
     const servers: Target[] = [];
-    for (const name of ['a', 'b']) {
-      const server = await startOurs(`${label}-cluster-${name}`, backend, noCoalesce, ['--cluster', redis.url]);
+    for (const name of ["a", "b"]) {
+      const server = await startOurs(`${label}-cluster-${name}`, backend, noCoalesce, ["--cluster", redis.url]);
       started.push(server);
       servers.push(server);
     }
@@ -136,7 +136,7 @@ async function measure(gen: LoadGen, cluster: Cluster, phase: PhaseSpec, ctx: Ct
 export async function clusterScenario(ctx: Ctx): Promise<ScenarioResult> {
   const label = ctx.target.label;
   const skip = skipReason(label);
-  if (skip) return notRun('cluster', label, 'skipped', skip);
+  if (skip) return notRun("cluster", label, "skipped", skip);
 
   const options = ctx.opts;
   const clients = options.clients ?? 1000;
@@ -153,15 +153,15 @@ export async function clusterScenario(ctx: Ctx): Promise<ScenarioResult> {
     // waits until both servers' links are up.
     const missingJoins = await growTo(gen, clients, ctx, 200);
     const acc = new SplitAccounting(clients, senders);
-    const phase: PhaseSpec = { label: 'cluster', senders, mode: 'open', window: 0, rate, size: options.size, durationS };
+    const phase: PhaseSpec = { label: "cluster", senders, mode: "open", window: 0, rate, size: options.size, durationS };
     const { result, serverBCpu, redisCpu } = await measure(gen, cluster, phase, ctx, acc);
     const crossShare = result.totals.delivered ? acc.crossDelivered / result.totals.delivered : 0;
     const cross: Percentiles = acc.cross.summary();
     const local: Percentiles = acc.local.summary();
     return {
-      scenario: 'cluster',
+      scenario: "cluster",
       target: label,
-      status: 'ok',
+      status: "ok",
       clients,
       senders,
       durationS,

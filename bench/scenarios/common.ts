@@ -2,14 +2,14 @@
 // their join notices, and one measured send phase (closed or open loop)
 // followed by a drain so losses are real losses, not messages still in flight.
 
-import { Accounting, type Totals } from '../accounting.ts';
-import type { Options } from '../args.ts';
-import { cpuBetween, sampleCpu } from '../cpu.ts';
-import type { Percentiles } from '../histogram.ts';
-import type { LoadGen } from '../loadgen.ts';
-import { formatMessage } from '../message.ts';
-import type { Progress } from '../progress.ts';
-import type { Target } from '../targets.ts';
+import { Accounting, type Totals } from "../accounting.ts";
+import type { Options } from "../args.ts";
+import { cpuBetween, sampleCpu } from "../cpu.ts";
+import type { Percentiles } from "../histogram.ts";
+import type { LoadGen } from "../loadgen.ts";
+import { formatMessage } from "../message.ts";
+import type { Progress } from "../progress.ts";
+import type { Target } from "../targets.ts";
 
 /** What a scenario runs with: the options, the server to measure, the status line. */
 export interface Ctx {
@@ -64,7 +64,12 @@ export async function growTo(gen: LoadGen, total: number, ctx: Ctx, concurrency 
   ctx.progress.say(`connecting ${add} clients (${have} -> ${total})`);
   await gen.connect(add, concurrency);
   const ticker = setInterval(() => ctx.progress.set(`waiting for join notices: ${fmt(gen.joins)}/${fmt(expectedJoins)}`), 250);
-  const ok = await waitFor(gen, () => gen.joins >= expectedJoins, () => gen.joins, 5000);
+  const ok = await waitFor(
+    gen,
+    () => gen.joins >= expectedJoins,
+    () => gen.joins,
+    5000,
+  );
   clearInterval(ticker);
   return ok ? 0 : expectedJoins - gen.joins;
 }
@@ -72,7 +77,7 @@ export async function growTo(gen: LoadGen, total: number, ctx: Ctx, concurrency 
 export interface PhaseSpec {
   label: string;
   senders: number;
-  mode: 'closed' | 'open';
+  mode: "closed" | "open";
   window: number;
   /** open loop: msg/s per sender */
   rate: number;
@@ -92,11 +97,16 @@ export interface PhaseResult {
 /** Senders are clients 0..senders-1; client `senders` is the closed-loop
  * observer. Every connected client is a receiver. Sends for `durationS`,
  * then drains. */
-export async function runPhase(gen: LoadGen, spec: PhaseSpec, ctx: Ctx, acc = new Accounting(gen.clients.length, spec.senders)): Promise<PhaseResult> {
+export async function runPhase(
+  gen: LoadGen,
+  spec: PhaseSpec,
+  ctx: Ctx,
+  acc = new Accounting(gen.clients.length, spec.senders),
+): Promise<PhaseResult> {
   const nextMessage = messageMaker(beginMeasuring(gen, acc, spec.size), spec.size, acc);
   const startMs = performance.now();
   const cpuAtStart = sampleCpu(ctx.target.pid);
-  const pacer = spec.mode === 'closed' ? closedLoopPacer(gen, spec, acc, nextMessage) : openLoopPacer(gen, spec, acc, nextMessage, startMs);
+  const pacer = spec.mode === "closed" ? closedLoopPacer(gen, spec, acc, nextMessage) : openLoopPacer(gen, spec, acc, nextMessage, startMs);
   const ticker = showProgress(ctx.progress, spec, acc, startMs);
   await new Promise((resolve) => setTimeout(resolve, spec.durationS * 1000));
   pacer.stop();
@@ -160,7 +170,7 @@ function closedLoopPacer(gen: LoadGen, spec: PhaseSpec, acc: Accounting, nextMes
     const nowUs = performance.now() * 1000;
     for (let sender = 0; sender < spec.senders; sender++) {
       let inFlight = acc.sentCount(sender) - (acc.highestSeen(observer, sender) + 1);
-      let batch = '';
+      let batch = "";
       while (inFlight++ < spec.window) batch += nextMessage(sender, nowUs);
       if (batch) gen.send(sender, batch);
     }
@@ -182,8 +192,9 @@ function openLoopPacer(gen: LoadGen, spec: PhaseSpec, acc: Accounting, nextMessa
     for (let sender = 0; sender < spec.senders; sender++) {
       const offset = sender / spec.senders;
       const due = Math.floor(elapsedS * spec.rate - offset) + 1;
-      let batch = '';
-      for (let seq = acc.sentCount(sender); seq < due; seq++) batch += nextMessage(sender, (startMs + ((seq + offset) / spec.rate) * 1000) * 1000);
+      let batch = "";
+      for (let seq = acc.sentCount(sender); seq < due; seq++)
+        batch += nextMessage(sender, (startMs + ((seq + offset) / spec.rate) * 1000) * 1000);
       if (batch) gen.send(sender, batch);
     }
   }, 1);
@@ -203,7 +214,12 @@ function showProgress(progress: Progress, spec: PhaseSpec, acc: Accounting, star
 
 /** Everything sent must arrive; false once 5 s pass without progress. */
 function drain(gen: LoadGen, acc: Accounting): Promise<boolean> {
-  return waitFor(gen, () => acc.totals().lost <= 0, () => acc.delivered + acc.duplicates, 5000);
+  return waitFor(
+    gen,
+    () => acc.totals().lost <= 0,
+    () => acc.delivered + acc.duplicates,
+    5000,
+  );
 }
 
 /**
@@ -214,7 +230,7 @@ export function phaseReport(phase: PhaseResult, gen: LoadGen, missingJoins: numb
   const notes = phaseNotes(phase, gen);
   if (missingJoins) notes.unshift(`${missingJoins} join notices missing at setup`);
   return {
-    note: notes.join('; ') || undefined,
+    note: notes.join("; ") || undefined,
     accounting: phase.totals,
     deliveriesPerSec: phase.deliveriesPerSec,
     latencyUs: phase.latencyUs,
@@ -225,7 +241,7 @@ export function phaseReport(phase: PhaseResult, gen: LoadGen, missingJoins: numb
 
 export function phaseNotes(phase: PhaseResult, gen: LoadGen): string[] {
   const notes: string[] = [];
-  if (!phase.drained) notes.push('drain timed out');
+  if (!phase.drained) notes.push("drain timed out");
   if (gen.lost) notes.push(`${gen.lost} clients disconnected by server`);
   if (phase.genCpu > 0.9) notes.push(`generator busy (${Math.round(phase.genCpu * 100)}% CPU): figures may be generator-bound`);
   if (phase.totals.foreign) notes.push(`${phase.totals.foreign} foreign messages`);

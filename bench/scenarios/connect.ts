@@ -2,10 +2,10 @@
 // connected and every join notice arrived: each client sees the joins of all
 // clients accepted after it, N(N-1)/2 notices in total.
 
-import { cpuBetween, sampleCpu } from '../cpu.ts';
-import { LoadGen } from '../loadgen.ts';
-import type { ScenarioResult } from '../result.ts';
-import { fmt, waitFor, type Ctx } from './common.ts';
+import { cpuBetween, sampleCpu } from "../cpu.ts";
+import { LoadGen } from "../loadgen.ts";
+import type { ScenarioResult } from "../result.ts";
+import { fmt, waitFor, type Ctx } from "./common.ts";
 
 export async function connectScenario(ctx: Ctx): Promise<ScenarioResult> {
   const clients = ctx.opts.clients ?? 1000;
@@ -19,7 +19,12 @@ export async function connectScenario(ctx: Ctx): Promise<ScenarioResult> {
     await gen.connect(clients);
     const connectedMs = performance.now() - startMs;
     const ticker = setInterval(() => ctx.progress.set(`connect: join notices ${fmt(gen.joins)}/${fmt(expected)}`), 250);
-    const complete = await waitFor(gen, () => gen.joins >= expected, () => gen.joins, 5000);
+    const complete = await waitFor(
+      gen,
+      () => gen.joins >= expected,
+      () => gen.joins,
+      5000,
+    );
     clearInterval(ticker);
     const allMs = performance.now() - startMs;
     const cpu = cpuBetween(cpuAtStart, sampleCpu(pid));
@@ -27,10 +32,10 @@ export async function connectScenario(ctx: Ctx): Promise<ScenarioResult> {
     if (!complete) notes.push(`only ${gen.joins}/${expected} join notices arrived`);
     if (gen.lost) notes.push(`${gen.lost} clients disconnected by server`);
     return {
-      scenario: 'connect',
+      scenario: "connect",
       target: ctx.target.label,
-      status: 'ok',
-      note: notes.join('; ') || undefined,
+      status: "ok",
+      note: notes.join("; ") || undefined,
       clients,
       senders: 0,
       durationS: allMs / 1000,

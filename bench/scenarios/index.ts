@@ -1,12 +1,12 @@
-import type { ScenarioName } from '../args.ts';
-import type { ScenarioResult } from '../result.ts';
-import { burstScenario } from './burst.ts';
-import { clusterScenario } from './cluster.ts';
-import type { Ctx } from './common.ts';
-import { connectScenario } from './connect.ts';
-import { fanoutScenario, latencyScenario } from './loop.ts';
-import { memoryScenario } from './memory.ts';
-import { stepupScenario } from './stepup.ts';
+import type { ScenarioName } from "../args.ts";
+import type { ScenarioResult } from "../result.ts";
+import { burstScenario } from "./burst.ts";
+import { clusterScenario } from "./cluster.ts";
+import type { Ctx } from "./common.ts";
+import { connectScenario } from "./connect.ts";
+import { fanoutScenario, latencyScenario } from "./loop.ts";
+import { memoryScenario } from "./memory.ts";
+import { stepupScenario } from "./stepup.ts";
 
 export const scenarios: Record<ScenarioName, (ctx: Ctx) => Promise<ScenarioResult>> = {
   connect: connectScenario,

@@ -3,19 +3,25 @@
 // delivered first, so output buffers have drained). Needs the server's PID,
 // so it only runs when the harness started the server itself.
 
-import { serverRssKb } from '../cpu.ts';
-import { LoadGen } from '../loadgen.ts';
-import type { ScenarioResult } from '../result.ts';
-import { emptyTotals, notRun } from '../result.ts';
-import { growTo, type Ctx } from './common.ts';
+import { serverRssKb } from "../cpu.ts";
+import { LoadGen } from "../loadgen.ts";
+import type { ScenarioResult } from "../result.ts";
+import { emptyTotals, notRun } from "../result.ts";
+import { growTo, type Ctx } from "./common.ts";
 
 export async function memoryScenario(ctx: Ctx): Promise<ScenarioResult> {
   const { pid, label } = ctx.target;
-  if (pid === null) return notRun('memory', label, 'skipped', 'needs the server process: not possible with --target (harness does not own the server)');
+  if (pid === null)
+    return notRun("memory", label, "skipped", "needs the server process: not possible with --target (harness does not own the server)");
   // Idle memory is the same code with or without coalescing, but unbatched
   // join notices (~40M sends at 9k clients) would hold a comparison up for minutes.
   if (ctx.opts.compare && /nocoalesce/.test(label))
-    return notRun('memory', label, 'skipped', 'same idle connections as with coalescing; skipped in --compare (9k clients cost ~40M unbatched notice sends)');
+    return notRun(
+      "memory",
+      label,
+      "skipped",
+      "same idle connections as with coalescing; skipped in --compare (9k clients cost ~40M unbatched notice sends)",
+    );
   const hi = ctx.opts.maxClients;
   const lo = hi > 5000 ? 5000 : Math.floor(hi / 2); // the brief's 5k..9k band
   const gen = new LoadGen(ctx.target.host, ctx.target.port);
@@ -25,14 +31,17 @@ export async function memoryScenario(ctx: Ctx): Promise<ScenarioResult> {
     const rssLo = serverRssKb(pid);
     const missingAtHi = await growTo(gen, hi, ctx);
     const rssHi = serverRssKb(pid);
-    if (rssIdle === null || rssLo === null || rssHi === null) return notRun('memory', label, 'failed', `could not read /proc/${pid}/status`);
+    if (rssIdle === null || rssLo === null || rssHi === null)
+      return notRun("memory", label, "failed", `could not read /proc/${pid}/status`);
     const joins = (hi * (hi - 1)) / 2;
     const missing = missingAtLo + missingAtHi;
     return {
-      scenario: 'memory',
+      scenario: "memory",
       target: label,
-      status: 'ok',
-      note: [missing ? `${missing} join notices missing` : '', gen.lost ? `${gen.lost} clients disconnected` : ''].filter(Boolean).join('; ') || undefined,
+      status: "ok",
+      note:
+        [missing ? `${missing} join notices missing` : "", gen.lost ? `${gen.lost} clients disconnected` : ""].filter(Boolean).join("; ") ||
+        undefined,
       clients: hi,
       senders: 0,
       durationS: 0,

@@ -2,10 +2,10 @@
 // while a fixed set of senders broadcasts open-loop; stop when p95 latency
 // passes 250 ms or anything is lost. Reports the largest count that held.
 
-import { LoadGen, TargetError } from '../loadgen.ts';
-import type { ScenarioResult, StepResult } from '../result.ts';
-import { emptyTotals } from '../result.ts';
-import { growTo, phaseNotes, runPhase, type Ctx } from './common.ts';
+import { LoadGen, TargetError } from "../loadgen.ts";
+import type { ScenarioResult, StepResult } from "../result.ts";
+import { emptyTotals } from "../result.ts";
+import { growTo, phaseNotes, runPhase, type Ctx } from "./common.ts";
 
 const P95_LIMIT_US = 250_000;
 
@@ -40,13 +40,27 @@ export async function stepupScenario(ctx: Ctx): Promise<ScenarioResult> {
         stopReason = `could not connect ${clients} clients: ${err.message}`;
         break;
       }
-      const phase = await runPhase(gen, { label: `stepup ${clients}`, senders, mode: 'open', window: 0, rate, size: options.size, durationS }, ctx);
+      const phase = await runPhase(
+        gen,
+        { label: `stepup ${clients}`, senders, mode: "open", window: 0, rate, size: options.size, durationS },
+        ctx,
+      );
       const notes = phaseNotes(phase, gen);
       if (missing) notes.unshift(`${missing} join notices missing`);
-      steps.push({ clients, deliveriesPerSec: phase.deliveriesPerSec, latencyUs: phase.latencyUs, accounting: phase.totals, genCpu: phase.genCpu, serverCpu: phase.serverCpu, note: notes.join('; ') || undefined });
+      steps.push({
+        clients,
+        deliveriesPerSec: phase.deliveriesPerSec,
+        latencyUs: phase.latencyUs,
+        accounting: phase.totals,
+        genCpu: phase.genCpu,
+        serverCpu: phase.serverCpu,
+        note: notes.join("; ") || undefined,
+      });
       const bad = phase.totals.lost > 0 || phase.totals.duplicates > 0 || phase.totals.orderViolations > 0;
       if (phase.latencyUs.p95 > P95_LIMIT_US || bad) {
-        stopReason = bad ? `accounting errors at ${clients} clients` : `p95 ${(phase.latencyUs.p95 / 1000).toFixed(0)} ms > 250 ms at ${clients} clients`;
+        stopReason = bad
+          ? `accounting errors at ${clients} clients`
+          : `p95 ${(phase.latencyUs.p95 / 1000).toFixed(0)} ms > 250 ms at ${clients} clients`;
         break;
       }
       best = clients;
@@ -55,13 +69,12 @@ export async function stepupScenario(ctx: Ctx): Promise<ScenarioResult> {
     gen.close();
   }
   const sum = emptyTotals();
-  for (const step of steps)
-    for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += step.accounting[key];
+  for (const step of steps) for (const key of Object.keys(sum) as (keyof typeof sum)[]) sum[key] += step.accounting[key];
   const last = steps.at(-1);
   return {
-    scenario: 'stepup',
+    scenario: "stepup",
     target: ctx.target.label,
-    status: steps.length ? 'ok' : 'failed',
+    status: steps.length ? "ok" : "failed",
     note: stopReason,
     clients: best,
     senders,

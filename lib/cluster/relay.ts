@@ -110,10 +110,14 @@ export class ClusterRelay<T> implements Relay {
     this.header = encoder.encode(`${this.nodeId}\n`);
     const timing = { ...defaultLinkTiming, ...options.timing };
     const login = handshakeFor(options.target);
-    this.publisher = new RedisLink(reactor, { target: options.target, handshake: login, ...timing }, {
-      up: () => this.linkChanged("publish"),
-      down: (reason, retryMs, wasUp) => this.linkChanged("publish", reason, retryMs, wasUp),
-    });
+    this.publisher = new RedisLink(
+      reactor,
+      { target: options.target, handshake: login, ...timing },
+      {
+        up: () => this.linkChanged("publish"),
+        down: (reason, retryMs, wasUp) => this.linkChanged("publish", reason, retryMs, wasUp),
+      },
+    );
     this.subscriber = new RedisLink(
       reactor,
       { target: options.target, handshake: [...login, ["SUBSCRIBE", this.channel]], ...timing },
@@ -256,9 +260,7 @@ export class ClusterRelay<T> implements Relay {
     if (up) return this.linkCameUp();
     this.downSince = this.reactor.now();
     this.reportedOutage = true;
-    this.options.log(
-      `Cluster link down (${which}: ${reason ?? "closed"}); local chat goes on, reconnecting in ${retryMs ?? 0} ms`,
-    );
+    this.options.log(`Cluster link down (${which}: ${reason ?? "closed"}); local chat goes on, reconnecting in ${retryMs ?? 0} ms`);
   }
 
   /** Both connections are up: publish what waited, and say how the outage went. */
@@ -294,4 +296,3 @@ function handshakeFor(t: RedisTarget): Command[] {
   if (steps.length === 0) steps.push(["PING"]); // the link is up once Redis has answered
   return steps;
 }
-

@@ -16,7 +16,17 @@ import type { ReadySets, Reactor, SelectorKey } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
 import { type CommandHost, commandCost, runCommand } from "./commands.ts";
 import { FrameResult } from "../chat/framing.ts";
-import { CLOSE_LINGER_MS, ClientLimits, defaultLimits, type Limits, LineVerdict, limitMessages, offlineReason, BacklogWatch, SLOW_READER_GRACE_MS } from "./limits.ts";
+import {
+  CLOSE_LINGER_MS,
+  ClientLimits,
+  defaultLimits,
+  type Limits,
+  LineVerdict,
+  limitMessages,
+  offlineReason,
+  BacklogWatch,
+  SLOW_READER_GRACE_MS,
+} from "./limits.ts";
 import { addressTuple, encode, isBareQuit, notice } from "../chat/protocol.ts";
 import { Peer, type ServerAttachment } from "./peer.ts";
 import type { Relay } from "./relay.ts";
@@ -327,9 +337,7 @@ export class ChatServer implements CommandHost {
   /** A tail waits for its newline only until the connection goes quiet. */
   private armTail(peer: Peer): void {
     peer.tailTimer?.cancel();
-    peer.tailTimer = peer.framer.pending
-      ? this.reactor.setTimer(this.options.tailMs, () => this.onTailTimeout(peer))
-      : null;
+    peer.tailTimer = peer.framer.pending ? this.reactor.setTimer(this.options.tailMs, () => this.onTailTimeout(peer)) : null;
   }
 
   /** The tail timer: the sender went quiet with a line unfinished. */

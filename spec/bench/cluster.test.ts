@@ -1,23 +1,38 @@
 // The bench's cluster scenario, end to end and tiny: it starts redis-server
 // and two --cluster servers itself and must account for every delivery.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import t from 'tap';
-import { runBun } from '../support/bun.ts';
-import { redisMissing } from '../support/redis.ts';
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import t from "tap";
+import { runBun } from "../support/bun.ts";
+import { redisMissing } from "../support/redis.ts";
 
-t.test('bun bench --scenario cluster: deliveries cross servers, none lost', { skip: redisMissing() }, async (t) => {
-  const svg = path.join(mkdtempSync(path.join(tmpdir(), 'cluster-bench-')), 'chart.svg');
-  const run = await runBun(['bench/main.ts', '--scenario', 'cluster', '--clients', '20', '--senders', '4', '--rate', '50', '--duration', '0.5', '--json', '--svg', svg]);
+t.test("bun bench --scenario cluster: deliveries cross servers, none lost", { skip: redisMissing() }, async (t) => {
+  const svg = path.join(mkdtempSync(path.join(tmpdir(), "cluster-bench-")), "chart.svg");
+  const run = await runBun([
+    "bench/main.ts",
+    "--scenario",
+    "cluster",
+    "--clients",
+    "20",
+    "--senders",
+    "4",
+    "--rate",
+    "50",
+    "--duration",
+    "0.5",
+    "--json",
+    "--svg",
+    svg,
+  ]);
   t.equal(run.code, 0, run.stderr);
-  const result = JSON.parse(run.stdout.trim().split('\n').at(-1)!);
-  t.equal(result.status, 'ok', result.note);
-  t.equal(result.accounting.lost, 0, 'nothing lost');
-  t.equal(result.accounting.duplicates, 0, 'nothing twice');
-  t.equal(result.accounting.orderViolations, 0, 'in order');
+  const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+  t.equal(result.status, "ok", result.note);
+  t.equal(result.accounting.lost, 0, "nothing lost");
+  t.equal(result.accounting.duplicates, 0, "nothing twice");
+  t.equal(result.accounting.orderViolations, 0, "in order");
   t.ok(result.accounting.delivered > 0);
   // Clients alternate between the two servers: about half of all deliveries cross Redis.
-  t.ok(result.metrics.crossDeliveriesPerSec > 0.3 * result.deliveriesPerSec, 'deliveries cross servers');
-  t.type(result.metrics.crossP50Ms, 'number');
+  t.ok(result.metrics.crossDeliveriesPerSec > 0.3 * result.deliveriesPerSec, "deliveries cross servers");
+  t.type(result.metrics.crossP50Ms, "number");
 });

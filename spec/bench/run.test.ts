@@ -1,73 +1,97 @@
 // End-to-end: the harness runs under Bun, so it is driven as a child process:
 // its command-line errors, a refused target, and a tiny run against the C
 // reference relay (built into a temp dir) whose accounting must add up.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import t from 'tap';
-import { root, runBun } from '../support/bun.ts';
-import { freePort } from '../support/redis.ts';
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import t from "tap";
+import { root, runBun } from "../support/bun.ts";
+import { freePort } from "../support/redis.ts";
 
-const relaySrc = [path.resolve(root, '../shared/peers/c_relay.c'), '/work/shared/peers/c_relay.c'].find(existsSync);
+const relaySrc = [path.resolve(root, "../shared/peers/c_relay.c"), "/work/shared/peers/c_relay.c"].find(existsSync);
 
-const runBench = (args: string[]) => runBun(['bench/main.ts', ...args]);
+const runBench = (args: string[]) => runBun(["bench/main.ts", ...args]);
 
 /** Resolves once the relay printed its start line. */
 function waitStarted(child: ChildProcess): Promise<void> {
   return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk;
       if (/listening on/.test(out)) resolve();
     });
-    child.on('exit', (code) => reject(new Error(`relay exited early (${code})`)));
+    child.on("exit", (code) => reject(new Error(`relay exited early (${code})`)));
   });
 }
 
-t.test('bad flag: one error line plus usage, exit 2, no stack', async (t) => {
-  const run = await runBench(['--clients', 'lots']);
+t.test("bad flag: one error line plus usage, exit 2, no stack", async (t) => {
+  const run = await runBench(["--clients", "lots"]);
   t.equal(run.code, 2);
   t.match(run.stderr, /^bench: --clients must be an integer/m);
   t.match(run.stderr, /usage: bun bench/);
-  t.notMatch(run.stderr, /\n\s+at /, 'no stack trace');
+  t.notMatch(run.stderr, /\n\s+at /, "no stack trace");
 });
 
-t.test('refused target: clear error, exit 1', async (t) => {
+t.test("refused target: clear error, exit 1", async (t) => {
   const port = await freePort(); // closed again: nothing listens there
-  const run = await runBench(['--target', `127.0.0.1:${port}`, '--scenario', 'fanout']);
+  const run = await runBench(["--target", `127.0.0.1:${port}`, "--scenario", "fanout"]);
   t.equal(run.code, 1);
   t.match(run.stderr, new RegExp(`bench: cannot connect to 127.0.0.1:${port}`));
 });
 
-const hasCc = spawnSync('cc', ['--version']).status === 0;
-t.test('tiny fanout run against the C relay: accounting is consistent', { skip: !hasCc ? 'no C compiler (cc) to build the reference relay' : !relaySrc ? 'c_relay.c not found in ../shared/peers' : false }, async (t) => {
-  const bin = path.join(mkdtempSync(path.join(tmpdir(), 'bench-run-')), 'c_relay');
-  const cc = spawnSync('cc', ['-O2', '-o', bin, relaySrc as string], { encoding: 'utf8' });
-  t.equal(cc.status, 0, cc.stderr);
-  const port = await freePort();
-  const relay = spawn(bin, ['127.0.0.1', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  t.teardown(() => relay.kill());
-  await waitStarted(relay);
-  const svg = path.join(path.dirname(bin), 'chart.svg'); // a fresh directory: the file exists only if this run wrote it
-  const run = await runBench(['--scenario', 'connect,fanout,latency', '--clients', '20', '--senders', '2', '--duration', '1', '--json', '--svg', svg, '--target', `127.0.0.1:${port}`]);
-  t.equal(run.code, 0, run.stderr);
-  const results = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
-  t.same(results.map((result) => result.scenario), ['connect', 'fanout', 'latency']);
-  for (const result of results) {
-    t.equal(result.status, 'ok', `${result.scenario} ran`);
-    const accounting = result.accounting;
-    t.equal(accounting.lost, 0, `${result.scenario}: no losses`);
-    t.equal(accounting.duplicates, 0, `${result.scenario}: no duplicates`);
-    t.equal(accounting.orderViolations, 0, `${result.scenario}: no order violations`);
-    t.equal(accounting.delivered, accounting.expected, `${result.scenario}: delivered = expected`);
-  }
-  const connect = results[0];
-  t.equal(connect.accounting.expected, (20 * 19) / 2, 'N(N-1)/2 join notices');
-  for (const result of results.slice(1)) {
-    t.ok(result.accounting.sent > 0, `${result.scenario} sent something`);
-    t.equal(result.accounting.expected, result.accounting.sent * (20 - 1), `${result.scenario}: expected = sent x receivers`);
-    t.equal(result.latencyUs.count, result.accounting.delivered, 'one latency sample per delivery');
-  }
-  t.ok(existsSync(svg), 'svg written');
-});
+const hasCc = spawnSync("cc", ["--version"]).status === 0;
+t.test(
+  "tiny fanout run against the C relay: accounting is consistent",
+  { skip: !hasCc ? "no C compiler (cc) to build the reference relay" : !relaySrc ? "c_relay.c not found in ../shared/peers" : false },
+  async (t) => {
+    const bin = path.join(mkdtempSync(path.join(tmpdir(), "bench-run-")), "c_relay");
+    const cc = spawnSync("cc", ["-O2", "-o", bin, relaySrc as string], { encoding: "utf8" });
+    t.equal(cc.status, 0, cc.stderr);
+    const port = await freePort();
+    const relay = spawn(bin, ["127.0.0.1", String(port)], { stdio: ["ignore", "pipe", "inherit"] });
+    t.teardown(() => relay.kill());
+    await waitStarted(relay);
+    const svg = path.join(path.dirname(bin), "chart.svg"); // a fresh directory: the file exists only if this run wrote it
+    const run = await runBench([
+      "--scenario",
+      "connect,fanout,latency",
+      "--clients",
+      "20",
+      "--senders",
+      "2",
+      "--duration",
+      "1",
+      "--json",
+      "--svg",
+      svg,
+      "--target",
+      `127.0.0.1:${port}`,
+    ]);
+    t.equal(run.code, 0, run.stderr);
+    const results = run.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    t.same(
+      results.map((result) => result.scenario),
+      ["connect", "fanout", "latency"],
+    );
+    for (const result of results) {
+      t.equal(result.status, "ok", `${result.scenario} ran`);
+      const accounting = result.accounting;
+      t.equal(accounting.lost, 0, `${result.scenario}: no losses`);
+      t.equal(accounting.duplicates, 0, `${result.scenario}: no duplicates`);
+      t.equal(accounting.orderViolations, 0, `${result.scenario}: no order violations`);
+      t.equal(accounting.delivered, accounting.expected, `${result.scenario}: delivered = expected`);
+    }
+    const connect = results[0];
+    t.equal(connect.accounting.expected, (20 * 19) / 2, "N(N-1)/2 join notices");
+    for (const result of results.slice(1)) {
+      t.ok(result.accounting.sent > 0, `${result.scenario} sent something`);
+      t.equal(result.accounting.expected, result.accounting.sent * (20 - 1), `${result.scenario}: expected = sent x receivers`);
+      t.equal(result.latencyUs.count, result.accounting.delivered, "one latency sample per delivery");
+    }
+    t.ok(existsSync(svg), "svg written");
+  },
+);

@@ -45,20 +45,39 @@ t.test("a consumer can stop mid-chunk", async (t) => {
 });
 
 t.test("a line over the limit is refused, within a chunk or across chunks", async (t) => {
-  t.equal(new LineFramer(4).push(enc("12345\n"), () => {}), FrameResult.TOO_LONG);
+  t.equal(
+    new LineFramer(4).push(enc("12345\n"), () => {}),
+    FrameResult.TOO_LONG,
+  );
   const f = new LineFramer(4);
-  t.equal(f.push(enc("123"), () => {}), FrameResult.OK);
-  t.equal(f.push(enc("45"), () => {}), FrameResult.TOO_LONG);
+  t.equal(
+    f.push(enc("123"), () => {}),
+    FrameResult.OK,
+  );
+  t.equal(
+    f.push(enc("45"), () => {}),
+    FrameResult.TOO_LONG,
+  );
   t.equal(f.pending, 0, "the refused bytes are not kept");
-  t.equal(new LineFramer(4).push(enc("1234\n"), () => {}), FrameResult.OK);
+  t.equal(
+    new LineFramer(4).push(enc("1234\n"), () => {}),
+    FrameResult.OK,
+  );
 });
 
 t.test("a line of exactly the limit followed by \\r\\n is accepted, in one chunk or split before \\r\\n", async (t) => {
   t.same(lines(new LineFramer(4), "1234\r\n"), ["1234"]);
   t.same(lines(new LineFramer(4), "1234\r", "\n"), ["1234"]);
   t.same(lines(new LineFramer(4), "12", "34\r\n"), ["1234"]);
-  t.equal(new LineFramer(4).push(enc("12345\r\n"), () => {}), FrameResult.TOO_LONG);
-  t.equal(new LineFramer(4).push(enc("1234x"), () => {}), FrameResult.TOO_LONG, "a tail one over the limit that is not \\r is refused");
+  t.equal(
+    new LineFramer(4).push(enc("12345\r\n"), () => {}),
+    FrameResult.TOO_LONG,
+  );
+  t.equal(
+    new LineFramer(4).push(enc("1234x"), () => {}),
+    FrameResult.TOO_LONG,
+    "a tail one over the limit that is not \\r is refused",
+  );
 });
 
 t.test("a tail taken before its \\n arrives gives one line, not an extra empty one", async (t) => {

@@ -83,7 +83,16 @@ t.test("Redis URLs", async (t) => {
 
 t.test("backoff doubles per failure up to the cap, with bounded jitter", async (t) => {
   const mid = () => 0.5; // no jitter
-  t.same([0, 1, 2, 3, 10, 100].map((n) => backoffMs(n, 100, 2000, mid)), [100, 200, 400, 800, 2000, 2000]);
-  t.equal(backoffMs(0, 100, 2000, () => 0), 80);
-  t.equal(backoffMs(0, 100, 2000, () => 0.999999), 120);
+  t.same(
+    [0, 1, 2, 3, 10, 100].map((n) => backoffMs(n, 100, 2000, mid)),
+    [100, 200, 400, 800, 2000, 2000],
+  );
+  t.equal(
+    backoffMs(0, 100, 2000, () => 0),
+    80,
+  );
+  t.equal(
+    backoffMs(0, 100, 2000, () => 0.999999),
+    120,
+  );
 });

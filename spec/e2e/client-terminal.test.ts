@@ -88,7 +88,11 @@ t.test("typed text survives incoming messages; names in colour; history with Up"
   tmux.type("chat", "ld");
   tmux.keys("chat", "Enter");
   await peer.waitFor(`<127.0.0.1:${port}> hello world\n`);
-  await tmux.waitScreen("chat", (screen) => screen.includes("> hello world") && lastRow(screen) === ">", "the sent line echoed, input cleared");
+  await tmux.waitScreen(
+    "chat",
+    (screen) => screen.includes("> hello world") && lastRow(screen) === ">",
+    "the sent line echoed, input cleared",
+  );
   tmux.keys("chat", "Up");
   await tmux.waitScreen("chat", (screen) => lastRow(screen) === "> hello world", "the last line recalled with Up");
   tmux.keys("chat", "C-u");

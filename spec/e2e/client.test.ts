@@ -23,7 +23,10 @@ function startClient(port: number) {
     type: (text: string) => child.stdin.write(text),
     waitFor: (text: string) =>
       new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`client did not print ${JSON.stringify(text)}; got ${JSON.stringify(out)} / ${err}`)), 10_000);
+        const timer = setTimeout(
+          () => reject(new Error(`client did not print ${JSON.stringify(text)}; got ${JSON.stringify(out)} / ${err}`)),
+          10_000,
+        );
         const check = () => {
           if (!out.includes(text)) return;
           clearTimeout(timer);
@@ -60,7 +63,10 @@ t.test("end of input quits the same way (scriptable from a pipe)", async (t) => 
   const peer = await LineClient.connect(server.port);
   const run = await runBun(["bin/client.ts", "--port", String(server.port)], { input: "one\ntwo without newline" });
   t.equal(run.code, 0, run.stderr);
-  await peer.waitUntil((received) => /> one\n.*> two without newline\nClient \(127\.0\.0\.1, \d+\) quits\n/s.test(received), "lines then quit");
+  await peer.waitUntil(
+    (received) => /> one\n.*> two without newline\nClient \(127\.0\.0\.1, \d+\) quits\n/s.test(received),
+    "lines then quit",
+  );
   peer.end();
 });
 

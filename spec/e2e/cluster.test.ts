@@ -7,7 +7,12 @@ import { freePort, RedisServer, redisMissing } from "../support/redis.ts";
 
 const skip = redisMissing();
 
-async function clusterOf(t: { teardown(fn: () => unknown): void }, redisUrl: string, n: number, extra: string[] = []): Promise<ServerProcess[]> {
+async function clusterOf(
+  t: { teardown(fn: () => unknown): void },
+  redisUrl: string,
+  n: number,
+  extra: string[] = [],
+): Promise<ServerProcess[]> {
   const servers: ServerProcess[] = [];
   for (let i = 0; i < n; i++) {
     const s = await startServer(["--cluster", redisUrl, ...extra]);
@@ -36,7 +41,11 @@ t.test("clients on different servers are one room", { skip }, async (t) => {
   const b = await join(s2!, a);
   const c = await join(s3!, a, b);
   const a2 = await join(s1!, a, b, c); // a's neighbour on the same server
-  t.teardown(() => [a, b, c, a2].forEach((x) => x.reset()));
+  t.teardown(() =>
+    [a, b, c, a2].forEach((x) => {
+      x.reset();
+    }),
+  );
 
   // One sender's lines reach every other client, in order, exactly once.
   const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
@@ -45,7 +54,11 @@ t.test("clients on different servers are one room", { skip }, async (t) => {
   for (const x of [b, c, a2]) await x.waitFor(last);
   const expected = lines.map((l) => `${a.from} ${l}\n`).join("");
   for (const x of [b, c, a2]) {
-    const got = x.received.split("\n").filter((l) => l.startsWith(a.from)).map((l) => `${l}\n`).join("");
+    const got = x.received
+      .split("\n")
+      .filter((l) => l.startsWith(a.from))
+      .map((l) => `${l}\n`)
+      .join("");
     t.equal(got, expected, "in order, once each");
   }
 
@@ -79,7 +92,11 @@ t.test("Redis going away: local chat goes on, the link heals when it is back", {
   const a = await join(s1!);
   const b = await join(s2!, a);
   const a2 = await join(s1!, a, b);
-  t.teardown(() => [a, b, a2].forEach((x) => x.reset()));
+  t.teardown(() =>
+    [a, b, a2].forEach((x) => {
+      x.reset();
+    }),
+  );
 
   await redis.kill();
   const down = /Cluster link down \((publish|subscribe): [^)]+\); local chat goes on/;
@@ -107,7 +124,11 @@ t.test("a server starts without Redis and joins once Redis is up", { skip }, asy
   await s1!.waitFor(/Cluster link to redis:\/\/127\.0\.0\.1:\d+\/0 not up \(\w+: .*refused.*\); local chat goes on/);
   const a = await join(s1!);
   const a2 = await join(s1!, a);
-  t.teardown(() => [a, a2].forEach((x) => x.reset()));
+  t.teardown(() =>
+    [a, a2].forEach((x) => {
+      x.reset();
+    }),
+  );
   a.send("no redis needed for this\n");
   await a2.waitFor(`${a.from} no redis needed for this\n`);
   t.notMatch(s1!.output(), /Cluster link up/);

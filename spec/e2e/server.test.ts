@@ -34,16 +34,20 @@ t.test("start line names the address; three clients chat as in the original", (t
 );
 
 t.test("a tail without newline is delivered once the sender is quiet", (t) =>
-  withServer(t, async (server) => {
-    const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
-    a.send("no new");
-    a.send("line here");
-    await b.waitFor(`${a.from} no newline here\n`);
-    a.send("Q");
-    await b.waitFor(`Client ${a.addr} quits\n`);
-    a.end();
-    b.end();
-  }, ["--tail-ms", "50"]),
+  withServer(
+    t,
+    async (server) => {
+      const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
+      a.send("no new");
+      a.send("line here");
+      await b.waitFor(`${a.from} no newline here\n`);
+      a.send("Q");
+      await b.waitFor(`Client ${a.addr} quits\n`);
+      a.end();
+      b.end();
+    },
+    ["--tail-ms", "50"],
+  ),
 );
 
 t.test("EOF and resets evict with `is offline`, naming the right client, and the loop goes on", (t) =>
@@ -103,13 +107,17 @@ t.test("bad flags and a taken port: one clear line, no stack trace", async (t) =
 });
 
 t.test("the node:net backend serves the same protocol", (t) =>
-  withServer(t, async (server) => {
-    t.match(server.output(), /\(backend node\)/);
-    const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
-    b.send("via node\n");
-    await a.waitFor(`${b.from} via node\n`);
-    b.reset();
-    await a.waitFor(`Client ${b.addr} is offline\n`);
-    a.end();
-  }, ["--backend", "node"]),
+  withServer(
+    t,
+    async (server) => {
+      t.match(server.output(), /\(backend node\)/);
+      const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
+      b.send("via node\n");
+      await a.waitFor(`${b.from} via node\n`);
+      b.reset();
+      await a.waitFor(`Client ${b.addr} is offline\n`);
+      a.end();
+    },
+    ["--backend", "node"],
+  ),
 );

@@ -14,11 +14,29 @@ const dir = mkdtempSync(path.join(os.tmpdir(), "chat-tls-"));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const cert = path.join(dir, "cert.pem");
 const key = path.join(dir, "key.pem");
-execFileSync("openssl", [
-  "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-  "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost",
-  "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-], { stdio: "ignore" });
+execFileSync(
+  "openssl",
+  [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+    "-days",
+    "1",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+  ],
+  { stdio: "ignore" },
+);
 const ca = readFileSync(cert, "utf8");
 
 /** A node:tls client that collects what it receives. */

@@ -52,14 +52,7 @@ t.test("client limits: over the rate, lines are dropped and the client warned on
   const limits = new ClientLimits(clock, { ...defaultLimits, rate: 10, burst: 3 }, () => t.fail("not idle"));
   limits.noteActivity(clock.now());
   const verdicts = [1, 2, 3, 4, 5, 6].map(() => limits.admitLine());
-  t.same(verdicts, [
-    LineVerdict.PASS,
-    LineVerdict.PASS,
-    LineVerdict.PASS,
-    LineVerdict.DROP_AND_WARN,
-    LineVerdict.DROP,
-    LineVerdict.DROP,
-  ]);
+  t.same(verdicts, [LineVerdict.PASS, LineVerdict.PASS, LineVerdict.PASS, LineVerdict.DROP_AND_WARN, LineVerdict.DROP, LineVerdict.DROP]);
   clock.advance(100);
   limits.noteActivity(clock.now());
   t.equal(limits.admitLine(), LineVerdict.PASS, "a token came back");
@@ -99,40 +92,43 @@ t.test("client limits: close() stops the idle timer; no timer without a timeout"
   t.equal(clock.pending, 0, "idle-timeout 0 arms no timer");
 });
 
-t.test("BacklogWatch: a reader over half the limit lags; evicted past the limit, when it stops draining, or after lagging too long", async (t) => {
-  const reader = (pendingBytes: number) => ({ key: { pendingBytes } });
-  const sizes = (keys: { pendingBytes: number }[]) => keys.map((k) => k.pendingBytes);
-  const fast = reader(50);
-  const stuck = reader(60);
-  const huge = reader(101);
-  const watch = new BacklogWatch<{ pendingBytes: number }>();
-  t.same(sizes(watch.check([fast, stuck], 100, 0)), [], "over half the limit for the first time: lagging, not evicted");
-  t.equal(watch.lagging, 1, "one reader lags");
-  t.same(sizes(watch.check([fast, stuck, huge], 100, 10)), [101], "over the limit: at once");
-  t.same(sizes(watch.check([fast, stuck], 100, SLOW_READER_GRACE_MS - 1)), [], "no progress yet, within the grace period");
-  t.same(sizes(watch.check([fast, stuck], 100, SLOW_READER_GRACE_MS)), [60], "no progress for the whole grace period");
+t.test(
+  "BacklogWatch: a reader over half the limit lags; evicted past the limit, when it stops draining, or after lagging too long",
+  async (t) => {
+    const reader = (pendingBytes: number) => ({ key: { pendingBytes } });
+    const sizes = (keys: { pendingBytes: number }[]) => keys.map((k) => k.pendingBytes);
+    const fast = reader(50);
+    const stuck = reader(60);
+    const huge = reader(101);
+    const watch = new BacklogWatch<{ pendingBytes: number }>();
+    t.same(sizes(watch.check([fast, stuck], 100, 0)), [], "over half the limit for the first time: lagging, not evicted");
+    t.equal(watch.lagging, 1, "one reader lags");
+    t.same(sizes(watch.check([fast, stuck, huge], 100, 10)), [101], "over the limit: at once");
+    t.same(sizes(watch.check([fast, stuck], 100, SLOW_READER_GRACE_MS - 1)), [], "no progress yet, within the grace period");
+    t.same(sizes(watch.check([fast, stuck], 100, SLOW_READER_GRACE_MS)), [60], "no progress for the whole grace period");
 
-  const draining = reader(99);
-  const w2 = new BacklogWatch<{ pendingBytes: number }>();
-  let now = 0;
-  for (; now < SLOW_READER_LIMIT_MS; now += SLOW_READER_GRACE_MS / 2) {
-    t.same(sizes(w2.check([draining], 100, now)), [], `still draining at ${now} ms`);
-    draining.key.pendingBytes -= 1;
-    if (draining.key.pendingBytes <= 51) break;
-  }
-  draining.key.pendingBytes = 10;
-  t.same(sizes(w2.check([draining], 100, now)), [], "caught up");
-  t.equal(w2.lagging, 0, "nobody lags");
+    const draining = reader(99);
+    const w2 = new BacklogWatch<{ pendingBytes: number }>();
+    let now = 0;
+    for (; now < SLOW_READER_LIMIT_MS; now += SLOW_READER_GRACE_MS / 2) {
+      t.same(sizes(w2.check([draining], 100, now)), [], `still draining at ${now} ms`);
+      draining.key.pendingBytes -= 1;
+      if (draining.key.pendingBytes <= 51) break;
+    }
+    draining.key.pendingBytes = 10;
+    t.same(sizes(w2.check([draining], 100, now)), [], "caught up");
+    t.equal(w2.lagging, 0, "nobody lags");
 
-  const trickle = reader(99);
-  const w3 = new BacklogWatch<{ pendingBytes: number }>();
-  for (now = 0; now < SLOW_READER_LIMIT_MS; now += SLOW_READER_GRACE_MS / 2) {
-    w3.check([trickle], 100, now);
-    trickle.key.pendingBytes = 99 - ((now / 100) % 40); // makes progress, never catches up
-  }
-  t.same(sizes(w3.check([trickle], 100, SLOW_READER_LIMIT_MS)).length, 1, "lagging, with progress, for the whole limit: evicted");
-  t.same(sizes(new BacklogWatch<{ pendingBytes: number }>().check([huge], 0, 0)), [], "0: no limit");
-});
+    const trickle = reader(99);
+    const w3 = new BacklogWatch<{ pendingBytes: number }>();
+    for (now = 0; now < SLOW_READER_LIMIT_MS; now += SLOW_READER_GRACE_MS / 2) {
+      w3.check([trickle], 100, now);
+      trickle.key.pendingBytes = 99 - ((now / 100) % 40); // makes progress, never catches up
+    }
+    t.same(sizes(w3.check([trickle], 100, SLOW_READER_LIMIT_MS)).length, 1, "lagging, with progress, for the whole limit: evicted");
+    t.same(sizes(new BacklogWatch<{ pendingBytes: number }>().check([huge], 0, 0)), [], "0: no limit");
+  },
+);
 
 t.test("max clients fit under the open-file limit", async (t) => {
   t.equal(clientsWithinFdLimit(10_000, 20_000), 10_000, "a roomy limit keeps the setting");

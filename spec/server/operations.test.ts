@@ -64,10 +64,13 @@ t.test("logger: timestamp and client address on every line; json; quiet", async 
   const json = createLogger({ format: "json", quiet: false, write: (l) => lines.push(l), clock });
   json("hello", { host: "::1", port: 7 });
   json("bye");
-  t.same(lines.map((l) => JSON.parse(l)), [
-    { time: "2025-01-02T03:04:05.006Z", client: "[::1]:7", msg: "hello" },
-    { time: "2025-01-02T03:04:05.006Z", msg: "bye" },
-  ]);
+  t.same(
+    lines.map((l) => JSON.parse(l)),
+    [
+      { time: "2025-01-02T03:04:05.006Z", client: "[::1]:7", msg: "hello" },
+      { time: "2025-01-02T03:04:05.006Z", msg: "bye" },
+    ],
+  );
   lines.length = 0;
   const quiet = createLogger({ format: "text", quiet: true, write: (l) => lines.push(l), clock });
   quiet("about a client", client);
@@ -80,7 +83,11 @@ t.test("sampler: rates over the period, peak ready set reset per period; Prometh
   const stats: ReactorStats = { ticks: 0, lastReady: 0, peakReady: 0, sends: 0, bytesSent: 0, tickTime: new DurationHistogram() };
   let now = 0;
   const source = { counters, reactor: { stats }, clients: 3 };
-  const sampler = new StatsSampler(source, () => now, () => 0);
+  const sampler = new StatsSampler(
+    source,
+    () => now,
+    () => 0,
+  );
   counters.linesIn = 20;
   counters.linesOut = 40;
   counters.departures = 3;
@@ -99,7 +106,10 @@ t.test("sampler: rates over the period, peak ready set reset per period; Prometh
   t.equal(s.peakReady, 7);
   t.equal(stats.peakReady, 0, "the sampler starts the next period's peak");
   t.equal(s.tickP99Ms, 0.016);
-  t.match(formatStatsLine(s), /^stats: clients 3, lines in 10\/s out 20\/s, bytes in 0\/s out 500\/s, evictions 2, ticks 5\/s, tick p99 0\.0160ms, largest ready set 7$/);
+  t.match(
+    formatStatsLine(s),
+    /^stats: clients 3, lines in 10\/s out 20\/s, bytes in 0\/s out 500\/s, evictions 2, ticks 5\/s, tick p99 0\.0160ms, largest ready set 7$/,
+  );
   counters.linesIn = 25;
   t.equal(sampler.current().linesIn, 25, "current() has fresh totals");
   t.equal(sampler.current().linesInPerSecond, 10, "and the last period's rates");
@@ -149,9 +159,16 @@ t.test("--log-format json: every line is JSON with a time; client lines name the
   await server.waitFor(`Client ${a.addr} connected`);
   a.send("q\n");
   await server.waitFor(`Client ${a.addr} quits`);
-  const records = server.output().trim().split("\n").map((l) => JSON.parse(l) as { time: string; client?: string; msg: string });
+  const records = server
+    .output()
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { time: string; client?: string; msg: string });
   for (const r of records) t.match(r.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-  t.same(records.filter((r) => r.client).map((r) => r.client), [`127.0.0.1:${a.port}`, `127.0.0.1:${a.port}`]);
+  t.same(
+    records.filter((r) => r.client).map((r) => r.client),
+    [`127.0.0.1:${a.port}`, `127.0.0.1:${a.port}`],
+  );
 
   const quiet = await startServer(["--quiet"]);
   t.teardown(() => quiet.stop());
@@ -173,7 +190,13 @@ t.test("--version and --help for both programs; bad new flags are one clear line
     t.match(v.stdout, new RegExp(`^select-chat ${program} \\d+\\.\\d+\\.\\d+ \\(bun [\\d.]+\\)\\n$`));
   }
   const server = await runBun(["bin/server.ts", "--help"]);
-  for (const row of [/--log-format FORMAT .*\(default: text\)/, /--quiet .*\(default: false\)/, /--stats SECONDS .*\(default: none\)/, /--metrics HOST:PORT .*\(default: none\)/, /--version/]) {
+  for (const row of [
+    /--log-format FORMAT .*\(default: text\)/,
+    /--quiet .*\(default: false\)/,
+    /--stats SECONDS .*\(default: none\)/,
+    /--metrics HOST:PORT .*\(default: none\)/,
+    /--version/,
+  ]) {
     t.match(server.stdout, row);
   }
   const client = await runBun(["bin/client.ts", "--help"]);
@@ -191,7 +214,10 @@ t.test("the client through pipes stays plain; --timestamps prefixes received lin
   t.teardown(() => server.stop());
   const peer = await LineClient.connect(server.port);
   await server.waitFor(`Client ${peer.addr} connected`);
-  const child = spawn(bunPath, ["bin/client.ts", "--port", String(server.port), "--timestamps"], { cwd: root, env: { ...process.env, FORCE_COLOR: "1" } });
+  const child = spawn(bunPath, ["bin/client.ts", "--port", String(server.port), "--timestamps"], {
+    cwd: root,
+    env: { ...process.env, FORCE_COLOR: "1" },
+  });
   t.teardown(() => child.kill("SIGKILL"));
   let out = "";
   const got = new Promise<void>((resolve) =>
@@ -203,7 +229,11 @@ t.test("the client through pipes stays plain; --timestamps prefixes received lin
   await peer.waitFor("connected\n");
   peer.send("hi\n");
   await got;
-  t.match(out, new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${peer.from.replace(/\./g, "\\.")} hi\\n$`), "a timestamp, then the line as received, no colour");
+  t.match(
+    out,
+    new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${peer.from.replace(/\./g, "\\.")} hi\\n$`),
+    "a timestamp, then the line as received, no colour",
+  );
   child.stdin.end("/quit\n");
   const code = await new Promise((resolve) => child.on("close", resolve));
   t.equal(code, 0, "/quit from a pipe quits like q");

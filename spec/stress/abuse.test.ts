@@ -82,8 +82,16 @@ t.test("a flood over --rate/--burst: the excess is dropped, the sender warned on
   const got = [...watcher!.received.matchAll(/flood (\d+)\n/g)].map((match) => Number(match[1]));
   t.ok(got.length >= 20, `the burst got through (${got.length} lines)`);
   t.ok(got.length < 100, `most of the flood was dropped (${got.length} of 500 relayed)`);
-  t.same(got.slice(0, 20), Array.from({ length: 20 }, (_, i) => i), "the burst is the first 20 lines, in order");
-  t.same(got, [...got].sort((earlier, later) => earlier - later), "what passed is in order");
+  t.same(
+    got.slice(0, 20),
+    Array.from({ length: 20 }, (_, i) => i),
+    "the burst is the first 20 lines, in order",
+  );
+  t.same(
+    got,
+    [...got].sort((earlier, later) => earlier - later),
+    "what passed is in order",
+  );
   t.equal(flooder!.received.split("Too many lines").length - 1, 1, "warned once for the whole run");
   t.notOk(flooder!.closed, "the flooder stays connected");
 });

@@ -71,8 +71,13 @@ t.test("slowloris: 2000 connections trickling an unfinished line keep server mem
     await new Promise((r) => setTimeout(r, 50));
   }
   const growthMiB = (peakRssKiB(pid) - baseline) / 1024;
-  t.comment(`server RSS: ${(baseline / 1024).toFixed(0)} MiB settled, peak +${growthMiB.toFixed(0)} MiB after ${TRICKLES} bytes from each of ${N}`);
-  t.ok(growthMiB < BOUND_MIB, `peak server RSS grew ${growthMiB.toFixed(0)} MiB (< ${BOUND_MIB}) holding ${N} x ${TRICKLES} bytes of unfinished lines`);
+  t.comment(
+    `server RSS: ${(baseline / 1024).toFixed(0)} MiB settled, peak +${growthMiB.toFixed(0)} MiB after ${TRICKLES} bytes from each of ${N}`,
+  );
+  t.ok(
+    growthMiB < BOUND_MIB,
+    `peak server RSS grew ${growthMiB.toFixed(0)} MiB (< ${BOUND_MIB}) holding ${N} x ${TRICKLES} bytes of unfinished lines`,
+  );
 });
 
 t.test("half-open TLS flood under ulimit -n 1024: a real TLS client still gets served or told the server is full", async (t) => {
@@ -82,7 +87,11 @@ t.test("half-open TLS flood under ulimit -n 1024: a real TLS client still gets s
   const server = await startServer(["--tls-cert", certificate.cert, "--tls-key", certificate.key], { openFiles: 1024 });
   t.teardown(() => server.stop());
   const silent = await openSilent(server.port, 2500);
-  t.teardown(() => silent.forEach((s) => s.destroy()));
+  t.teardown(() =>
+    silent.forEach((s) => {
+      s.destroy();
+    }),
+  );
   // A functional deadline: a handshake that never comes is the failure, not a slow one.
   const outcome = await new Promise<string>((resolve) => {
     let text = "";
@@ -140,10 +149,14 @@ t.test("stall: after the server was stopped 8 s, chatting clients are not evicte
 
   const wanted = (c: LineClient) =>
     clients.flatMap((o, j) =>
-      o === c ? [] : [...(j < N ? [`${o.from} split ${j} A B\n`] : []), ...Array.from({ length: LINES }, (_, k) => `${o.from} during ${j} ${k}\n`)],
+      o === c
+        ? []
+        : [...(j < N ? [`${o.from} split ${j} A B\n`] : []), ...Array.from({ length: LINES }, (_, k) => `${o.from} during ${j} ${k}\n`)],
     );
   await Promise.all(
-    clients.map((c) => c.waitUntil((r) => c.closed || wanted(c).every((w) => r.includes(w)), "every line of the stall, or a close", 30_000)),
+    clients.map((c) =>
+      c.waitUntil((r) => c.closed || wanted(c).every((w) => r.includes(w)), "every line of the stall, or a close", 30_000),
+    ),
   );
   const idled = clients.filter((c) => c.received.includes("Idle for 5 s")).length;
   t.equal(idled, 0, `no client told it was idle (${idled} of ${N + 1} were)`);
@@ -187,7 +200,10 @@ t.test("a line of exactly --max-line bytes ending in \\r\\n is accepted and rela
   const line = "y".repeat(1000);
   a!.send(line + "\r\n");
   a!.send("after\n");
-  await b!.waitUntil((r) => r.includes(`${a!.from} after\n`) || r.includes(`Client ${a!.addr} is offline`), "the next line or the sender's eviction");
+  await b!.waitUntil(
+    (r) => r.includes(`${a!.from} after\n`) || r.includes(`Client ${a!.addr} is offline`),
+    "the next line or the sender's eviction",
+  );
   t.notOk(a!.received.includes("Line too long"), "the sender was not told its line is too long");
   t.ok(b!.received.includes(`${a!.from} ${line}\n`), "the 1000-byte line was relayed without its \\r");
 });

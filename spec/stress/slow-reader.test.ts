@@ -49,7 +49,9 @@ t.test("a reader that never reads is evicted; the fast reader gets everything; R
   t.equal(outOfOrder, 0, "fast reader: every line in order");
   t.equal(next, LINES, "fast reader: every line exactly once");
   const growthMiB = (peak - baseline) / 1024;
-  t.comment(`server RSS: baseline ${(baseline / 1024).toFixed(1)} MiB, peak +${growthMiB.toFixed(1)} MiB while relaying ${RELAYED_MIB} MiB`);
+  t.comment(
+    `server RSS: baseline ${(baseline / 1024).toFixed(1)} MiB, peak +${growthMiB.toFixed(1)} MiB while relaying ${RELAYED_MIB} MiB`,
+  );
   // Without the limit, the never-read queue alone would hold ~RELAYED_MIB.
   t.ok(growthMiB < 128, `server RSS grew ${growthMiB.toFixed(1)} MiB (< 128) while relaying ${RELAYED_MIB} MiB`);
   await server.waitFor(`Client ${slow.addr} is offline (too slow)`);

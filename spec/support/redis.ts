@@ -9,9 +9,7 @@ import * as net from "node:net";
 /** Why cluster tests cannot run here, or false when they can. */
 export function redisMissing(): string | false {
   const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
-  return probe.error || probe.status !== 0
-    ? "redis-server is not installed (apt-get install redis-server)"
-    : false;
+  return probe.error || probe.status !== 0 ? "redis-server is not installed (apt-get install redis-server)" : false;
 }
 
 /** A free loopback port (closed again right away, so a tiny race remains). */
@@ -44,11 +42,9 @@ export class RedisServer {
 
   /** Start (again) on the same port; resolves once it accepts connections. */
   restart(): Promise<void> {
-    const child = spawn(
-      "redis-server",
-      ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    );
+    const child = spawn("redis-server", ["--port", String(this.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child = child;
     let out = "";
     return new Promise((resolve, reject) => {
