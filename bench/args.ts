@@ -27,6 +27,8 @@ export interface Options {
   target?: string;
   backend: Backend;
   noCoalesce: boolean;
+  /** more flags for our server (--server-args) */
+  serverArgs: string[];
   maxClients: number;
   json: boolean;
   svg: string;
@@ -129,6 +131,7 @@ const FLAGS = {
     },
   },
   "no-coalesce": { type: "boolean", help: "start our server with --no-coalesce" },
+  "server-args": { type: "string", value: "'FLAGS'", help: "more flags for our server, e.g. '--intake-bytes 262144'" },
   "max-clients": { type: "number", value: "N", help: "stepup/memory ceiling (default 9000)", parse: integer(2) },
   compare: {
     type: "string",
@@ -181,6 +184,7 @@ export function parseArgs(argv: string[]): Options {
     target: flags.target,
     backend: flags.backend ?? "bun",
     noCoalesce: flags["no-coalesce"] ?? false,
+    serverArgs: (flags["server-args"] ?? "").split(/\s+/).filter(Boolean),
     maxClients: flags["max-clients"] ?? 9000,
     json: flags.json ?? false,
     svg: flags.svg ?? "bench/out/chart.svg",

@@ -43,7 +43,7 @@ async function openTarget(spec: string, opts: Options): Promise<TargetRun> {
   const run: TargetRun = { spec, label: targetLabel(spec, opts.backend, opts.noCoalesce), shared: null, failed: null };
   if (isExternal(spec)) {
     await probe(spec);
-    run.shared = await startTarget(spec, opts.backend, opts.noCoalesce);
+    run.shared = await startTarget(spec, opts.backend, opts.noCoalesce, opts.serverArgs);
   }
   return run;
 }
@@ -53,7 +53,7 @@ async function runScenario(run: TargetRun, name: ScenarioName, opts: Options, pr
   try {
     // a fresh server per scenario: memory starts from idle and leftovers of
     // one scenario cannot disturb the next
-    target ??= await startTarget(run.spec, opts.backend, opts.noCoalesce);
+    target ??= await startTarget(run.spec, opts.backend, opts.noCoalesce, opts.serverArgs);
     progress.say(`${name} @ ${run.label} (${target.host}:${target.port})`);
     return await scenarios[name]({ opts, target, progress });
   } catch (err) {

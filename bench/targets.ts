@@ -113,16 +113,16 @@ export function targetLabel(spec: string, backend: Backend, noCoalesce: boolean)
 export const isExternal = (spec: string): boolean => /:\d+$/.test(spec);
 
 /** spec: 'ours-bun' | 'ours-node' | 'ours-nocoalesce' | 'c' | 'HOST:PORT' */
-export async function startTarget(spec: string, backend: Backend, noCoalesce: boolean): Promise<Target> {
+export async function startTarget(spec: string, backend: Backend, noCoalesce: boolean, serverArgs: string[] = []): Promise<Target> {
   switch (spec) {
     case "ours":
-      return startOurs(targetLabel(spec, backend, noCoalesce), backend, noCoalesce);
+      return startOurs(targetLabel(spec, backend, noCoalesce), backend, noCoalesce, serverArgs);
     case "ours-bun":
-      return startOurs(spec, "bun", noCoalesce);
+      return startOurs(spec, "bun", noCoalesce, serverArgs);
     case "ours-node":
-      return startOurs(spec, "node", noCoalesce);
+      return startOurs(spec, "node", noCoalesce, serverArgs);
     case "ours-nocoalesce":
-      return startOurs(spec, backend, true);
+      return startOurs(spec, backend, true, serverArgs);
     case "c":
       return startC();
     default: {

@@ -141,7 +141,8 @@ export async function burstScenario(ctx: Ctx): Promise<ScenarioResult> {
       serverCpu: cpu.server,
       metrics: {
         size: S,
-        completeMs: finished ? Math.round(endMs) : null,
+        // only when every client has every line: the time until all were dropped is durationS
+        completeMs: acc.complete === N ? Math.round(endMs) : null,
         evicted: dropped,
         completeClients: acc.complete,
         lostAtSurvivors,

@@ -117,8 +117,8 @@ export class ChatServer implements CommandHost {
   /**
    * Walk one tick's ready sets, as the original select loop did.
    *
-   * Intake is bounded: a tick takes at most `intakeBytes` (and at most half
-   * of --max-outbound) from its clients and broadcasts about that much at
+   * Intake is bounded: a tick takes at most `intakeBytes` (and at most a
+   * quarter of --max-outbound) from its clients and broadcasts about that much at
    * most, and handles at most `intakeLines` lines, each readable
    * client at most an even share of the bytes, starting one place further
    * round the set every tick so that no client is always first (or last).
@@ -136,7 +136,9 @@ export class ChatServer implements CommandHost {
     const n = readable.length;
     const { intakeBytes, intakeLines, maxOutbound } = this.options.limits;
     const holding = this.backlogs.lagging > 0;
-    const cap = maxOutbound > 0 ? Math.min(intakeBytes, maxOutbound >> 1) : intakeBytes;
+    // A quarter of --max-outbound at most: a reader just short of the lag line
+    // (half of it) plus one tick's batch stays under the limit.
+    const cap = maxOutbound > 0 ? Math.min(intakeBytes, maxOutbound >> 2) : intakeBytes;
     let bytesLeft = cap;
     const share = Math.max(MIN_SHARE, Math.ceil(bytesLeft / Math.max(1, n)));
     const lineLimit = this.counters.linesIn + intakeLines;
