@@ -17,6 +17,7 @@ t.test("defaults", async (t) => {
     target: undefined,
     backend: "bun",
     noCoalesce: false,
+    serverArgs: [],
     maxClients: 9000,
     json: false,
     svg: "bench/out/chart.svg",
@@ -113,6 +114,7 @@ t.test("the usage lists every flag, its help aligned", async (t) => {
     "target",
     "backend",
     "no-coalesce",
+    "server-args",
     "max-clients",
     "compare",
     "json",
@@ -127,4 +129,8 @@ t.test("the usage lists every flag, its help aligned", async (t) => {
   t.match(USAGE, /^ {2}-h, --help {11}this text$/m, "-h shown beside --help");
   for (const line of lines.slice(1)) t.match(line, /^.{23}\S/, `help text starts in column 24: ${line.trim().split(" ")[0]}`);
   t.match(USAGE, /side by side:\n {23}ours-bun, ours-node, ours-nocoalesce, c, or HOST:PORT$/m, "a second help line is indented as far");
+});
+
+t.test("--server-args passes flags on to our server", async (t) => {
+  t.same(parseArgs(["--server-args", "--intake-bytes 262144  --rate 5"]).serverArgs, ["--intake-bytes", "262144", "--rate", "5"]);
 });
