@@ -151,7 +151,16 @@ export class ByteBuilder {
   length = 0;
   private lastSize: number;
 
-  constructor(private readonly minSize = 4 * 1024) {
+  /**
+   * @param minSize the first allocation after a `take()`
+   * @param sizeLikeLast start the next buffer as large as the last take
+   *   (a room's batch, which is much the same every tick), rather than at
+   *   `minSize` (a line's tail, which must cost about its own size)
+   */
+  constructor(
+    private readonly minSize = 4 * 1024,
+    private readonly sizeLikeLast = true,
+  ) {
     this.lastSize = minSize;
   }
 
@@ -180,7 +189,7 @@ export class ByteBuilder {
   /** The bytes so far; the next append starts a fresh buffer, so they stay valid. */
   take(): Uint8Array {
     const out = this.view(0);
-    if (this.length > 0) this.lastSize = Math.max(this.minSize, this.length);
+    if (this.length > 0 && this.sizeLikeLast) this.lastSize = Math.max(this.minSize, this.length);
     this.buf = null;
     this.length = 0;
     return out;

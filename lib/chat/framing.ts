@@ -6,6 +6,8 @@
  * Complete lines are handed out as views of the received chunk (no copy);
  * only a line split across chunks is joined, in the tail's own buffer.
  */
+import { ByteBuilder } from "../bytes.ts";
+
 const LF = 10;
 const CR = 13;
 
@@ -31,9 +33,8 @@ const MIN_TAIL = 64;
  * chunk for every trickled byte.)
  */
 export class LineFramer {
-  /** Bytes received after the last newline; null when there are none. */
-  private tail: Uint8Array | null = null;
-  private tailBytes = 0;
+  /** Bytes received after the last newline, in a buffer of their own (none while empty). */
+  private readonly tail = new ByteBuilder(MIN_TAIL, false);
   /** The last tail handed out ended in `\r`: a `\n` that follows is its line end, not a new line. */
   private crTaken = false;
 
@@ -42,7 +43,7 @@ export class LineFramer {
 
   /** Bytes received after the last newline. */
   get pending(): number {
-    return this.tailBytes;
+    return this.tail.length;
   }
 
   /**
@@ -60,14 +61,12 @@ export class LineFramer {
       if (nl < 0) break;
       let line = chunk.subarray(start, nl);
       start = nl + 1;
-      if (this.tailBytes) {
-        if (contentLength(this.tail!, this.tailBytes, line) > this.maxLine) return this.overflow();
-        this.appendTail(line);
-        line = this.tail!.subarray(0, this.tailBytes);
-        // The line is handed out as a view: the next tail gets a new buffer.
-        this.tail = null;
-        this.tailBytes = 0;
-      } else if (contentLength(null, 0, line) > this.maxLine) {
+      if (this.tail.length) {
+        if (contentLength(this.tail, line) > this.maxLine) return this.overflow();
+        this.tail.append(line);
+        // Handed out as a view: the next tail gets a new buffer.
+        line = this.tail.take();
+      } else if (contentLength(null, line) > this.maxLine) {
         return this.overflow();
       }
       if (line.length && line[line.length - 1] === CR) line = line.subarray(0, line.length - 1);
@@ -76,19 +75,17 @@ export class LineFramer {
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
       // The tail may be one byte over the limit while that byte is the `\r` of a `\r\n`.
-      const after = this.tailBytes + rest.length;
+      const after = this.tail.length + rest.length;
       if (after > this.maxLine && !(after === this.maxLine + 1 && rest[rest.length - 1] === CR)) return this.overflow();
-      this.appendTail(rest);
+      this.tail.append(rest);
     }
     return FrameResult.OK;
   }
 
   /** Take the unterminated tail (a message without its newline), if any. */
   takeTail(): Uint8Array | null {
-    if (!this.tailBytes) return null;
-    let line = this.tail!.subarray(0, this.tailBytes);
-    this.tail = null;
-    this.tailBytes = 0;
+    if (!this.tail.length) return null;
+    let line = this.tail.take();
     if (line[line.length - 1] === CR) {
       line = line.subarray(0, line.length - 1);
       this.crTaken = true;
@@ -96,29 +93,16 @@ export class LineFramer {
     return line;
   }
 
-  private appendTail(bytes: Uint8Array): void {
-    const need = this.tailBytes + bytes.length;
-    if (this.tail === null || need > this.tail.length) {
-      let cap = this.tail === null ? MIN_TAIL : this.tail.length * 2;
-      while (cap < need) cap *= 2;
-      const grown = new Uint8Array(cap);
-      if (this.tail !== null) grown.set(this.tail.subarray(0, this.tailBytes));
-      this.tail = grown;
-    }
-    this.tail.set(bytes, this.tailBytes);
-    this.tailBytes = need;
-  }
-
   private overflow(): FrameResult {
-    this.tail = null;
-    this.tailBytes = 0;
+    this.tail.reset();
     return FrameResult.TOO_LONG;
   }
 }
 
-/** Length of the line `tail[0, tailBytes) + rest` without a trailing `\r`. */
-function contentLength(tail: Uint8Array | null, tailBytes: number, rest: Uint8Array): number {
-  const n = tailBytes + rest.length;
-  const last = rest.length ? rest[rest.length - 1] : tailBytes ? tail![tailBytes - 1] : -1;
+/** Length of the line `tail + rest` without a trailing `\r`. */
+function contentLength(tail: ByteBuilder | null, rest: Uint8Array): number {
+  const held = tail?.length ?? 0;
+  const n = held + rest.length;
+  const last = rest.length ? rest[rest.length - 1] : held ? tail!.view(held - 1)[0] : -1;
   return last === CR ? n - 1 : n;
 }
