@@ -23,15 +23,19 @@ export function serverCpuUs(pid: number | null): number | null {
   }
 }
 
-export function serverRssKb(pid: number | null): number | null {
+/** A `kB` field of /proc/PID/status (VmRSS, VmHWM, ...), or null. */
+export function statusKb(pid: number | null, field: string): number | null {
   if (pid === null) return null;
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
     return match ? Number(match[1]) : null;
   } catch {
     return null;
   }
 }
+
+/** Resident set of a process, in KiB. */
+export const serverRssKb = (pid: number | null): number | null => statusKb(pid, "VmRSS");
 
 export function sampleCpu(pid: number | null): CpuSample {
   const usage = process.cpuUsage();

@@ -6,7 +6,7 @@
 
 import { readFileSync } from "node:fs";
 import { Accounting } from "../accounting.ts";
-import { cpuBetween, sampleCpu, serverRssKb } from "../cpu.ts";
+import { cpuBetween, sampleCpu, serverRssKb, statusKb } from "../cpu.ts";
 import { LoadGen } from "../loadgen.ts";
 import { formatMessage } from "../message.ts";
 import type { ScenarioResult } from "../result.ts";
@@ -35,15 +35,7 @@ class BurstAccounting extends Accounting {
 }
 
 /** VmHWM (peak resident set) of a process, in KiB. */
-function peakRssKb(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) : null;
-  } catch {
-    return null;
-  }
-}
+const peakRssKb = (pid: number | null): number | null => statusKb(pid, "VmHWM");
 
 /** The machine is shared: each figure carries the load it was taken under. */
 const loadAverage = (): string => {

@@ -1,43 +1,15 @@
 // TLS on both backends: the server with --tls-cert/--tls-key, clients with
 // node:tls and with bin/client.ts --tls --ca / --insecure. The certificate
 // is made for the test with the system's openssl, in a temp dir.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
-import * as path from "node:path";
 import * as tls from "node:tls";
 import t from "tap";
 import { runBun, startServer } from "../support/bun.ts";
+import { makeCertificate } from "../support/tls.ts";
 
-const dir = mkdtempSync(path.join(os.tmpdir(), "chat-tls-"));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-const cert = path.join(dir, "cert.pem");
-const key = path.join(dir, "key.pem");
-execFileSync(
-  "openssl",
-  [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    key,
-    "-out",
-    cert,
-    "-days",
-    "1",
-    "-subj",
-    "/CN=localhost",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1,DNS:localhost",
-  ],
-  { stdio: "ignore" },
-);
-const ca = readFileSync(cert, "utf8");
+const certificate = makeCertificate();
+t.teardown(() => certificate.remove());
+const { cert, key, ca } = certificate;
 
 /** A node:tls client that collects what it receives. */
 function tlsClient(port: number): Promise<{ socket: tls.TLSSocket; text: () => string; waitFor: (wanted: string) => Promise<void> }> {

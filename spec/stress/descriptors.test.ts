@@ -9,7 +9,8 @@ import * as net from "node:net";
 import * as tls from "node:tls";
 import t from "tap";
 import { runBun, startServer } from "../support/bun.ts";
-import { makeCertificate, openSilent } from "../support/hostile.ts";
+import { openSilent } from "../support/hostile.ts";
+import { makeCertificate } from "../support/tls.ts";
 import { openFds } from "../support/proc.ts";
 
 t.setTimeout(120_000);

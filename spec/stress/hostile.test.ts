@@ -9,7 +9,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { runBun, startServer } from "../support/bun.ts";
-import { Crowd, makeCertificate, openSilent, peakRssKiB, resetPeakRss } from "../support/hostile.ts";
+import { Crowd, openSilent, peakRssKiB, resetPeakRss } from "../support/hostile.ts";
+import { makeCertificate } from "../support/tls.ts";
 import { LineClient } from "../support/line-client.ts";
 import { rssKiB } from "../support/proc.ts";
 

@@ -5,13 +5,14 @@
  * every chunk).
  */
 import * as net from "node:net";
+import { Waiters } from "./waiters.ts";
 
 export class BulkReader {
   lines = 0;
   bytes = 0;
   closed = false;
   private rest = "";
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   /** The local port: the server names this client by it (kept after close). */
   readonly port: number;
@@ -31,11 +32,11 @@ export class BulkReader {
         start = nl + 1;
       }
       this.rest = text.slice(start);
-      this.wake();
+      this.waiters.wake();
     });
     socket.on("close", () => {
       this.closed = true;
-      this.wake();
+      this.waiters.wake();
     });
     socket.on("error", () => {});
   }
@@ -49,24 +50,7 @@ export class BulkReader {
 
   /** Resolves when `test()` holds, checked after every chunk received (rejects on timeout). */
   waitUntil(test: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!test()) return;
-        this.waiters.splice(this.waiters.indexOf(check), 1);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(check), 1);
-        reject(new Error(`timed out waiting for ${what} (${this.lines} lines, ${this.bytes} bytes received)`));
-      }, timeoutMs);
-      this.waiters.push(check);
-      check();
-    });
-  }
-
-  private wake(): void {
-    for (const w of [...this.waiters]) w();
+    return this.waiters.until(test, what, timeoutMs, () => `(${this.lines} lines, ${this.bytes} bytes received)`);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as path from "node:path";
+import { Waiters } from "./waiters.ts";
 import { fileURLToPath } from "node:url";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -66,7 +67,7 @@ export function startServer(extra: string[] = [], options: { openFiles?: number 
   /** Where the line being received started in `out`. */
   let lineStart = 0;
   const lineListeners: Array<(line: string) => void> = [];
-  const waiters: Array<() => void> = [];
+  const waiters = new Waiters();
   child.stdout!.on("data", (chunk) => {
     const from = out.length;
     out += chunk;
@@ -75,35 +76,26 @@ export function startServer(extra: string[] = [], options: { openFiles?: number 
       lineStart = newline + 1;
       for (const listener of lineListeners) listener(line);
     }
-    for (const wake of [...waiters]) wake();
+    waiters.wake();
   });
   child.stderr!.on("data", (chunk) => (err += chunk));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("exit", (code, signal) => {
-      for (const wake of [...waiters]) wake();
+      waiters.wake();
       resolve({ code, signal });
     }),
   );
   const waitUntil = (test: (output: string) => boolean, what: string, timeoutMs = 10_000) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (test(out)) {
-          waiters.splice(waiters.indexOf(check), 1);
-          clearTimeout(timer);
-          resolve();
-        } else if (child.exitCode !== null || child.signalCode !== null) {
-          waiters.splice(waiters.indexOf(check), 1);
-          clearTimeout(timer);
-          reject(new Error(`server exited before printing ${what}; stderr: ${err}`));
-        }
-      };
-      const timer = setTimeout(() => {
-        waiters.splice(waiters.indexOf(check), 1);
-        reject(new Error(`server did not print ${what} within ${timeoutMs} ms; stdout: ${out}; stderr: ${err}`));
-      }, timeoutMs);
-      waiters.push(check);
-      check();
-    });
+    waiters.until(
+      () => {
+        if (test(out)) return true;
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited before printing ${what}; stderr: ${err}`);
+        return false;
+      },
+      `the server to print ${what}`,
+      timeoutMs,
+      () => `; stdout: ${out}; stderr: ${err}`,
+    );
   const waitFor = (text: string | RegExp, timeoutMs?: number) =>
     waitUntil((output) => (typeof text === "string" ? output.includes(text) : text.test(output)), String(text), timeoutMs);
   return waitFor(/listening on \S+:(\d+)/).then(() => ({

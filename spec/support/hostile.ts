@@ -1,14 +1,11 @@
 /**
  * Helpers for hostile-traffic tests: crowds of clients that read
  * everything but keep only the head of each line (a burst moves gigabytes),
- * the server's peak memory, silent connections, and a throwaway TLS
- * certificate.
+ * the server's peak memory, and silent connections.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
-import * as os from "node:os";
-import * as path from "node:path";
+import { Waiters } from "./waiters.ts";
 
 /** How much of each line a `HeadReader` keeps: enough for any notice and a message's prefix and tag. */
 export const HEAD_BYTES = 128;
@@ -80,13 +77,13 @@ export class Crowd {
   readers: HeadReader[] = [];
   /** "... connected" notices received, over all clients. */
   joins = 0;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   private constructor(private readonly onLine: (i: number, head: string) => void) {}
 
   static async connect(port: number, n: number, onLine: (i: number, head: string) => void = () => {}): Promise<Crowd> {
     const crowd = new Crowd(onLine);
-    const wake = () => crowd.wake();
+    const wake = () => crowd.waiters.wake();
     crowd.readers = await Promise.all(
       Array.from({ length: n }, (_, i) =>
         HeadReader.connect(
@@ -119,28 +116,11 @@ export class Crowd {
 
   /** Resolves when `test()` holds, checked whenever any client received something or closed. */
   waitUntil(test: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!test()) return;
-        this.waiters.splice(this.waiters.indexOf(check), 1);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(check), 1);
-        reject(new Error(`timed out waiting for ${what} (${this.closed()} of ${this.readers.length} clients closed)`));
-      }, timeoutMs);
-      this.waiters.push(check);
-      check();
-    });
+    return this.waiters.until(test, what, timeoutMs, () => `(${this.closed()} of ${this.readers.length} clients closed)`);
   }
 
   destroy(): void {
     for (const r of this.readers) r.socket.destroy();
-  }
-
-  private wake(): void {
-    for (const w of [...this.waiters]) w();
   }
 }
 
@@ -179,36 +159,4 @@ export function openSilent(port: number, n: number): Promise<net.Socket[]> {
         }),
     ),
   );
-}
-
-/** A self-signed certificate for 127.0.0.1, made with the system's openssl; `remove()` deletes it. */
-export function makeCertificate(): { cert: string; key: string; ca: string; remove(): void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "chat-hostile-tls-"));
-  const cert = path.join(dir, "cert.pem");
-  const key = path.join(dir, "key.pem");
-  // prettier-ignore
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-keyout",
-      key,
-      "-out",
-      cert,
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-    ],
-    { stdio: "ignore" },
-  );
-  return { cert, key, ca: readFileSync(cert, "utf8"), remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

@@ -3,11 +3,12 @@
  * receives and lets a test await a given text instead of sleeping.
  */
 import * as net from "node:net";
+import { Waiters } from "./waiters.ts";
 
 export class LineClient {
   received = "";
   closed = false;
-  private waiters: Array<() => void> = [];
+  private readonly waiters = new Waiters();
 
   /** The local port: the server names this client by it (kept after close). */
   readonly port: number;
@@ -16,11 +17,11 @@ export class LineClient {
     this.port = socket.localPort!;
     socket.on("data", (d) => {
       this.received += d.toString("latin1");
-      this.wake();
+      this.waiters.wake();
     });
     socket.on("close", () => {
       this.closed = true;
-      this.wake();
+      this.waiters.wake();
     });
     socket.on("error", () => {});
   }
@@ -59,21 +60,12 @@ export class LineClient {
 
   /** Resolves when `test` holds for what was received (or rejects on timeout). */
   waitUntil(test: (received: string) => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (test(this.received)) {
-          this.waiters.splice(this.waiters.indexOf(check), 1);
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      const timer = setTimeout(() => {
-        this.waiters.splice(this.waiters.indexOf(check), 1);
-        reject(new Error(`timed out waiting for ${what}; got: ${JSON.stringify(this.received.slice(-500))}`));
-      }, timeoutMs);
-      this.waiters.push(check);
-      check();
-    });
+    return this.waiters.until(
+      () => test(this.received),
+      what,
+      timeoutMs,
+      () => `; got: ${JSON.stringify(this.received.slice(-500))}`,
+    );
   }
 
   waitFor(text: string, timeoutMs?: number): Promise<void> {
@@ -90,9 +82,5 @@ export class LineClient {
 
   reset(): void {
     this.socket.resetAndDestroy();
-  }
-
-  private wake(): void {
-    for (const w of [...this.waiters]) w();
   }
 }
