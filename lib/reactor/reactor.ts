@@ -293,7 +293,8 @@ export class Reactor<T = unknown> {
       const sleptAt = this.now();
       const busyMs = this.wokeAt >= 0 ? sleptAt - this.wokeAt : 0;
       if (this.wokeAt >= 0) this.stats.tickTime.record(busyMs);
-      this.sleepingUntil = sleptAt + sleepMs;
+      const wakeAt = sleptAt + sleepMs;
+      this.sleepingUntil = wakeAt;
       try {
         await this.backend.poll(sleepMs);
         // Woken late (the process was stopped or starved) or after a long
@@ -301,7 +302,7 @@ export class Reactor<T = unknown> {
         // over in several I/O passes. Let it in before the timers run, so
         // that an idle timeout or a tail flush never acts on a connection
         // whose bytes are already here.
-        if (busyMs > LATE_WAKE_MS || this.now() - this.sleepingUntil > LATE_WAKE_MS) await this.catchUp();
+        if (busyMs > LATE_WAKE_MS || this.now() - wakeAt > LATE_WAKE_MS) await this.catchUp();
       } finally {
         this.sleepingUntil = NOT_SLEEPING;
       }

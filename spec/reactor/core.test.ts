@@ -464,3 +464,43 @@ t.test("a key of another reactor is a ReactorError", async (t) => {
   t.throws(() => reactor.unregister(ka), ReactorError);
   t.ok(ka.valid, "the other reactor's key is untouched");
 });
+
+/** A backend that wakes `lateBy` ms after the deadline, and hands over waiting input one I/O pass at a time. */
+class LateBackend extends FakeBackend {
+  lateBy = 0;
+  passes: Array<() => void> = [];
+  override poll(timeoutMs: number): Promise<void> {
+    if (timeoutMs === 0) this.passes.shift()?.();
+    else if (timeoutMs !== Infinity) this.clock += this.lateBy;
+    return super.poll(timeoutMs);
+  }
+}
+
+t.test("after a late wake-up, input that piled up is let in before timers run", async (t) => {
+  const backend = new LateBackend();
+  const reactor = new Reactor<string>(backend);
+  const a = new FakeConn();
+  reactor.register(a, Interest.READ, "a");
+  let seenByTimer = -1;
+  reactor.setTimer(100, () => (seenByTimer = a.readiness() & Ready.READABLE));
+  backend.lateBy = 8000; // the process was stopped 8 s
+  backend.passes = [() => a.arrive("first half"), () => a.arrive(" second half\n")];
+  const ready = await reactor.select();
+  t.equal(seenByTimer, Ready.READABLE, "the timer saw the waiting input");
+  t.same(backend.polls, [100, 0, 0, 0], "two catch-up passes brought input, the third nothing");
+  t.equal(ready.readable.length, 1);
+});
+
+t.test("a wake-up on time, or one ended early by a write, runs no catch-up pass", async (t) => {
+  const backend = new LateBackend();
+  const reactor = new Reactor<string>(backend);
+  const a = new FakeConn();
+  const ka = reactor.register(a, Interest.READ, "a");
+  reactor.setTimer(100, () => {});
+  await reactor.select();
+  t.same(backend.polls, [100], "on time: one poll");
+  const sleeping = reactor.select();
+  reactor.write(ka, new TextEncoder().encode("x"));
+  await sleeping;
+  t.same(backend.polls, [100, Infinity], "ended by a write: not a stall");
+});
