@@ -282,8 +282,9 @@ export class ChatServer implements CommandHost {
     key.data = peer;
     const idleSeconds = this.options.limits.idleTimeoutMs / 1000;
     peer.limits = new ClientLimits(this.reactor, this.options.limits, () => {
-      // Bytes already waiting (after a stall, say) are activity, not idleness.
-      if (conn.readiness() & Ready.READABLE) return false;
+      // Bytes already waiting (after a stall, say) are activity, not idleness;
+      // and while intake is held back for a slow reader, nobody's bytes are read.
+      if (conn.readiness() & Ready.READABLE || this.heldBack.length > 0) return false;
       this.evictOverLimit(peer, limitMessages.idle(idleSeconds), offlineReason.idle);
     });
     this.counters.connects++;
