@@ -1,5 +1,5 @@
 // Command-line parsing for `bun bench`, through lib/cli/flags.ts. Errors are
-// typed (UsageError) so main.ts can print one line plus usage and exit 2
+// typed (UsageError) so main.ts can print one line (see --help) and exit 2
 // instead of a stack trace. The wording is the bench's own: each value is
 // read by a `parse` function here.
 
@@ -30,7 +30,11 @@ export interface Options {
   /** more flags for our server (--server-args) */
   serverArgs: string[];
   maxClients: number;
+  /** --c-relay: the C reference relay's source (default: ../shared/peers/c_relay.c beside the checkout) */
+  cRelay?: string;
   json: boolean;
+  /** every column in the table (default: what fits 100 columns) */
+  wide: boolean;
   svg: string;
   compare?: string[];
   help: boolean;
@@ -82,14 +86,23 @@ export function parseHostPort(flag: string, value: string): { host: string; port
   return address;
 }
 
-const COMPARE_NAMES = ["ours-bun", "ours-node", "ours-nocoalesce", "c"];
+/** The targets the harness starts itself; anything else is HOST:PORT. */
+export const TARGET_NAMES = ["ours-bun", "ours-node", "ours-nocoalesce", "c", "redis"];
+
+/** A target name or HOST:PORT (checked), as given. */
+function targetSpec(flag: string, value: string): string {
+  if (TARGET_NAMES.includes(value)) return value;
+  const address = parseAddress(value);
+  if (!address || address.port < 1) throw new UsageError(`${flag} expects HOST:PORT or one of ${TARGET_NAMES.join(", ")}; got '${value}'`);
+  return value;
+}
 
 /** The bench's flags, in the order --help lists them. */
 const FLAGS = {
   scenario: {
     type: "string",
     value: "a,b",
-    help: `scenarios: ${SCENARIOS.join(", ")} (default: ${DEFAULT_SCENARIOS.join(",")})`,
+    help: `scenarios: ${SCENARIOS.join(", ")}\n(default: ${DEFAULT_SCENARIOS.join(",")})`,
     parse: (value: string | undefined, flag: string) =>
       list("a value", (name) => {
         if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${name}'`);
@@ -98,7 +111,7 @@ const FLAGS = {
   clients: {
     type: "number",
     value: "N",
-    help: "connected clients (default per scenario: connect/fanout/latency/cluster/burst 1000)",
+    help: "connected clients (default 1000; in stepup, the first step)",
     parse: integer(2),
   },
   senders: { type: "number", value: "N", help: "broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10)", parse: integer(1) },
@@ -113,13 +126,9 @@ const FLAGS = {
   duration: { type: "number", value: "S", help: "measuring seconds per scenario / stepup step (default 5 / 3)", parse: number(0.1) },
   target: {
     type: "string",
-    value: "HOST:PORT",
-    help: "measure a chat server that is already running",
-    parse: (value: string | undefined, flag: string) => {
-      const target = text("HOST:PORT")(value, flag);
-      parseHostPort(flag, target);
-      return target;
-    },
+    value: "T",
+    help: "what to measure (default: our server): a name as for --compare,\nor HOST:PORT of a chat server that is already running",
+    parse: (value: string | undefined, flag: string) => targetSpec(flag, text("a target")(value, flag)),
   },
   backend: {
     type: "string",
@@ -131,17 +140,22 @@ const FLAGS = {
     },
   },
   "no-coalesce": { type: "boolean", help: "start our server with --no-coalesce" },
-  "server-args": { type: "string", value: "'FLAGS'", help: "more flags for our server, e.g. '--intake-bytes 262144'" },
+  "server-args": { type: "string", value: "FLAGS", help: "more flags for our server, e.g. '--intake-bytes 262144'" },
   "max-clients": { type: "number", value: "N", help: "stepup/memory ceiling (default 9000)", parse: integer(2) },
   compare: {
     type: "string",
     value: "t1,t2,...",
-    help: "run against several targets side by side:\nours-bun, ours-node, ours-nocoalesce, c, or HOST:PORT",
-    parse: list("a list of targets", (target) => {
-      if (!COMPARE_NAMES.includes(target)) parseHostPort("--compare", target);
-    }),
+    help: `run against several targets side by side:\n${TARGET_NAMES.join(", ")}, or HOST:PORT`,
+    parse: list("a list of targets", (target) => targetSpec("--compare", target)),
+  },
+  "c-relay": {
+    type: "string",
+    value: "FILE",
+    help: "source of the C reference relay (target c)\n(default ../shared/peers/c_relay.c beside the checkout)",
+    parse: text("a file name"),
   },
   json: { type: "boolean", help: "print one JSON object per scenario instead of a table" },
+  wide: { type: "boolean", help: "every column in the table (default: what fits 100 columns)" },
   svg: { type: "string", value: "FILE", help: "chart output (default bench/out/chart.svg)", parse: text("a file name") },
   help: { type: "boolean", short: "h", help: "this text" },
 } as const;
@@ -186,7 +200,9 @@ export function parseArgs(argv: string[]): Options {
     noCoalesce: flags["no-coalesce"] ?? false,
     serverArgs: (flags["server-args"] ?? "").split(/\s+/).filter(Boolean),
     maxClients: flags["max-clients"] ?? 9000,
+    cRelay: flags["c-relay"],
     json: flags.json ?? false,
+    wide: flags.wide ?? false,
     svg: flags.svg ?? "bench/out/chart.svg",
     compare: flags.compare,
     help: flags.help ?? false,

@@ -34,6 +34,16 @@ export function statusKb(pid: number | null, field: string): number | null {
   }
 }
 
+/** The 1, 5 and 15 minute load averages ("0.52 0.61 0.70"), or "?". The
+ * machine may be shared: a figure should carry the load it was taken under. */
+export function loadAverage(): string {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  } catch {
+    return "?";
+  }
+}
+
 /** Resident set of a process, in KiB. */
 export const serverRssKb = (pid: number | null): number | null => statusKb(pid, "VmRSS");
 

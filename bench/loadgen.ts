@@ -7,6 +7,7 @@
 import type { Socket, SocketHandler } from "bun";
 import type { Accounting } from "./accounting.ts";
 import { scanChunk, type Parsed } from "./message.ts";
+import { lineWire, type Wire } from "./wire.ts";
 
 export class TargetError extends Error {
   override name = "TargetError";
@@ -22,14 +23,14 @@ interface GenClient {
 
 export class LoadGen {
   readonly clients: GenClient[] = [];
-  /** "... connected" notices received, over all clients */
+  /** notices received, over all clients: "... connected" (or Redis's subscribe confirmations, see wire.ts) */
   joins = 0;
   /** clients the server closed on us */
   lost = 0;
   /** current measurement; messages of other phases count as foreign */
   phase = 0;
   acc: Accounting | null = null;
-  /** count "... connected" notices; runPhase turns it off while measuring */
+  /** count notices; runPhase turns it off while measuring */
   countJoins = true;
   /** line size of the messages being sent (0: unknown); lets the scan predict markers */
   msgSize = 0;
@@ -49,11 +50,17 @@ export class LoadGen {
     readonly host: string,
     readonly port: number,
     alsoPorts: number[] = [],
+    /** how clients talk to the target: chat lines, or Redis pub/sub */
+    readonly wire: Wire = lineWire,
   ) {
     this.ports = [port, ...alsoPorts];
+    const echoesOwn = wire.echoesOwn;
+    const notice = wire.notice;
     const onMessage = (message: Parsed): void => {
       const acc = this.acc;
       if (!acc) return;
+      // a chat server never sends a client its own line; Redis does: not a delivery
+      if (echoesOwn && message.sender === this.receiver) return;
       if (message.phase !== this.phase) acc.markForeign();
       // latency from the send time recorded for (sender, seq): the message's
       // own timestamp, its longest field, is not parsed
@@ -65,7 +72,7 @@ export class LoadGen {
         const buf = client.rest ? Buffer.concat([client.rest, chunk]) : chunk;
         this.receiver = client.idx;
         this.nowUs = performance.now() * 1000;
-        const scan = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false);
+        const scan = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false, notice);
         this.joins += scan.joins;
         // copy: the runtime may reuse the chunk's memory after we return
         client.rest = scan.consumed < buf.length ? Buffer.from(buf.subarray(scan.consumed)) : null;
@@ -114,6 +121,7 @@ export class LoadGen {
           const port = this.ports[client.idx % this.ports.length];
           // Bun sets TCP_NODELAY on the sockets it connects: no setNoDelay() needed
           client.socket = await Bun.connect<GenClient>({ hostname: this.host, port, socket: this.handlers, data: client });
+          if (this.wire.greeting) this.write(client, this.wire.greeting);
         } catch (err) {
           client.gone = true;
           const code = (err as { code?: string }).code ?? (err as Error).message;
@@ -138,6 +146,7 @@ export class LoadGen {
     if (written < text.length) client.pending = text.slice(Math.max(written, 0)); // ASCII: bytes == chars
   }
 
+  /** `text`: messages already framed for the target (wire.frame). */
   send(clientIndex: number, text: string): void {
     this.write(this.clients[clientIndex], text);
   }

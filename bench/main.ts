@@ -1,17 +1,20 @@
 // `bun bench`: find out how many clients a line-chat server holds.
-// Starts our server (or the C reference, or uses --target HOST:PORT), drives it
-// from this process's load generator, prints a table / JSON lines and an SVG.
+// Starts our server (or the C reference, or a redis-server for Redis pub/sub,
+// or uses --target HOST:PORT), drives it from this process's load generator,
+// prints a table / JSON lines and an SVG.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../lib/cli/flags.ts";
+import { loadAverage } from "./cpu.ts";
+import { usageLine } from "../lib/cli/program.ts";
 import { parseArgs, parseHostPort, USAGE, type Options, type ScenarioName } from "./args.ts";
 import { TargetError } from "./loadgen.ts";
 import { Progress } from "./progress.ts";
 import { jsonLine, renderCompare, renderTable } from "./report.ts";
 import { notRun, type ScenarioResult } from "./result.ts";
 import { scenarios } from "./scenarios/index.ts";
-import { isExternal, startTarget, targetLabel, type Target } from "./targets.ts";
+import { checkTarget, isExternal, startTarget, TargetUnavailable, targetLabel, type Target } from "./targets.ts";
 
 async function probe(spec: string): Promise<void> {
   const { host, port } = parseHostPort("--target", spec);
@@ -30,21 +33,23 @@ async function probe(spec: string): Promise<void> {
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1000));
 
 /** One target of the run. External ones (HOST:PORT) are probed once and
- * shared by every scenario; ours and c get a fresh process per scenario. */
+ * shared by every scenario; ours, c and redis get a fresh process per scenario. */
 interface TargetRun {
   spec: string;
   label: string;
   shared: Target | null;
-  /** why the target cannot be measured at all (probe failed) */
+  /** why the target cannot be measured at all (probe failed, or not on this machine) */
   failed: string | null;
+  /** failed means skipped: the target is missing here (TargetUnavailable), not broken */
+  skipped?: boolean;
 }
 
 async function openTarget(spec: string, opts: Options): Promise<TargetRun> {
   const run: TargetRun = { spec, label: targetLabel(spec, opts.backend, opts.noCoalesce), shared: null, failed: null };
   if (isExternal(spec)) {
     await probe(spec);
-    run.shared = await startTarget(spec, opts.backend, opts.noCoalesce, opts.serverArgs);
-  }
+    run.shared = await startTarget(spec, opts);
+  } else checkTarget(spec, opts);
   return run;
 }
 
@@ -53,7 +58,7 @@ async function runScenario(run: TargetRun, name: ScenarioName, opts: Options, pr
   try {
     // a fresh server per scenario: memory starts from idle and leftovers of
     // one scenario cannot disturb the next
-    target ??= await startTarget(run.spec, opts.backend, opts.noCoalesce, opts.serverArgs);
+    target ??= await startTarget(run.spec, opts);
     progress.say(`${name} @ ${run.label} (${target.host}:${target.port})`);
     return await scenarios[name]({ opts, target, progress });
   } catch (err) {
@@ -70,7 +75,7 @@ async function main(): Promise<number> {
     opts = parseArgs(process.argv.slice(2));
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench: ${err.message}\n${USAGE}\n`);
+    process.stderr.write(`bench: ${usageLine(err.message)}\n`);
     return 2;
   }
   if (opts.help) {
@@ -80,6 +85,7 @@ async function main(): Promise<number> {
   const specs = opts.compare ?? [opts.target ?? "ours"];
   const labels = specs.map((spec) => targetLabel(spec, opts.backend, opts.noCoalesce));
   const progress = new Progress();
+  const loadAtStart = loadAverage();
   const results: ScenarioResult[] = [];
   const emit = (result: ScenarioResult): void => {
     results.push(result);
@@ -99,8 +105,9 @@ async function main(): Promise<number> {
         process.stderr.write(`bench: ${err.message}\n`);
         return 1;
       }
-      process.stderr.write(`bench: ${spec}: ${err.message}\n`);
-      runs.push({ spec, label: spec, shared: null, failed: err.message });
+      const skipped = err instanceof TargetUnavailable;
+      process.stderr.write(skipped ? `bench: ${err.message} (skipped)\n` : `bench: ${spec}: ${err.message}\n`);
+      runs.push({ spec, label: spec, shared: null, failed: err.message, skipped });
     }
   }
   // Scenario by scenario, every target in turn: the figures a comparison
@@ -109,7 +116,7 @@ async function main(): Promise<number> {
   for (const [i, name] of opts.scenarios.entries()) {
     for (const run of runs) {
       if (run.failed !== null) {
-        emit(notRun(name, run.spec, "failed", run.failed));
+        emit(notRun(name, run.spec, run.skipped ? "skipped" : "failed", run.failed));
         continue;
       }
       const result = await runScenario(run, name, opts, progress);
@@ -118,7 +125,11 @@ async function main(): Promise<number> {
     }
   }
   progress.done();
-  if (!opts.json) process.stdout.write(`${opts.compare ? renderCompare(results, labels) : renderTable(results)}\n`);
+  const look = { wide: opts.wide };
+  if (!opts.json) {
+    process.stdout.write(`${opts.compare ? renderCompare(results, labels, look) : renderTable(results, look)}\n`);
+    process.stdout.write(`load average (1, 5, 15 min): ${loadAtStart} at the start, ${loadAverage()} at the end\n`);
+  }
   try {
     const { renderSvg } = await import("./svg.ts");
     mkdirSync(path.dirname(path.resolve(opts.svg)), { recursive: true });

@@ -59,13 +59,13 @@ const CONNECTED = "connected";
 export interface ScanResult {
   /** Index just past the last complete line; bytes after it are a partial line. */
   consumed: number;
-  /** Number of "... connected" notice lines seen in the complete part. */
+  /** Number of notice lines ("... connected" by default) seen in the complete part. */
   joins: number;
 }
 
 /** Scan complete lines of `buf`, calling onMessage for each benchmark message
- * (and counting join notices unless `countJoins` is false; reading the
- * timestamps unless `withTime` is false).
+ * (and counting lines that end in `notice`, join notices by default, unless
+ * `countJoins` is false; reading the timestamps unless `withTime` is false).
  * Lines without the marker (notices, foreign chatter) cost one memchr each
  * chunk, not a JS loop per byte. With `size` (the message length the sender
  * uses), the next marker is predicted instead of searched for; see below. */
@@ -76,18 +76,19 @@ export function scanChunk(
   countJoins = true,
   size = 0,
   withTime = true,
+  notice = CONNECTED,
 ): ScanResult {
   const last = buf.lastIndexOf(NL);
   if (last < 0) return { consumed: 0, joins: 0 };
   let joins = 0;
   // a substring search over every byte received: skipped while measuring,
   // when no client joins and it would cost the generator ~15% of its time
-  let notice = countJoins ? buf.indexOf(CONNECTED) : -1;
-  while (notice >= 0 && notice < last) {
+  let at = countJoins ? buf.indexOf(notice) : -1;
+  while (at >= 0 && at < last) {
     // only count it when it ends the line (tolerating \r)
-    const after = notice + CONNECTED.length;
+    const after = at + notice.length;
     if (buf[after] === NL || (buf[after] === 0x0d && buf[after + 1] === NL)) joins++;
-    notice = buf.indexOf(CONNECTED, after);
+    at = buf.indexOf(notice, after);
   }
   // Prediction: a message runs `size` bytes from its marker to its newline,
   // and consecutive lines from one server carry prefixes of the same length,

@@ -1,13 +1,16 @@
 // Resolving what to measure: our server started in a child process (we then
-// know its PID for CPU/RSS), the C reference relay built into /tmp, or any
-// already running HOST:PORT (no PID, so no server CPU/memory figures).
+// know its PID for CPU/RSS), the C reference relay built into a temp dir, a
+// redis-server for Redis pub/sub, or any already running HOST:PORT (no PID,
+// so no server CPU/memory figures).
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseHostPort, type Backend } from "./args.ts";
 import { TargetError } from "./loadgen.ts";
+import { lineWire, redisWire, type Wire } from "./wire.ts";
 
 export interface Target {
   label: string;
@@ -15,15 +18,33 @@ export interface Target {
   port: number;
   /** PID of the server process when we own it */
   pid: number | null;
+  /** how the load generator talks to it */
+  wire: Wire;
   stop(): Promise<void>;
+}
+
+/** What starting a target needs from the command line. */
+export interface TargetOptions {
+  backend: Backend;
+  noCoalesce: boolean;
+  /** more flags for our server (--server-args) */
+  serverArgs: string[];
+  /** --c-relay: the C reference relay's source */
+  cRelay?: string;
+  /** the most clients a scenario connects (--max-clients): redis-server is told to take them */
+  maxClients: number;
+}
+
+/** A target that cannot be measured on this machine (no C relay source, no
+ * redis-server): it is skipped, and this one line says why. */
+export class TargetUnavailable extends TargetError {
+  override name = "TargetUnavailable";
 }
 
 export const repoRoot = path.resolve(import.meta.dir, "..");
 
-export function sharedDir(): string {
-  const beside = path.resolve(repoRoot, "../shared");
-  return existsSync(beside) ? beside : "/work/shared";
-}
+/** Where the C reference relay is looked for without --c-relay: beside the checkout. */
+export const C_RELAY_BESIDE = path.resolve(repoRoot, "../shared/peers/c_relay.c");
 
 /** Wait for the start line on stdout; the server's own output after that is discarded. */
 function waitListening(child: ChildProcess, label: string, startLine: RegExp): Promise<{ host: string; port: number }> {
@@ -34,7 +55,9 @@ function waitListening(child: ChildProcess, label: string, startLine: RegExp): P
     const fail = (why: string): void => {
       clearTimeout(timer);
       child.kill("SIGKILL");
-      reject(new TargetError(why + (err.trim() ? `: ${err.trim().split("\n").slice(-3).join(" | ")}` : "")));
+      // redis-server logs its errors on stdout
+      const said = err.trim() || out.trim();
+      reject(new TargetError(why + (said ? `: ${said.split("\n").slice(-3).join(" | ")}` : "")));
     };
     child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()));
     child.stdout?.on("data", (chunk: Buffer) => {
@@ -76,7 +99,7 @@ export async function startOurs(label: string, backend: Backend, noCoalesce: boo
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
   const { host, port } = await waitListening(child, label, /listening on (\S+):(\d+)/);
   child.removeAllListeners("exit");
-  return { label, host, port, pid: child.pid ?? null, stop: stopper(child) };
+  return { label, host, port, pid: child.pid ?? null, wire: lineWire, stop: stopper(child) };
 }
 
 export function freePort(): Promise<number> {
@@ -91,18 +114,74 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function startC(): Promise<Target> {
-  const src = path.join(sharedDir(), "peers/c_relay.c");
-  if (!existsSync(src)) throw new TargetError(`c: ${src} not found`);
-  const bin = "/tmp/bench_c_relay";
+/** The C relay's source: --c-relay, else beside the checkout. */
+export const cRelaySource = (given: string | undefined): string => (given ? path.resolve(given) : C_RELAY_BESIDE);
+
+/** The one line that says the C relay is not there: where the harness looked, and the flag. */
+export const cRelayMissing = (src: string, given: boolean): string =>
+  given
+    ? `c: no C reference relay at ${src} (given by --c-relay)`
+    : `c: no C reference relay at ${src} (beside the checkout); give its source with --c-relay PATH`;
+
+/** The relay, compiled once per run into a directory removed at exit. */
+let cBinary: string | null = null;
+
+function buildC(opts: TargetOptions): string {
+  const src = cRelaySource(opts.cRelay);
+  if (!existsSync(src)) throw new TargetUnavailable(cRelayMissing(src, opts.cRelay !== undefined));
+  if (cBinary) return cBinary;
+  const dir = mkdtempSync(path.join(tmpdir(), "bench-c-relay-"));
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const bin = path.join(dir, "c_relay");
   const cc = spawnSync("cc", ["-O2", "-o", bin, src], { encoding: "utf8" });
-  if (cc.error || cc.status !== 0) throw new TargetError(`c: cc failed: ${cc.error?.message ?? cc.stderr.trim()}`);
+  if (cc.error) throw new TargetUnavailable(`c: no C compiler (cc) to build ${src}`);
+  if (cc.status !== 0) throw new TargetUnavailable(`c: cc could not build ${src}: ${cc.stderr.trim().split("\n")[0]}`);
+  cBinary = bin;
+  return bin;
+}
+
+async function startC(opts: TargetOptions): Promise<Target> {
+  const bin = buildC(opts);
   // c_relay echoes the port it was given, so port 0 would print 0: pick one first
   const port = await freePort();
   const child = spawn(bin, ["127.0.0.1", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
   await waitListening(child, "c", /listening on (\S+):(\d+)/);
   child.removeAllListeners("exit");
-  return { label: "c", host: "127.0.0.1", port, pid: child.pid ?? null, stop: stopper(child) };
+  return { label: "c", host: "127.0.0.1", port, pid: child.pid ?? null, wire: lineWire, stop: stopper(child) };
+}
+
+/** Why redis-server cannot be started here, or null when it can. */
+export function redisMissing(): string | null {
+  const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
+  return probe.error || probe.status !== 0 ? "redis-server is not installed (apt-get install redis-server)" : null;
+}
+
+/** A throwaway redis-server: loopback, a free port, no persistence; its log is discarded once it is ready. */
+export async function startRedis(label: string, maxClients = 0): Promise<Target> {
+  const missing = redisMissing();
+  if (missing) throw new TargetUnavailable(`${label}: ${missing}`);
+  const port = await freePort();
+  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+  // Its default (10000 clients) would refuse a larger --max-clients; it lowers
+  // this itself to what the open-file limit allows.
+  args.push("--maxclients", String(Math.max(10_000, maxClients + 100)));
+  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "pipe"] });
+  await waitListening(child, label, /Ready to accept connections/);
+  child.removeAllListeners("exit");
+  return { label, host: "127.0.0.1", port, pid: child.pid ?? null, wire: redisWire, stop: stopper(child) };
+}
+
+/**
+ * Throws TargetUnavailable, with a one-line reason, when `spec` cannot be
+ * measured on this machine (building the C relay on the way). HOST:PORT
+ * targets are probed by the caller.
+ */
+export function checkTarget(spec: string, opts: TargetOptions): void {
+  if (spec === "c") buildC(opts);
+  if (spec === "redis") {
+    const missing = redisMissing();
+    if (missing) throw new TargetUnavailable(`redis: ${missing}`);
+  }
 }
 
 export function targetLabel(spec: string, backend: Backend, noCoalesce: boolean): string {
@@ -112,8 +191,9 @@ export function targetLabel(spec: string, backend: Backend, noCoalesce: boolean)
 
 export const isExternal = (spec: string): boolean => /:\d+$/.test(spec);
 
-/** spec: 'ours-bun' | 'ours-node' | 'ours-nocoalesce' | 'c' | 'HOST:PORT' */
-export async function startTarget(spec: string, backend: Backend, noCoalesce: boolean, serverArgs: string[] = []): Promise<Target> {
+/** spec: 'ours' | 'ours-bun' | 'ours-node' | 'ours-nocoalesce' | 'c' | 'redis' | 'HOST:PORT' */
+export async function startTarget(spec: string, opts: TargetOptions): Promise<Target> {
+  const { backend, noCoalesce, serverArgs } = opts;
   switch (spec) {
     case "ours":
       return startOurs(targetLabel(spec, backend, noCoalesce), backend, noCoalesce, serverArgs);
@@ -124,10 +204,12 @@ export async function startTarget(spec: string, backend: Backend, noCoalesce: bo
     case "ours-nocoalesce":
       return startOurs(spec, backend, true, serverArgs);
     case "c":
-      return startC();
+      return startC(opts);
+    case "redis":
+      return startRedis(spec, opts.maxClients);
     default: {
       const { host, port } = parseHostPort("--target", spec);
-      return { label: spec, host, port, pid: null, stop: async () => {} };
+      return { label: spec, host, port, pid: null, wire: lineWire, stop: async () => {} };
     }
   }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bun
 /**
- * The chat client program: `bun bin/client.ts [--host H] [--port P]`.
+ * The chat client program: `bun bin/client.ts [HOST [PORT]] [flags]`.
  * On a terminal: a line editor with history, incoming lines printed above
  * the input (lib/client/line-editor.ts, shown through lib/client/display.ts).
  * From a pipe: lines in, lines out, as plain as the original.
@@ -8,17 +8,36 @@
 import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
 import { ChatClient, type ChatClientIO, ClientExit } from "../lib/client/client.ts";
+import { ClientConnectError, connectToServer } from "../lib/client/connect.ts";
 import { encode } from "../lib/chat/protocol.ts";
-import { decodeLine, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/client/display.ts";
+import { decodeLine, NameColors, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/client/display.ts";
 import { LineEditor } from "../lib/client/line-editor.ts";
 import { checks } from "../lib/cli/flags.ts";
 import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
-import { ConnectError, formatHostPort, type TlsClientOptions } from "../lib/reactor/backend.ts";
+import { formatHostPort, type TlsClientOptions } from "../lib/reactor/backend.ts";
+import { parseHostPort } from "../lib/reactor/address.ts";
 import { Reactor } from "../lib/reactor/reactor.ts";
 
+/** After `q`, how long a client reading a pipe waits for the server to close (it does at once). */
+const QUIT_LINGER_MS = 2000;
+
 const flags = {
-  host: { type: "string", default: "127.0.0.1", value: "HOST", help: "server address" },
-  port: { type: "number", default: 5000, value: "PORT", help: "server port", check: checks.port },
+  host: { type: "string", default: "127.0.0.1", value: "HOST", help: "server address", check: oneHost, positional: true },
+  port: { type: "number", default: 5000, value: "PORT", help: "server port", check: checks.port, positional: true },
+  "connect-timeout": {
+    type: "number",
+    default: 10,
+    value: "SECONDS",
+    help: "give up connecting (TCP and TLS handshake) after this long",
+    // A timer cannot wait longer than 2^31 - 1 ms; a day is more than anyone waits.
+    check: (value: string | number) =>
+      (value as number) > 0 && (value as number) <= 86_400 ? null : "must be more than 0 and at most 86400",
+  },
+  stay: {
+    type: "boolean",
+    default: false,
+    help: "reading a pipe: at end of input keep printing what arrives, until the server closes or Ctrl-C (SIGINT)",
+  },
   backend: { type: "string", default: "bun", value: "NAME", help: "socket backend: bun or node", check: checks.backend },
   timestamps: { type: "boolean", default: false, help: "show [HH:MM:SS] before each received line" },
   color: { type: "boolean", default: true, help: "colour names on a terminal (--no-color, or NO_COLOR set, turns it off)" },
@@ -29,7 +48,7 @@ const flags = {
   help: { type: "boolean", help: "show this help" },
 } as const;
 
-const usage = "bun bin/client.ts [flags]";
+const usage = "bun bin/client.ts [HOST [PORT]] [flags]";
 const summary = "A TCP chat client: type lines to send them, q to quit, /help for the server's commands.";
 
 const program = { name: "client", usage, summary, flags };
@@ -42,20 +61,41 @@ async function main(): Promise<void> {
   if (!opts) return;
   const tls = tlsOptions(opts.tls!, opts.ca, opts.insecure!);
   const backend = await createBackend(opts.backend as BackendName);
-  const conn = await backend.connect({ host: opts.host!, port: opts.port!, ...(tls ? { tls } : {}) }).catch((err: unknown) => {
-    if (err instanceof ConnectError) fail(err.message, 1);
+  const host = opts.host!;
+  const port = opts.port!;
+  const conn = await connectToServer(backend, {
+    host,
+    port,
+    timeoutMs: opts["connect-timeout"]! * 1000,
+    ...(tls ? { tls } : {}),
+  }).catch((err: unknown) => {
+    if (err instanceof ClientConnectError) fail(err.message, 1);
     throw err;
   });
-  const where = formatHostPort(opts.host!, opts.port!);
+  const where = formatHostPort(host, port);
   const reactor = new Reactor<"server" | "input">(backend);
   const terminal = process.stdin.isTTY === true && process.stdout.isTTY === true;
   const style: StyleOptions = {
     color: process.stdout.isTTY === true && opts.color! && !process.env.NO_COLOR,
     timestamps: opts.timestamps!,
+    // Until `/nick`, others know us by the address the server sees (ours, unless a NAT is between).
+    names: new NameColors(formatHostPort(conn.local.host, conn.local.port)),
   };
   let client: ChatClient;
   const io = terminal ? terminalIO(() => client, style, where) : pipeIO(style);
-  client = new ChatClient(reactor, conn, backend.stdin(), io);
+  client = new ChatClient(reactor, conn, backend.stdin(), io, {
+    tls: tls !== null,
+    stay: opts.stay! && !terminal,
+    // On a terminal the user is leaving now; from a pipe, a TLS server's answer to what was sent is still caught.
+    quitLingerMs: terminal ? 0 : QUIT_LINGER_MS,
+  });
+  if (!terminal) {
+    // Ctrl-C on a pipeline quits like `q` (the others read "quits", not "is offline"); a second one ends at once.
+    process.once("SIGINT", () => {
+      process.once("SIGINT", () => process.exit(130));
+      client.quit();
+    });
+  }
   const exit = await client.run();
   process.exitCode = exit === ClientExit.QUIT ? 0 : 1;
   // Let the last line reach the server before the process ends: stdin and
@@ -117,6 +157,12 @@ function terminalIO(client: () => ChatClient, style: StyleOptions, where: string
       out(editor.render());
     },
   };
+}
+
+/** `--host` (or HOST) is one host: `HOST:PORT` in one argument is refused with what to type instead. */
+function oneHost(value: string | number): string | null {
+  const both = parseHostPort(String(value));
+  return both ? `give the host and the port apart: ${both.host} ${both.port} (or --port ${both.port})` : null;
 }
 
 function tlsOptions(tls: boolean, caFile: string | undefined, insecure: boolean): TlsClientOptions | null {

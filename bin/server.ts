@@ -3,16 +3,16 @@
  * The chat server program: `bun bin/server.ts [--host H] [--port P] [--cluster redis://...]`.
  * Flags and signals are handled here; the select loop is lib/server/server.ts.
  */
-import { readFileSync } from "node:fs";
 import { type BackendName, createBackend } from "../lib/backends/index.ts";
 import { clientsWithinFdLimit, defaultLimits, type Limits, limitMessages, socketsWithinFdLimit } from "../lib/server/limits.ts";
 import { openFileLimit } from "../lib/cli/fd-limit.ts";
 import { createLogger, type LogFormat } from "../lib/server/logger.ts";
 import type { ServerAttachment } from "../lib/server/peer.ts";
 import { ChatServer } from "../lib/server/server.ts";
+import { readTlsPair, TlsFileError } from "../lib/server/tls-files.ts";
 import { formatStatsLine, StatsSampler } from "../lib/server/stats.ts";
 import { checks } from "../lib/cli/flags.ts";
-import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
+import { fail as failWith, parseProgramFlags, usageLine } from "../lib/cli/program.ts";
 import { type MetricsServer, serveMetrics } from "./metrics-http.ts";
 import { formatHostPort, parseHostPort } from "../lib/reactor/address.ts";
 import {
@@ -42,7 +42,7 @@ const flags = {
   coalesce: { type: "boolean", default: true, help: "one write per receiver per tick (--no-coalesce: one per message)" },
   cluster: {
     type: "string",
-    value: "redis://HOST:PORT[/DB]",
+    value: "redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]",
     help: "share the room with other servers through Redis pub/sub (default: none, a lone server)",
   },
   room: { type: "string", default: "chat", value: "NAME", help: "with --cluster: servers with the same Redis and room are one room" },
@@ -175,16 +175,17 @@ async function main(): Promise<void> {
     relay,
     limits,
   });
-  const { host, port } = listener.address;
-  log(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name}${tls ? ", TLS" : ""})`);
-  const metrics = startStats(server, log, descriptors, opts.stats, opts.metrics);
-  relay?.start((bytes) => server.room.broadcast(null, bytes));
+  // Before the start line: whoever waits for it (a test, a supervisor) may signal at once.
   const stop = (signal: string) => {
     log(`Received ${signal}, shutting down`);
     server.shutdown();
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+  const { host, port } = listener.address;
+  log(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name}${tls ? ", TLS" : ""})`);
+  const metrics = startStats(server, log, descriptors, opts.stats, opts.metrics);
+  relay?.start((bytes) => server.room.broadcast(null, bytes));
   await server.run();
   reactor.close();
   metrics?.stop();
@@ -198,7 +199,7 @@ function clusterTarget(url: string | undefined): RedisTarget | null {
   try {
     return parseRedisUrl(url);
   } catch (err) {
-    if (err instanceof RedisUrlError) fail(`--cluster: ${err.message}`, 2);
+    if (err instanceof RedisUrlError) fail(usageLine(`--cluster: ${err.message}`), 2);
     throw err;
   }
 }
@@ -246,17 +247,16 @@ function startStats(
   return endpoint;
 }
 
+/** `--tls-cert` and `--tls-key`, read and checked (a file that is not what its flag says is a usage error). */
 function readTlsFiles(certFile: string | undefined, keyFile: string | undefined): TlsServerOptions | null {
   if (!certFile && !keyFile) return null;
-  if (!certFile || !keyFile) fail("--tls-cert and --tls-key go together", 2);
-  const read = (file: string, flag: string) => {
-    try {
-      return readFileSync(file, "utf8");
-    } catch (err) {
-      fail(`${flag}: cannot read ${file}: ${describeError(err)}`, 2);
-    }
-  };
-  return { cert: read(certFile, "--tls-cert"), key: read(keyFile, "--tls-key") };
+  if (!certFile || !keyFile) fail(usageLine("--tls-cert and --tls-key go together"), 2);
+  try {
+    return readTlsPair(certFile, keyFile);
+  } catch (err) {
+    if (err instanceof TlsFileError) fail(err.message, 2);
+    throw err;
+  }
 }
 
 function limitsFrom(

@@ -4,7 +4,11 @@ import { Interest, isConnectionKey, Reactor } from "../lib/reactor/index.ts";
 
 const backend = await createBackend("bun");
 const reactor = new Reactor<null>(backend);
-const listener = await backend.listen({ host: "127.0.0.1", port: Number(process.argv[2] ?? 7000) });
+const port = Number(process.argv[2] ?? 7000);
+const listener = await backend.listen({ host: "127.0.0.1", port }).catch((err: Error) => {
+  console.error(`echo: ${err.message}`); // e.g. "cannot listen on 127.0.0.1:7000: address already in use"
+  process.exit(1);
+});
 reactor.register(listener, Interest.READ, null);
 console.log(`echo server on port ${listener.address.port}`);
 

@@ -4,9 +4,8 @@
 // how many clients the server dropped on the way (a reader that keeps up
 // must not be evicted because one tick's batch outgrew --max-outbound).
 
-import { readFileSync } from "node:fs";
 import { Accounting } from "../accounting.ts";
-import { cpuBetween, sampleCpu, serverRssKb, statusKb } from "../cpu.ts";
+import { cpuBetween, loadAverage, sampleCpu, serverRssKb, statusKb } from "../cpu.ts";
 import { LoadGen } from "../loadgen.ts";
 import { formatMessage } from "../message.ts";
 import type { ScenarioResult } from "../result.ts";
@@ -37,21 +36,12 @@ class BurstAccounting extends Accounting {
 /** VmHWM (peak resident set) of a process, in KiB. */
 const peakRssKb = (pid: number | null): number | null => statusKb(pid, "VmHWM");
 
-/** The machine is shared: each figure carries the load it was taken under. */
-const loadAverage = (): string => {
-  try {
-    return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "?";
-  }
-};
-
 export async function burstScenario(ctx: Ctx): Promise<ScenarioResult> {
   const o = ctx.opts;
   const N = o.clients ?? 1000;
   const S = o.sizeGiven ? o.size : DEFAULT_SIZE;
-  const { host, port, pid, label } = ctx.target;
-  const gen = new LoadGen(host, port);
+  const { host, port, pid, label, wire } = ctx.target;
+  const gen = new LoadGen(host, port, [], wire);
   try {
     const missingJoins = await growTo(gen, N, ctx);
     const loadBefore = loadAverage();
@@ -78,7 +68,7 @@ export async function burstScenario(ctx: Ctx): Promise<ScenarioResult> {
     const t0 = performance.now();
     const t0Us = t0 * 1000;
     for (let i = 0; i < N; i++) {
-      const line = formatMessage(phase, i, 0, t0Us, S);
+      const line = wire.frame(formatMessage(phase, i, 0, t0Us, S));
       acc.recordSent(i, t0Us);
       gen.send(i, line);
     }
@@ -114,7 +104,7 @@ export async function burstScenario(ctx: Ctx): Promise<ScenarioResult> {
     for (const c of gen.clients) if (!c.gone) lostAtSurvivors += N - 1 - acc.got[c.idx];
     const totals = acc.totals();
     const notes: string[] = [];
-    if (missingJoins) notes.push(`${missingJoins} join notices missing at setup`);
+    if (missingJoins) notes.push(`${missingJoins} ${wire.noticeName} missing at setup`);
     if (!finished) notes.push(`gave up after ${IDLE_MS / 1000} s without a delivery`);
     if (dropped) notes.push(`${dropped} clients disconnected by server`);
     if (totals.foreign) notes.push(`${totals.foreign} foreign messages`);

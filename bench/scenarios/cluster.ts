@@ -3,14 +3,13 @@
 // half of every sender's deliveries cross Redis. Open loop, like `latency`;
 // deliveries and latency are reported overall, across servers and locally.
 
-import { spawn, spawnSync } from "node:child_process";
 import { Accounting } from "../accounting.ts";
 import { serverCpuUs } from "../cpu.ts";
 import { Histogram, type Percentiles } from "../histogram.ts";
-import { LoadGen, TargetError } from "../loadgen.ts";
+import { LoadGen } from "../loadgen.ts";
 import type { ScenarioResult } from "../result.ts";
 import { notRun } from "../result.ts";
-import { freePort, startOurs, type Target } from "../targets.ts";
+import { redisMissing, startOurs, startRedis, type Target } from "../targets.ts";
 import { growTo, type PhaseSpec, phaseReport, runPhase, type Ctx } from "./common.ts";
 
 /** Splits deliveries by whether sender and receiver sit on the same server. */
@@ -32,61 +31,18 @@ class SplitAccounting extends Accounting {
   }
 }
 
-interface RedisProcess {
-  url: string;
-  pid: number | null;
-  stop(): Promise<void>;
-}
-
-async function startRedis(): Promise<RedisProcess> {
-  const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new TargetError("redis-server: not ready within 10 s")), 10_000);
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("Ready to accept connections")) {
-        clearTimeout(timer);
-        child.stdout.removeAllListeners("data");
-        child.stdout.resume();
-        resolve();
-      }
-    });
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      reject(new TargetError(`redis-server exited (code ${code}): ${out.trim().split("\n").slice(-2).join(" | ")}`));
-    });
-  });
-  child.removeAllListeners("exit");
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    pid: child.pid ?? null,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGKILL");
-      }),
-  };
-}
-
 /** Microseconds as milliseconds, two decimals. */
 const usToMs = (us: number): number => +(us / 1000).toFixed(2);
 
 /** Why the cluster cannot run against this target, or null when it can. */
 function skipReason(label: string): string | null {
   if (!label.startsWith("ours")) return "needs our server (it is started twice, with --cluster)";
-  const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
-  if (probe.error || probe.status !== 0) return "redis-server is not installed (apt-get install redis-server)";
-  return null;
+  return redisMissing();
 }
 
 /** A redis-server and two of our servers sharing it; `stop` ends all three. */
 interface Cluster {
-  redis: RedisProcess;
+  redis: Target;
   /** The load generator's clients alternate between these two. */
   servers: [Target, Target];
   stop(): Promise<void>;
@@ -101,11 +57,11 @@ async function startCluster(ctx: Ctx): Promise<Cluster> {
   };
   try {
     ctx.progress.say("cluster: starting redis-server and two servers");
-    const redis = await startRedis();
+    const redis = await startRedis("cluster redis-server");
     started.push(redis);
     const servers: Target[] = [];
     for (const name of ["a", "b"]) {
-      const server = await startOurs(`${label}-cluster-${name}`, backend, noCoalesce, ["--cluster", redis.url]);
+      const server = await startOurs(`${label}-cluster-${name}`, backend, noCoalesce, ["--cluster", `redis://${redis.host}:${redis.port}`]);
       started.push(server);
       servers.push(server);
     }

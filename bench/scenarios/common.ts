@@ -54,16 +54,16 @@ export function waitFor(gen: LoadGen, done: () => boolean, progress: () => numbe
   });
 }
 
-/** Connect up to `total` clients and wait until every join notice arrived.
+/** Connect up to `total` clients and wait until every join notice (wire.ts) arrived.
  * Returns the number of notices missing (0 when complete). */
 export async function growTo(gen: LoadGen, total: number, ctx: Ctx, concurrency = 1000): Promise<number> {
   const have = gen.clients.length;
   const add = total - have;
   if (add <= 0) return 0;
-  const expectedJoins = gen.joins + have * add + (add * (add - 1)) / 2;
+  const expectedJoins = gen.joins + gen.wire.notices(have, add);
   ctx.progress.say(`connecting ${add} clients (${have} -> ${total})`);
   await gen.connect(add, concurrency);
-  const ticker = setInterval(() => ctx.progress.set(`waiting for join notices: ${fmt(gen.joins)}/${fmt(expectedJoins)}`), 250);
+  const ticker = setInterval(() => ctx.progress.set(`waiting for ${gen.wire.noticeName}: ${fmt(gen.joins)}/${fmt(expectedJoins)}`), 250);
   const ok = await waitFor(
     gen,
     () => gen.joins >= expectedJoins,
@@ -103,7 +103,7 @@ export async function runPhase(
   ctx: Ctx,
   acc = new Accounting(gen.clients.length, spec.senders),
 ): Promise<PhaseResult> {
-  const nextMessage = messageMaker(beginMeasuring(gen, acc, spec.size), spec.size, acc);
+  const nextMessage = messageMaker(beginMeasuring(gen, acc, spec.size), spec.size, acc, gen);
   const startMs = performance.now();
   const cpuAtStart = sampleCpu(ctx.target.pid);
   const pacer = spec.mode === "closed" ? closedLoopPacer(gen, spec, acc, nextMessage) : openLoopPacer(gen, spec, acc, nextMessage, startMs);
@@ -144,12 +144,13 @@ function endMeasuring(gen: LoadGen): void {
   gen.msgSize = 0;
 }
 
-/** Makes `sender`'s next message, stamped `tUs`, and records it as sent. */
+/** Makes `sender`'s next message, stamped `tUs` and framed for the target, and records it as sent. */
 type MessageMaker = (sender: number, tUs: number) => string;
 
-function messageMaker(phase: number, size: number, acc: Accounting): MessageMaker {
+function messageMaker(phase: number, size: number, acc: Accounting, gen: LoadGen): MessageMaker {
+  const frame = gen.wire.frame;
   return (sender, tUs) => {
-    const line = formatMessage(phase, sender, acc.sentCount(sender), tUs, size);
+    const line = frame(formatMessage(phase, sender, acc.sentCount(sender), tUs, size));
     acc.recordSent(sender, tUs);
     return line;
   };
@@ -228,7 +229,7 @@ function drain(gen: LoadGen, acc: Accounting): Promise<boolean> {
  */
 export function phaseReport(phase: PhaseResult, gen: LoadGen, missingJoins: number) {
   const notes = phaseNotes(phase, gen);
-  if (missingJoins) notes.unshift(`${missingJoins} join notices missing at setup`);
+  if (missingJoins) notes.unshift(`${missingJoins} ${gen.wire.noticeName} missing at setup`);
   return {
     note: notes.join("; ") || undefined,
     accounting: phase.totals,

@@ -26,7 +26,7 @@ async function loopScenario(
   const senders = Math.min(options.senders ?? defaultSenders, clients - 1);
   const rate = options.rate ?? defaultRate;
   const durationS = options.duration ?? 5;
-  const gen = new LoadGen(ctx.target.host, ctx.target.port);
+  const gen = new LoadGen(ctx.target.host, ctx.target.port, [], ctx.target.wire);
   try {
     const missingJoins = await growTo(gen, clients, ctx);
     const phase = await runPhase(gen, { label: name, senders, mode, window: options.window, rate, size: options.size, durationS }, ctx);

@@ -24,7 +24,7 @@ export async function memoryScenario(ctx: Ctx): Promise<ScenarioResult> {
     );
   const hi = ctx.opts.maxClients;
   const lo = hi > 5000 ? 5000 : Math.floor(hi / 2); // the brief's 5k..9k band
-  const gen = new LoadGen(ctx.target.host, ctx.target.port);
+  const gen = new LoadGen(ctx.target.host, ctx.target.port, [], ctx.target.wire);
   try {
     const rssIdle = serverRssKb(pid);
     const missingAtLo = await growTo(gen, lo, ctx);
@@ -33,15 +33,16 @@ export async function memoryScenario(ctx: Ctx): Promise<ScenarioResult> {
     const rssHi = serverRssKb(pid);
     if (rssIdle === null || rssLo === null || rssHi === null)
       return notRun("memory", label, "failed", `could not read /proc/${pid}/status`);
-    const joins = (hi * (hi - 1)) / 2;
+    const joins = gen.wire.notices(0, hi);
     const missing = missingAtLo + missingAtHi;
     return {
       scenario: "memory",
       target: label,
       status: "ok",
       note:
-        [missing ? `${missing} join notices missing` : "", gen.lost ? `${gen.lost} clients disconnected` : ""].filter(Boolean).join("; ") ||
-        undefined,
+        [missing ? `${missing} ${gen.wire.noticeName} missing` : "", gen.lost ? `${gen.lost} clients disconnected` : ""]
+          .filter(Boolean)
+          .join("; ") || undefined,
       clients: hi,
       senders: 0,
       durationS: 0,

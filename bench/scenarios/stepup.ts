@@ -26,7 +26,7 @@ export async function stepupScenario(ctx: Ctx): Promise<ScenarioResult> {
   const rate = options.rate ?? 20;
   const durationS = options.duration ?? 3;
   const counts = stepCounts(options.clients ?? 1000, options.maxClients);
-  const gen = new LoadGen(ctx.target.host, ctx.target.port);
+  const gen = new LoadGen(ctx.target.host, ctx.target.port, [], ctx.target.wire);
   const steps: StepResult[] = [];
   let best = 0;
   let stopReason = `reached --max-clients ${options.maxClients}`;
@@ -46,7 +46,7 @@ export async function stepupScenario(ctx: Ctx): Promise<ScenarioResult> {
         ctx,
       );
       const notes = phaseNotes(phase, gen);
-      if (missing) notes.unshift(`${missing} join notices missing`);
+      if (missing) notes.unshift(`${missing} ${gen.wire.noticeName} missing`);
       steps.push({
         clients,
         deliveriesPerSec: phase.deliveriesPerSec,

@@ -135,7 +135,9 @@ class BunListener extends ListenerHandle<BunConnection> implements Listener {
         if (!conn) return;
         if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
         conn.handshakeTimer = null;
-        if (!success) return void conn.abort();
+        // A failed handshake (a plain client's line, say) ends at once: the
+        // runtime has queued its alert, which the client gets before the FIN.
+        if (!success) return void conn.close();
         conn.lease?.confirm();
         listener.onConnection(conn);
       },

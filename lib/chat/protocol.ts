@@ -2,8 +2,9 @@
  * The chat protocol's wording, in one place.
  *
  * Notices keep the original server's text: `Client (HOST, PORT) connected`,
- * `... quits`, `... is offline`. Messages are `<HOST:PORT> text`. Every line
- * the server sends ends in `\n`.
+ * `... quits`, `... is offline`; once a client has chosen a nickname they
+ * name it by that instead (`bob quits`, `bob is offline (too slow)`).
+ * Messages are `<HOST:PORT> text`. Every line the server sends ends in `\n`.
  *
  * A message is the sender's bytes unchanged behind its prefix: the server
  * splits lines at `\n` (dropping a `\r` just before it) and interprets no
@@ -27,14 +28,49 @@ export const encode = (text: string): Uint8Array => encoder.encode(text);
 /** `(HOST, PORT)`, as the original printed a peer's address tuple. */
 export const addressTuple = (a: Address): string => `(${a.host}, ${a.port})`;
 
-/** The server's notices about clients and itself, without newline. */
+/**
+ * How notices name a client: `bob` once it has a nickname, else
+ * `Client (HOST, PORT)`. (No nickname starts with `Client`: it is reserved.)
+ */
+export const noticeName = (a: Address, nick: string | null = null): string => nick ?? `Client ${addressTuple(a)}`;
+
+/**
+ * The server's notices about clients and itself, without newline. `who` is
+ * the client's `noticeName`: its nickname, or `Client (HOST, PORT)`.
+ */
 export const notice = {
-  connected: (a: Address) => `Client ${addressTuple(a)} connected`,
-  quits: (a: Address) => `Client ${addressTuple(a)} quits`,
-  offline: (a: Address, why?: string) => `Client ${addressTuple(a)} is offline${why ? ` (${why})` : ""}`,
+  connected: (a: Address) => `${noticeName(a)} connected`,
+  quits: (who: string) => `${who} quits`,
+  offline: (who: string, why?: string) => `${who} is offline${why ? ` (${why})` : ""}`,
   shutdown: () => "Server is shutting down",
-  renamed: (a: Address, nick: string) => `Client ${addressTuple(a)} is now ${nick}`,
+  renamed: (who: string, nick: string) => `${who} is now ${nick}`,
 };
+
+/**
+ * The one line a TLS client gets from a plain-TCP server (see
+ * `looksLikeTls`) before it is closed.
+ */
+export const PLAIN_TCP_ONLY = "This server speaks plain TCP, not TLS: connect without --tls";
+
+/** TLS's record type for a handshake, the first byte a TLS client sends. */
+const TLS_HANDSHAKE = 0x16;
+/** The major version byte of every TLS record (SSL 3.0 to TLS 1.3). */
+const TLS_MAJOR = 0x03;
+
+/**
+ * Whether a connection's first bytes read as the start of a TLS handshake
+ * record (`16 03 00..04`, a ClientHello), i.e. a TLS client talking to a
+ * plain port: true, false, or null while `bytes` are too few to tell (a
+ * prefix of such a record). No chat client starts with byte 0x16 (^V).
+ */
+export function looksLikeTls(bytes: Uint8Array): boolean | null {
+  if (bytes.length === 0) return null;
+  if (bytes[0] !== TLS_HANDSHAKE) return false;
+  if (bytes.length === 1) return null;
+  if (bytes[1] !== TLS_MAJOR) return false;
+  if (bytes.length === 2) return null;
+  return bytes[2]! <= 0x04;
+}
 
 /** The bytes put in front of every message a client sends: `<HOST:PORT> `. */
 export const messagePrefix = (a: Address): Uint8Array => encode(`<${formatHostPort(a.host, a.port)}> `);

@@ -1,7 +1,9 @@
 /**
  * Command-line flags for the programs: `--name value`, `--name=value`,
- * and `--flag` / `--no-flag` for booleans. A bad flag is a `UsageError`
- * with a one-line message; programs print it with the usage, never a stack.
+ * and `--flag` / `--no-flag` for booleans; a flag may also be given as a
+ * positional argument (`bun bin/client.ts HOST PORT`). A bad flag is a
+ * `UsageError` with a one-line message; programs print it with the usage,
+ * never a stack.
  */
 
 export type FlagType = "string" | "number" | "boolean";
@@ -24,6 +26,15 @@ export interface FlagSpec {
   readonly parse?: (value: string | undefined, flag: string) => unknown;
   /** A one-letter alias given with one dash, e.g. `h` for `-h`. */
   readonly short?: string;
+  /**
+   * Also given as an argument that is not a flag: the first such argument
+   * is the first flag with `positional` (in the order the specs list them),
+   * the second the second, and so on; converted and checked as the flag's
+   * value, and named by `value` in errors. When a program has positional
+   * flags, an argument more, or a flag given both ways, is a `UsageError`.
+   * For string and number flags.
+   */
+  readonly positional?: boolean;
 }
 
 /** A program's flags by name (without the leading `--`). */
@@ -39,7 +50,7 @@ type ValueOf<S extends FlagSpec> = S extends { parse: (...args: never[]) => infe
 
 /** What `parseFlags` returns: each flag's value (or its default), plus the other arguments. */
 export type Flags<S extends FlagSpecs> = { -readonly [K in keyof S]: ValueOf<S[K]> | undefined } & {
-  /** Arguments that are not flags. */
+  /** Arguments that are not flags (nor taken by a `positional` flag). */
   _: string[];
 };
 
@@ -62,6 +73,8 @@ export class UnknownFlagError extends UsageError {
 /** Parse `argv` against `specs`; throws `UsageError` for unknown flags and bad values. */
 export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: S): Flags<S> {
   const out: Record<string, unknown> = { _: [] };
+  /** Flags given as flags, to refuse the same one as an argument too. */
+  const given = new Set<string>();
   for (const [name, spec] of Object.entries(specs)) out[name] = spec.default;
   const shortNames = new Map(Object.entries(specs).flatMap(([name, spec]) => (spec.short ? [[`-${spec.short}`, name]] : [])));
   for (let i = 0; i < argv.length; i++) {
@@ -83,9 +96,11 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
     const spec = specs[name];
     if (!spec && name.startsWith("no-") && specs[name.slice(3)]?.type === "boolean" && value === undefined) {
       out[name.slice(3)] = false;
+      given.add(name.slice(3));
       continue;
     }
     if (!spec) throw new UnknownFlagError(name, arg);
+    given.add(name);
     if (spec.parse) {
       out[name] = spec.parse(value ?? argv[++i], `--${name}`);
       continue;
@@ -100,16 +115,41 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
       value = argv[++i];
       if (value === undefined) throw new UsageError(`--${name} needs a value`);
     }
-    let parsed: string | number = value;
-    if (spec.type === "number") {
-      parsed = Number(value);
-      if (value.trim() === "" || !Number.isFinite(parsed)) throw new UsageError(`--${name} needs a number, got "${value}"`);
-    }
-    const problem = spec.check?.(parsed);
-    if (problem) throw new UsageError(`--${name}: ${problem}`);
-    out[name] = parsed;
+    out[name] = convert(spec, value, `--${name}`);
   }
+  takePositionals(specs, out, given);
   return out as Flags<S>;
+}
+
+/** A string or number flag's value as the program gets it; `label` names it in errors (`--port`, `PORT`). */
+function convert(spec: FlagSpec, value: string, label: string): unknown {
+  if (spec.parse) return spec.parse(value, label);
+  let parsed: string | number = value;
+  if (spec.type === "number") {
+    parsed = Number(value);
+    if (value.trim() === "" || !Number.isFinite(parsed)) throw new UsageError(`${label} needs a number, got "${value}"`);
+  }
+  const problem = spec.check?.(parsed);
+  if (problem) throw new UsageError(`${label}: ${problem}`);
+  return parsed;
+}
+
+/** How a positional flag is named in errors and help: its `value` placeholder, else its name in capitals. */
+const positionalLabel = (name: string, spec: FlagSpec) => spec.value ?? name.toUpperCase();
+
+/** Give the arguments that are not flags to the `positional` flags, in order (see `FlagSpec.positional`). */
+function takePositionals(specs: FlagSpecs, out: Record<string, unknown>, given: ReadonlySet<string>): void {
+  const positional = Object.entries(specs).filter(([, spec]) => spec.positional);
+  if (!positional.length) return;
+  const args = out._ as string[];
+  if (args.length > positional.length) throw new UsageError(`unexpected argument "${args[positional.length]}"`);
+  for (const [i, arg] of args.entries()) {
+    const [name, spec] = positional[i]!;
+    const label = positionalLabel(name, spec);
+    if (given.has(name)) throw new UsageError(`${label} is given twice: as an argument and as --${name}`);
+    out[name] = convert(spec, arg, label);
+  }
+  out._ = [];
 }
 
 /** The --help text: usage line, summary, and every flag with its default. */
@@ -117,7 +157,8 @@ export function formatHelp(usage: string, summary: string, specs: FlagSpecs): st
   const rows = Object.entries(specs).map(([name, spec]) => {
     const flag = `  --${name}${spec.type === "boolean" ? "" : ` ${spec.value ?? spec.type.toUpperCase()}`}`;
     const fallback = spec.default === undefined ? "" : ` (default: ${spec.default})`;
-    return [flag, `${spec.help}${fallback}`] as const;
+    const argument = spec.positional ? `; or ${positionalLabel(name, spec)} as an argument` : "";
+    return [flag, `${spec.help}${argument}${fallback}`] as const;
   });
   const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
   return [`Usage: ${usage}`, "", summary, "", "Flags:", ...rows.map(([flag, help]) => flag.padEnd(width) + help)].join("\n") + "\n";

@@ -1,6 +1,7 @@
 /**
  * What both programs do before their real work: parse flags, answer
- * `--help` and `--version`, and turn a usage error into one line on stderr.
+ * `--help` and `--version`, and turn a usage error into one line on stderr,
+ * as common Unix tools do: `server: unknown flag --nope (see --help)`.
  */
 import { type Flags, type FlagSpecs, formatHelp, parseFlags, UsageError } from "./flags.ts";
 import { versionLine } from "./version.ts";
@@ -19,9 +20,16 @@ export function fail(name: string, message: string, code: number): never {
   process.exit(code);
 }
 
+/** What follows a usage error's message: where the whole usage is. */
+export const SEE_HELP = "(see --help)";
+
+/** The one line a usage error prints (after `NAME: `): what was wrong, and where to read more. */
+export const usageLine = (message: string): string => `${message} ${SEE_HELP}`;
+
 /**
  * The parsed flags, or null once `--help` or `--version` has been answered
- * (the program then simply returns). A bad flag exits 2 with the usage.
+ * (the program then simply returns). A bad flag, or an argument that no
+ * flag takes, exits 2 with one line (`usageLine`).
  */
 export function parseProgramFlags<S extends FlagSpecs & { help: unknown; version: unknown }>(
   spec: ProgramSpec<S>,
@@ -31,9 +39,10 @@ export function parseProgramFlags<S extends FlagSpecs & { help: unknown; version
   try {
     opts = parseFlags(argv, spec.flags);
   } catch (err) {
-    if (err instanceof UsageError) fail(spec.name, `${err.message}\n${formatHelp(spec.usage, spec.summary, spec.flags)}`, 2);
+    if (err instanceof UsageError) fail(spec.name, usageLine(err.message), 2);
     throw err;
   }
+  if (opts._.length > 0) fail(spec.name, usageLine(`unexpected argument "${opts._[0]}"`), 2);
   if (opts.help) {
     process.stdout.write(formatHelp(spec.usage, spec.summary, spec.flags));
     return null;

@@ -5,8 +5,9 @@
  * `visible` is a security property, not cosmetics: a peer's bytes reach
  * the user's terminal, and a control character, C1 code or escape sequence
  * in them could move the cursor, clear the screen, set the window title,
- * or tear the input row; a bidi override could make the text read
- * differently from what it is.
+ * or tear the input row; a bidi override or an invisible character could
+ * make the text read differently from what it is, and a line separator
+ * start what looks like a line of the server's.
  */
 
 /** How received lines are shown. */
@@ -17,6 +18,8 @@ export interface StyleOptions {
   timestamps: boolean;
   /** Wall clock, ms since the epoch. */
   now?: () => number;
+  /** Who has which colour, following renames (without it: `colorFor`, no renames). */
+  names?: NameColors;
 }
 
 /** Not fatal: invalid UTF-8 becomes U+FFFD rather than failing the line. */
@@ -27,14 +30,77 @@ export function decodeLine(bytes: Uint8Array): string {
   return utf8.decode(bytes);
 }
 
-/** Colours names are drawn from: the same name always gets the same one. */
-const PALETTE = [31, 32, 33, 34, 35, 36, 91, 92, 93, 94, 95, 96];
+/**
+ * Colours names are drawn from: seven of the xterm 256-colour cube, chosen
+ * (not the 16 basic ones, whose yellow vanishes on white, blue on black,
+ * and red reads as an error) so that each has a contrast ratio of at least
+ * 3.3:1 against both black and white, any two differ by a CIE76 colour
+ * distance of at least 49, and none is within 60 of the red of `Error:`
+ * lines: blue #005fff, green #008700, azure #0087d7, orchid #af5faf,
+ * ochre #af8700, violet #d700ff, rose #ff0087.
+ */
+export const PALETTE: readonly number[] = [27, 28, 32, 133, 136, 165, 198];
 
-/** The colour code for a sender's name: a hash (FNV-1a), so it is stable across lines and sessions. */
+/** The 256-colour index for a name seen for the first time: a hash (FNV-1a), so it is stable across lines and sessions. */
 export function colorFor(name: string): number {
   let hash = 2166136261;
   for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
   return PALETTE[(hash >>> 0) % PALETTE.length]!;
+}
+
+/** `Client (HOST, PORT)`, as notices name a client without a nickname. */
+const ADDRESS_TUPLE = /^Client \((.+), (\d+)\)$/;
+
+/**
+ * The name a notice's subject goes by in messages: `Client (HOST, PORT)`
+ * is `HOST:PORT` (`[HOST]:PORT` for IPv6), a nickname is itself.
+ */
+function messageName(subject: string): string {
+  const tuple = ADDRESS_TUPLE.exec(subject);
+  if (!tuple) return subject;
+  const host = tuple[1]!;
+  return `${host.includes(":") ? `[${host}]` : host}:${tuple[2]}`;
+}
+
+/**
+ * Each sender's colour for one session: a name seen for the first time
+ * gets `colorFor(name)`; a rename (`Client (HOST, PORT) is now bob`, `bob is
+ * now rob`) hands the old name's colour to the new one, so the colour
+ * follows the person. It also learns the user's own nickname from the
+ * server's `You are now NAME`.
+ */
+export class NameColors {
+  private readonly colors = new Map<string, number>();
+
+  /** @param self the user's own name as others see it (`HOST:PORT` until `/nick`) */
+  constructor(public self: string) {}
+
+  /** The colour `name` is shown in. */
+  colorOf(name: string): number {
+    return this.colors.get(name) ?? colorFor(name);
+  }
+
+  /**
+   * Learn from a received line (already through `visible`): a rename
+   * notice moves a colour, `You are now NAME` sets `self`. Messages
+   * (`<...>`) and actions (`* ...`) are peers' words and never count.
+   */
+  follow(line: string): void {
+    if (line.startsWith("<") || line.startsWith("* ") || line.startsWith("Error: ")) return;
+    const you = /^You are now (\S+)$/.exec(line);
+    if (you) {
+      this.rename(this.self, you[1]!);
+      this.self = you[1]!;
+      return;
+    }
+    const renamed = /^(.+) is now (\S+)$/.exec(line);
+    if (renamed) this.rename(messageName(renamed[1]!), renamed[2]!);
+  }
+
+  private rename(from: string, to: string): void {
+    this.colors.set(to, this.colorOf(from));
+    this.colors.delete(from);
+  }
 }
 
 /** `text` in the SGR style `code`, then back to normal. */
@@ -48,16 +114,29 @@ export function timestamp(ms: number): string {
 }
 
 /**
- * Control characters shown as `^X` (and DEL as `^?`), C1 codes as `\xNN`:
- * a received line must not move the cursor or change colours, or the
- * input row is torn. Bidi embedding/override/isolate controls are shown
- * as `<U+XXXX>` too: they would make a peer's text read differently from
- * what it is.
+ * Characters a received line must not put on the terminal as they are:
+ * C0 controls and DEL, C1 controls, and the invisible ones that change how
+ * text around them reads: zero-width spaces and joiners, the bidi marks,
+ * embeddings, overrides and isolates, the word joiner and invisible
+ * operators, the byte order mark, and the line and paragraph separators
+ * (some terminals start a new row at U+2028/U+2029, so a peer could make
+ * the rest of its line look like a server notice). One exception: a
+ * zero-width joiner between two emoji (skin tone or U+FE0F allowed before
+ * it) is part of one emoji sequence (👩‍💻, 🏳️‍🌈) and is kept.
+ */
+const UNSAFE =
+  /[\x00-\x1f\x7f\x80-\x9f\u061c\u200b\u200c\u200e\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|(?<!\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|\u{fe0f})?)\u200d|\u200d(?!\p{Extended_Pictographic})/gu;
+
+/**
+ * The `UNSAFE` characters made visible: control characters as `^X` (DEL
+ * as `^?`), C1 codes as `\\xNN`, the invisible ones as `<U+XXXX>`. A received
+ * line then cannot move the cursor, change colours or tear the input row,
+ * and cannot read differently from what it is.
  */
 export function visible(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+  return text.replace(UNSAFE, (c) => {
     const code = c.charCodeAt(0);
-    if (code >= 0x2000) return `<U+${code.toString(16).toUpperCase()}>`;
+    if (code >= 0x100) return `<U+${code.toString(16).toUpperCase().padStart(4, "0")}>`;
     return code === 0x7f ? "^?" : code < 0x20 ? `^${String.fromCharCode(code + 0x40)}` : `\\x${code.toString(16)}`;
   });
 }
@@ -65,23 +144,34 @@ export function visible(text: string): string {
 /**
  * A received line, ready for the terminal: `<NAME> text` with NAME in its
  * colour, `* NAME action` likewise, server notices dimmed, errors in red.
+ * With `options.names`, renames and the user's own nickname are followed
+ * first (`NameColors.follow`).
  */
 export function styleLine(line: string, options: StyleOptions): string {
   const text = visible(line);
+  options.names?.follow(text);
   const stamp = options.timestamps ? timestamp((options.now ?? Date.now)()) : "";
   if (!options.color) return stamp + text;
   const dimStamp = stamp ? sgr("2", stamp) : "";
+  const colorOf = (name: string) => options.names?.colorOf(name) ?? colorFor(name);
   const message = /^<([^>]+)> /.exec(text);
-  if (message) return dimStamp + sgr(`1;${colorFor(message[1]!)}`, `<${message[1]}>`) + text.slice(message[0].length - 1);
+  if (message) return dimStamp + sgr(`1;38;5;${colorOf(message[1]!)}`, `<${message[1]}>`) + text.slice(message[0].length - 1);
   const action = /^\* (\S+) /.exec(text);
-  if (action) return dimStamp + sgr(`1;${colorFor(action[1]!)}`, `* ${action[1]}`) + text.slice(action[0].length - 1);
+  if (action) return dimStamp + sgr(`1;38;5;${colorOf(action[1]!)}`, `* ${action[1]}`) + text.slice(action[0].length - 1);
   if (text.startsWith("Error: ")) return dimStamp + sgr("31", text);
   return dimStamp + sgr("2", text);
 }
 
-/** The user's own line, echoed above the input once sent. */
+/**
+ * The user's own line, echoed above the input once sent, dimmed: `> text`,
+ * or for `/me ACTION` what the others see, `* NAME ACTION` (NAME is
+ * `options.names.self`, the user's own name as the server last said it).
+ */
 export function styleOwn(line: string, options: StyleOptions): string {
   const stamp = options.timestamps ? timestamp((options.now ?? Date.now)()) : "";
-  const text = `${stamp}> ${visible(line)}`;
+  // As the server words it: the bytes after `/me ` unchanged; `/me` alone is an error there.
+  const action = /^\/me ((?=.*\S).*)$/is.exec(line);
+  const shown = action && options.names ? `* ${options.names.self} ${action[1]}` : `> ${line}`;
+  const text = stamp + visible(shown);
   return options.color ? sgr("2", text) : text;
 }

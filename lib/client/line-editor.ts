@@ -11,9 +11,14 @@
  * Here every incoming line clears the input row, prints itself, and draws
  * the input row again, cursor where it was.
  *
- * Limitation: characters are assumed one column wide (no CJK or emoji
- * widths); a line longer than the terminal scrolls sideways.
+ * The input is kept as grapheme clusters (what a reader takes for one
+ * character: `é` as e + combining accent, 👩‍💻, 🇫🇷), each with its width in
+ * terminal columns from `string-width`: CJK and emoji take two, combining
+ * marks none. The cursor moves, and Backspace deletes, a whole cluster; the
+ * cursor is placed by columns, not characters. A line wider than the
+ * terminal scrolls sideways.
  */
+import stringWidth from "string-width";
 
 /** What a key press asks the program to do. */
 export type EditorAction = { readonly kind: "submit"; readonly line: string } | { readonly kind: "quit" };
@@ -89,12 +94,27 @@ const ESC = "\x1b";
 /** Move to column 1 and clear the row. */
 const CLEAR_ROW = "\r\x1b[2K";
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/** `text` split into grapheme clusters. */
+export function clusters(text: string): string[] {
+  return Array.from(graphemes.segment(text), (s) => s.segment);
+}
+
+/** Columns a terminal gives `text` (East Asian wide characters and emoji: 2; combining marks: 0). */
+export function displayWidth(text: string): number {
+  return stringWidth(text);
+}
+
 /** A line editor with history: Emacs-style keys, arrows, Home/End, Delete. */
 export class LineEditor {
-  /** The input, one code point per element. */
+  /** The input, one grapheme cluster per element. */
   private chars: string[] = [];
+  /** Each cluster's width in columns, as `chars`. */
+  private widths: number[] = [];
+  /** Before which cluster the cursor is. */
   private cursor = 0;
-  /** First character shown when the input is wider than the terminal. */
+  /** First cluster shown when the input is wider than the terminal. */
   private scroll = 0;
   private readonly history: string[] = [];
   /** Position while browsing history (history.length: the line being typed). */
@@ -110,14 +130,12 @@ export class LineEditor {
     deleteOrQuit: () => (this.chars.length === 0 ? { kind: "quit" } : this.deleteForward()),
     deleteForward: () => this.deleteForward(),
     deleteBackward: () => {
-      if (this.cursor > 0) this.chars.splice(--this.cursor, 1);
+      if (this.cursor > 0) this.remove(--this.cursor, 1);
     },
     deleteWordBackward: () => this.deleteWordBackward(),
-    deleteToEnd: () => {
-      this.chars.length = this.cursor;
-    },
+    deleteToEnd: () => this.remove(this.cursor, this.chars.length - this.cursor),
     deleteToStart: () => {
-      this.chars.splice(0, this.cursor);
+      this.remove(0, this.cursor);
       this.cursor = 0;
     },
     left: () => {
@@ -143,9 +161,14 @@ export class LineEditor {
     return this.chars.join("");
   }
 
-  /** Where the cursor is, in characters from the start of the input. */
+  /** Where the cursor is, in grapheme clusters from the start of the input. */
   get position(): number {
     return this.cursor;
+  }
+
+  /** Where the cursor is, in columns from the start of the input. */
+  get column(): number {
+    return this.widthOf(0, this.cursor);
   }
 
   /** Handle typed input (as decoded from stdin); returns what the program must do. */
@@ -164,13 +187,16 @@ export class LineEditor {
         }
         key = text.slice(i, i + length);
       } else {
-        const codePoint = text.codePointAt(i)!;
-        key = String.fromCodePoint(codePoint);
-        if (codePoint >= 0x20 && codePoint !== 0x7f) {
-          this.insert(key);
-          i += key.length;
+        // A run of printable characters is inserted at once, so that a
+        // character and the combining marks after it form one cluster.
+        let end = i;
+        while (end < text.length && isPrintable(text.charCodeAt(end))) end++;
+        if (end > i) {
+          this.insert(text.slice(i, end));
+          i = end;
           continue;
         }
+        key = String.fromCodePoint(text.codePointAt(i)!);
       }
       i += key.length;
       const command = KEYS.get(key);
@@ -182,15 +208,32 @@ export class LineEditor {
     return actions;
   }
 
-  /** Escape sequences that draw the input row, cursor in place. */
+  /**
+   * Escape sequences that draw the input row, cursor in place. What fits
+   * is counted in columns: the row holds the prompt, then as much of the
+   * input as fits before the last column (kept for the cursor).
+   */
   render(): string {
     const { prompt } = this.options;
-    const room = Math.max(1, this.options.columns() - prompt.length - 1);
+    const promptWidth = displayWidth(prompt);
+    const room = Math.max(2, this.options.columns() - promptWidth - 1);
+    const { widths } = this;
+    const n = widths.length;
+    // The cursor in view: `before` columns from the first shown character to it.
     if (this.cursor < this.scroll) this.scroll = this.cursor;
-    if (this.cursor > this.scroll + room) this.scroll = this.cursor - room;
-    if (this.chars.length - this.scroll < room) this.scroll = Math.max(0, this.chars.length - room);
-    const shown = this.chars.slice(this.scroll, this.scroll + room).join("");
-    return `${CLEAR_ROW}${prompt}${shown}\x1b[${prompt.length + this.cursor - this.scroll + 1}G`;
+    let before = this.widthOf(this.scroll, this.cursor);
+    while (before > room) before -= widths[this.scroll++]!;
+    // Then as little hidden on the left as fits.
+    let toEnd = before + this.widthOf(this.cursor, n);
+    while (this.scroll > 0 && toEnd + widths[this.scroll - 1]! <= room) {
+      this.scroll--;
+      before += widths[this.scroll]!;
+      toEnd += widths[this.scroll]!;
+    }
+    let end = this.scroll;
+    for (let used = 0; end < n && used + widths[end]! <= room; end++) used += widths[end]!;
+    const shown = this.chars.slice(this.scroll, end).join("");
+    return `${CLEAR_ROW}${prompt}${shown}\x1b[${promptWidth + before + 1}G`;
   }
 
   /** Print `text` (one line, already styled) above the input row, then redraw the input. */
@@ -203,13 +246,41 @@ export class LineEditor {
     return CLEAR_ROW;
   }
 
-  private insert(ch: string): void {
-    this.chars.splice(this.cursor, 0, ch);
-    this.cursor++;
+  /**
+   * Insert typed text at the cursor, split into clusters together with the
+   * cluster before the cursor: a combining mark typed after a letter, or
+   * a skin tone after an emoji, joins it.
+   */
+  private insert(text: string): void {
+    const start = Math.max(0, this.cursor - 1);
+    const added = clusters(this.chars.slice(start, this.cursor).join("") + text);
+    // concat, not splice(...added): a long paste would be too many arguments.
+    this.chars = this.chars.slice(0, start).concat(added, this.chars.slice(this.cursor));
+    this.widths = this.widths.slice(0, start).concat(added.map(displayWidth), this.widths.slice(this.cursor));
+    this.cursor = start + added.length;
   }
 
   private deleteForward(): void {
-    this.chars.splice(this.cursor, 1);
+    this.remove(this.cursor, 1);
+  }
+
+  /** Remove `count` clusters from `start`. */
+  private remove(start: number, count: number): void {
+    this.chars.splice(start, count);
+    this.widths.splice(start, count);
+  }
+
+  /** Replace the input with these clusters (the cursor is the caller's). */
+  private setText(chars: string[]): void {
+    this.chars = chars;
+    this.widths = chars.map(displayWidth);
+  }
+
+  /** Columns taken by the clusters from `from` up to `to`. */
+  private widthOf(from: number, to: number): number {
+    let width = 0;
+    for (let i = from; i < to; i++) width += this.widths[i]!;
+    return width;
   }
 
   private submit(): EditorAction {
@@ -220,7 +291,7 @@ export class LineEditor {
     }
     this.browsing = this.history.length;
     this.draft = "";
-    this.chars = [];
+    this.setText([]);
     this.cursor = 0;
     this.scroll = 0;
     return { kind: "submit", line };
@@ -232,7 +303,7 @@ export class LineEditor {
     if (next < 0 || next > this.history.length) return;
     if (this.browsing === this.history.length) this.draft = this.text;
     this.browsing = next;
-    this.chars = Array.from(next === this.history.length ? this.draft : this.history[next]!);
+    this.setText(clusters(next === this.history.length ? this.draft : this.history[next]!));
     this.cursor = this.chars.length;
   }
 
@@ -241,9 +312,14 @@ export class LineEditor {
     let start = this.cursor;
     while (start > 0 && this.chars[start - 1] === " ") start--;
     while (start > 0 && this.chars[start - 1] !== " ") start--;
-    this.chars.splice(start, this.cursor - start);
+    this.remove(start, this.cursor - start);
     this.cursor = start;
   }
+}
+
+/** Whether a UTF-16 code unit is typed text rather than a control key. */
+function isPrintable(code: number): boolean {
+  return code >= 0x20 && code !== 0x7f && (code < 0x80 || code > 0x9f);
 }
 
 /**

@@ -330,11 +330,12 @@ function nick(host: CommandHost, peer: Peer, requested: string): void {
   peer.repliesRefused = false;
   if (problem) return host.reply(peer, `Error: ${problem}`);
   const old = peer.nick;
+  const before = peer.noticeName;
   peer.rename(wanted);
   nicks.renamed(peer, old, host.members());
   who.invalidate();
   host.reply(peer, `You are now ${wanted}`);
-  host.announce(peer, notice.renamed(peer.conn.remote, wanted));
+  host.announce(peer, notice.renamed(before, wanted));
 }
 
 function who(host: CommandHost, peer: Peer): void {

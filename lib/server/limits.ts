@@ -76,11 +76,13 @@ export const limitMessages = {
   idle: (seconds: number) => `Idle for ${seconds} s, disconnecting`,
 };
 
-/** The reason shown to the others: `Client (HOST, PORT) is offline (REASON)`. */
+/** The reason shown to the others: `Client (HOST, PORT) is offline (REASON)` (or `NICK is offline (REASON)`). */
 export const offlineReason = {
   tooSlow: "too slow",
   lineTooLong: "line too long",
   idle: "idle",
+  /** It opened with a TLS handshake on a plain-TCP port (see `looksLikeTls` in lib/chat/protocol.ts). */
+  tls: "spoke TLS to a plain-TCP server",
 };
 
 /**
@@ -212,62 +214,71 @@ export class ClientLimits {
 const NONE: never[] = [];
 
 /**
- * How long a reader that is far behind (its backlog over half of
- * --max-outbound) may go without taking a byte before it is evicted. While
- * one is behind the server takes no input (see `ChatServer.dispatch`), so a
- * reader that reads at all shows progress; one that does not is holding
- * the room up.
+ * How long a reader's backlog may stay over --max-outbound before it is
+ * evicted. While a reader is far behind, the server takes only a trickle of
+ * input (see `ChatServer.dispatch`), so a reader that reads at least that
+ * fast never gets here; one that does not read fills up to the limit and
+ * stays over it.
  */
 export const SLOW_READER_GRACE_MS = 1000;
 
 /**
- * How long a reader may stay far behind even while it makes progress: one
- * that reads, but a trickle, cannot hold the room's intake up for longer.
+ * Looks at a reader over the limit this far apart count towards the grace
+ * period: the server must have watched it stay over, not merely been
+ * stopped or starved itself (the first look after such a pause would find
+ * every lagging reader "over for that long").
  */
-export const SLOW_READER_LIMIT_MS = 15_000;
+const LOOK_APART_MS = 250;
+/** Spaced looks over the limit, on top of `SLOW_READER_GRACE_MS`, before an eviction. */
+const LOOKS_OVER = 2;
 
-/** A reader found far behind, and how it has done since. */
-interface Lag {
+/** A reader over the limit, and since when. */
+interface Over {
   since: number;
-  backlog: number;
-  progressAt: number;
+  looks: number;
+  lookedAt: number;
 }
 
 /**
  * Watches readers' backlogs, one pass over the room per tick (allocating
- * only for readers that are behind): which readers to evict, and how many
- * are far behind (the server pauses its intake while any is).
+ * only for readers over the limit): which readers to evict, and how many
+ * are far behind (the server takes only a trickle of input while any is).
  */
 export class BacklogWatch<K extends { readonly pendingBytes: number }> {
-  private behind = new Map<K, Lag>();
+  private over = new Map<K, Over>();
   /** Readers whose backlog was over half the limit at the latest check (none without a limit). */
   lagging = 0;
 
   /**
-   * Keys to evict: over `maxBytes` (a memory bound); or over half of it and
-   * either without progress (a smaller backlog) for `SLOW_READER_GRACE_MS`
-   * or for `SLOW_READER_LIMIT_MS` in all. `maxBytes` 0: no limit.
+   * Keys to evict: over `maxBytes` for `SLOW_READER_GRACE_MS` (seen so at
+   * `LOOKS_OVER` looks at least `LOOK_APART_MS` apart), or over twice it at
+   * once (a memory bound). `maxBytes` 0: no limit.
    */
   check(members: readonly { readonly key: K }[], maxBytes: number, now: number): K[] {
+    let lagging = 0;
     let slow: K[] | null = null;
-    let behind: Map<K, Lag> | null = null;
+    let over: Map<K, Over> | null = null;
     if (maxBytes > 0) {
       const lagLine = maxBytes / 2;
       for (let i = 0; i < members.length; i++) {
         const key = members[i]!.key;
         const backlog = key.pendingBytes;
         if (backlog <= lagLine) continue;
-        let lag = this.behind.get(key);
-        if (lag === undefined) lag = { since: now, backlog, progressAt: now };
-        else if (backlog < lag.backlog) lag.progressAt = now;
-        lag.backlog = backlog;
-        (behind ??= new Map()).set(key, lag);
-        const stalled = now - lag.progressAt >= SLOW_READER_GRACE_MS;
-        if (backlog > maxBytes || stalled || now - lag.since >= SLOW_READER_LIMIT_MS) (slow ??= []).push(key);
+        lagging++;
+        if (backlog <= maxBytes) continue;
+        let state = this.over.get(key);
+        if (state === undefined) state = { since: now, looks: 0, lookedAt: now };
+        else if (now - state.lookedAt >= LOOK_APART_MS) {
+          state.looks++;
+          state.lookedAt = now;
+        }
+        (over ??= new Map()).set(key, state);
+        const stayed = now - state.since >= SLOW_READER_GRACE_MS && state.looks >= LOOKS_OVER;
+        if (backlog > 2 * maxBytes || stayed) (slow ??= []).push(key);
       }
     }
-    if (behind !== null || this.behind.size > 0) this.behind = behind ?? new Map();
-    this.lagging = this.behind.size;
+    if (over !== null || this.over.size > 0) this.over = over ?? new Map();
+    this.lagging = lagging;
     return slow ?? NONE;
   }
 }

@@ -10,7 +10,8 @@ import type { SelectorKey } from "../reactor/reactor.ts";
 import type { Service } from "../reactor/service.ts";
 import type { Timer } from "../reactor/timers.ts";
 import { LineFramer } from "../chat/framing.ts";
-import { addressTuple, encode, messagePrefix, nickPrefix } from "../chat/protocol.ts";
+import { EMPTY_BYTES } from "../bytes.ts";
+import { addressTuple, encode, messagePrefix, nickPrefix, noticeName } from "../chat/protocol.ts";
 import type { ClientLimits } from "./limits.ts";
 import { Member } from "./room.ts";
 
@@ -35,6 +36,11 @@ export class Peer {
   tailTimer: Timer | null = null;
   /** Set right after the key is registered. */
   limits: ClientLimits | null = null;
+  /**
+   * The first bytes, while too few to tell whether they open a TLS
+   * handshake (see `looksLikeTls`); null once that is decided.
+   */
+  firstBytes: Uint8Array | null = EMPTY_BYTES;
 
   constructor(
     readonly key: SelectorKey<ServerAttachment, Connection>,
@@ -47,6 +53,11 @@ export class Peer {
     this.name = addressTuple(conn.remote);
     this.address = formatHostPort(conn.remote.host, conn.remote.port);
     this.whoEntry = encode(this.name);
+  }
+
+  /** How notices name it: `NICK`, or `Client (HOST, PORT)` until it has one. */
+  get noticeName(): string {
+    return noticeName(this.conn.remote, this.nick);
   }
 
   /** Take the nickname `nick` (already checked): its messages read `<NICK> text` from now on. */

@@ -6,6 +6,9 @@
  *                         (`q` quits); EOF -> evict as offline;
  *   client errored     -> evict as offline.
  *
+ * A TLS client on this plain port (its first bytes a TLS handshake) is
+ * told so in one plain line and closed; nothing it sent is relayed.
+ *
  * Fixes over the original: notices name the client they are about (it used
  * the last accepted address), EOF evicts instead of spinning, input is
  * framed into lines, and writes never block the loop.
@@ -25,9 +28,9 @@ import {
   limitMessages,
   offlineReason,
   BacklogWatch,
-  SLOW_READER_GRACE_MS,
 } from "./limits.ts";
-import { addressTuple, encode, isBareQuit, notice } from "../chat/protocol.ts";
+import { addressTuple, encode, isBareQuit, looksLikeTls, notice, PLAIN_TCP_ONLY } from "../chat/protocol.ts";
+import { concat, EMPTY_BYTES } from "../bytes.ts";
 import { Peer, type ServerAttachment } from "./peer.ts";
 import type { Relay } from "./relay.ts";
 import { type Member, Room } from "./room.ts";
@@ -36,6 +39,13 @@ import { ServerCounters } from "./stats.ts";
 const NEWLINE = encode("\n");
 /** The least input a readable client is offered in a tick (bytes). */
 const MIN_SHARE = 4096;
+/**
+ * While a reader is far behind, input is let in `TRICKLE_BYTES` at a time
+ * every `TRICKLE_MS` (1 MiB/s): the pace a reader must keep to stay, and
+ * the pace at which a reader that does not read fills up to eviction.
+ */
+const TRICKLE_MS = 250;
+const TRICKLE_BYTES = 256 * 1024;
 
 const SLASH = 0x2f;
 
@@ -88,8 +98,10 @@ export class ChatServer implements CommandHost {
   private rotation = 0;
   /** Clients out of the read set while a reader catches up. */
   private readonly heldBack: Peer[] = [];
-  /** Wakes the loop while a reader is behind (a reader that does not read sends no event). */
+  /** Lets the next trickle in while a reader is behind (a reader that does not read sends no event). */
   private recheck: Timer | null = null;
+  /** Bytes the next tick may take while a reader lags. */
+  private trickle = 0;
   private readonly backlogs = new BacklogWatch<SelectorKey<ServerAttachment, Connection>>();
 
   /** Takes the reactor's before-sleep hook (see `beforeSleep`). */
@@ -128,18 +140,22 @@ export class ChatServer implements CommandHost {
    *
    * And intake waits for the readers: while any reader is far behind (see
    * `checkBacklogs`), clients are taken out of the read set, so their bytes
-   * wait in the kernel and TCP flow control pushes back on the senders,
-   * until the reader catches up or is evicted.
+   * wait in the kernel and TCP flow control pushes back on the senders, and
+   * only a trickle (`TRICKLE_BYTES` every `TRICKLE_MS`) is let in: a reader
+   * that reads at least that fast catches up, and one that does not read
+   * fills up to --max-outbound and is evicted.
    */
   dispatch(ready: ReadySets<ServerAttachment>): void {
     const readable = ready.readable;
     const n = readable.length;
     const { intakeBytes, intakeLines, maxOutbound } = this.options.limits;
-    const holding = this.backlogs.lagging > 0;
+    const lagging = this.backlogs.lagging > 0;
     // A quarter of --max-outbound at most: a reader just short of the lag line
     // (half of it) plus one tick's batch stays under the limit.
     const cap = maxOutbound > 0 ? Math.min(intakeBytes, maxOutbound >> 2) : intakeBytes;
-    let bytesLeft = cap;
+    // While a reader lags, only the trickle the timer lets through (see checkBacklogs).
+    let bytesLeft = lagging ? Math.min(cap, this.trickle) : cap;
+    this.trickle = 0;
     const share = Math.max(MIN_SHARE, Math.ceil(bytesLeft / Math.max(1, n)));
     const lineLimit = this.counters.linesIn + intakeLines;
     const first = n > 0 ? this.rotation++ % n : 0;
@@ -149,19 +165,18 @@ export class ChatServer implements CommandHost {
       const attachment = key.data;
       if (attachment.kind === "listener") this.acceptAll(attachment.listener);
       else if (attachment.kind === "service") attachment.onReadable();
-      else if (holding) this.holdBack(attachment);
       // Bytes taken are not the whole bound: lines that filled up over many
       // ticks can all end in one, so the tick's batch is bounded as well.
       else if (bytesLeft > 0 && this.room.batchBytes < cap && this.counters.linesIn < lineLimit) {
         bytesLeft -= this.receive(attachment, Math.min(share, bytesLeft));
-      }
+      } else if (lagging) this.holdBack(attachment);
     }
     for (const key of ready.errored) {
       if (!key.valid) continue;
       const attachment = key.data;
       if (attachment.kind === "listener") this.listenerFailed(attachment.listener);
       else if (attachment.kind === "service") attachment.onErrored();
-      else this.evict(attachment, notice.offline(attachment.conn.remote));
+      else this.evict(attachment, notice.offline(attachment.noticeName));
     }
     if (this.stopping && this.reactor.lingeringCount === 0) this.reactor.stop();
   }
@@ -184,7 +199,7 @@ export class ChatServer implements CommandHost {
       this.room.leave(peer.member);
       peer.tailTimer?.cancel();
       this.reactor.closeKey(peer.key);
-      this.announce(peer, notice.offline(peer.conn.remote, "server shutting down"), Reach.CLUSTER);
+      this.announce(peer, notice.offline(peer.noticeName, "server shutting down"), Reach.CLUSTER);
     }
     this.options.relay?.close();
     this.reactor.setTimer(graceMs, () => {
@@ -240,7 +255,7 @@ export class ChatServer implements CommandHost {
   /** The client leaves, as after `q`: its output is flushed, the others are told. */
   quit(peer: Peer): void {
     this.counters.quits++;
-    this.evict(peer, notice.quits(peer.conn.remote));
+    this.evict(peer, notice.quits(peer.noticeName));
   }
 
   /**
@@ -295,16 +310,19 @@ export class ChatServer implements CommandHost {
 
   /** Take up to `maxBytes` of a client's input and handle its lines; returns the bytes taken. */
   private receive(peer: Peer, maxBytes: number): number {
-    const data = peer.conn.recv(maxBytes);
-    if (data === null) return 0;
-    this.counters.bytesIn += data.length;
+    const received = peer.conn.recv(maxBytes);
+    if (received === null) return 0;
+    this.counters.bytesIn += received.length;
     peer.limits!.noteActivity(this.reactor.now());
-    if (data.length === 0) {
+    const data = peer.firstBytes ? this.checkFirstBytes(peer, received) : received;
+    if (received.length === 0) {
       // EOF: what the client sent without a newline is still its message.
+      if (data.length > 0) peer.framer.push(data, (line) => this.onLine(peer, line));
       this.deliverTail(peer);
-      if (peer.key.valid) this.evict(peer, notice.offline(peer.conn.remote));
+      if (peer.key.valid) this.evict(peer, notice.offline(peer.noticeName));
       return 0;
     }
+    if (data.length === 0 || !peer.key.valid) return received.length;
     const result = peer.framer.push(data, (line) => this.onLine(peer, line));
     if (result === FrameResult.TOO_LONG) {
       const max = this.options.limits.maxLine;
@@ -312,7 +330,28 @@ export class ChatServer implements CommandHost {
     } else if (result === FrameResult.OK) {
       this.armTail(peer);
     }
-    return data.length;
+    return received.length;
+  }
+
+  /**
+   * A connection's first bytes: a TLS client on this plain port (a
+   * ClientHello, see `looksLikeTls`) gets one plain line saying so and is
+   * closed, none of its bytes relayed; the others, who heard it connect,
+   * hear it go offline. Returns the bytes to frame: none while too few
+   * have come to tell (they are kept; at EOF they are given back).
+   */
+  private checkFirstBytes(peer: Peer, received: Uint8Array): Uint8Array {
+    const held = peer.firstBytes!;
+    const bytes = held.length > 0 ? concat([held, received]) : received;
+    const tls = received.length === 0 ? false : looksLikeTls(bytes);
+    if (tls === null) {
+      peer.firstBytes = bytes;
+      return EMPTY_BYTES;
+    }
+    peer.firstBytes = null;
+    if (!tls) return bytes;
+    this.evictOverLimit(peer, PLAIN_TCP_ONLY, offlineReason.tls);
+    return EMPTY_BYTES;
   }
 
   /** Handle one complete line; false stops reading this connection. */
@@ -388,7 +427,7 @@ export class ChatServer implements CommandHost {
   private evictOverLimit(peer: Peer, why: string, reason: string): void {
     if (!peer.key.valid) return;
     this.reply(peer, why);
-    this.evict(peer, notice.offline(peer.conn.remote, reason));
+    this.evict(peer, notice.offline(peer.noticeName, reason));
   }
 
   /** One line saying the server is full, then close; the others never hear of it. */
@@ -402,20 +441,26 @@ export class ChatServer implements CommandHost {
   /**
    * Look at every reader's backlog (output queued before this tick that its
    * socket has not taken yet). One over half of --max-outbound is far
-   * behind: intake stops until it catches up (see `dispatch`). One that
-   * stays behind for `SLOW_READER_GRACE_MS`, or passes --max-outbound, is
-   * dropped (reset, queue freed): it cannot hold memory or hold the room up.
-   * A reader that drains what it is sent never gets there.
+   * behind: intake slows to a trickle until it catches up (see `dispatch`).
+   * One that stays over --max-outbound for `SLOW_READER_GRACE_MS`, or
+   * passes twice that, is dropped (reset, queue freed): it cannot hold
+   * memory or hold the room up. A reader that drains what it is sent, at
+   * the trickle's pace at least, never gets there.
    */
   private checkBacklogs(): void {
     const slow = this.backlogs.check(this.room.list(), this.options.limits.maxOutbound, this.reactor.now());
     for (const key of slow) {
       const peer = key.data as Peer;
-      this.evict(peer, notice.offline(peer.conn.remote, offlineReason.tooSlow), true);
+      this.evict(peer, notice.offline(peer.noticeName, offlineReason.tooSlow), true);
     }
-    if (this.backlogs.lagging === 0) this.resumeIntake();
-    // A reader that does not read sends no event: wake up to check on it.
-    else this.recheck ??= this.reactor.setTimer(SLOW_READER_GRACE_MS / 4, () => (this.recheck = null));
+    if (this.backlogs.lagging === 0) return this.resumeIntake();
+    // Let a trickle in every TRICKLE_MS; this also wakes the loop to look
+    // again at a reader that does not read (it sends no event).
+    this.recheck ??= this.reactor.setTimer(TRICKLE_MS, () => {
+      this.recheck = null;
+      this.trickle = TRICKLE_BYTES;
+      this.resumeIntake();
+    });
   }
 
   /** Take a client out of the read set while a reader is far behind: its bytes wait in the kernel. */

@@ -19,7 +19,9 @@ t.test("defaults", async (t) => {
     noCoalesce: false,
     serverArgs: [],
     maxClients: 9000,
+    cRelay: undefined,
     json: false,
+    wide: false,
     svg: "bench/out/chart.svg",
     compare: undefined,
     help: false,
@@ -47,6 +49,9 @@ t.test("every flag, as --flag value and as --flag=value", async (t) => {
     "--max-clients",
     "300",
     "--json",
+    "--wide",
+    "--c-relay",
+    "peers/c_relay.c",
     "--svg",
     "out.svg",
   ];
@@ -64,8 +69,12 @@ t.test("every flag, as --flag value and as --flag=value", async (t) => {
   t.equal(options.noCoalesce, true);
   t.equal(options.maxClients, 300);
   t.equal(options.json, true);
+  t.equal(options.wide, true);
+  t.equal(options.cRelay, "peers/c_relay.c");
   t.equal(options.svg, "out.svg");
-  t.same(parseArgs(["--compare", "ours-bun,c,127.0.0.1:9"]).compare, ["ours-bun", "c", "127.0.0.1:9"]);
+  t.same(parseArgs(["--compare", "ours-bun,c,redis,127.0.0.1:9"]).compare, ["ours-bun", "c", "redis", "127.0.0.1:9"]);
+  for (const name of ["ours-bun", "ours-node", "ours-nocoalesce", "c", "redis"])
+    t.equal(parseArgs(["--target", name]).target, name, `--target ${name}: a target the harness starts`);
   t.equal(parseArgs(["-h"]).help, true, "-h");
   t.equal(parseArgs(["--help"]).help, true, "--help");
 });
@@ -81,14 +90,15 @@ t.test("bad command lines: one line saying what is wrong", async (t) => {
     [["--scenario"], "--scenario needs a value"],
     [["--scenario="], "--scenario needs a value"],
     [["--scenario", "connect,nope"], "unknown scenario 'nope'"],
-    [["--target"], "--target needs HOST:PORT"],
-    [["--target", "localhost"], "--target expects HOST:PORT, got 'localhost'"],
-    [["--target", "localhost:0"], "--target expects HOST:PORT, got 'localhost:0'"],
+    [["--target"], "--target needs a target"],
+    [["--target", "localhost"], "--target expects HOST:PORT or one of ours-bun, ours-node, ours-nocoalesce, c, redis; got 'localhost'"],
+    [["--target", "localhost:0"], "--target expects HOST:PORT or one of ours-bun, ours-node, ours-nocoalesce, c, redis; got 'localhost:0'"],
     [["--backend"], "--backend must be bun or node, got ''"],
     [["--backend", "deno"], "--backend must be bun or node, got 'deno'"],
     [["--svg"], "--svg needs a file name"],
     [["--compare"], "--compare needs a list of targets"],
-    [["--compare", "ours-bun,rust"], "--compare expects HOST:PORT, got 'rust'"],
+    [["--compare", "ours-bun,rust"], "--compare expects HOST:PORT or one of ours-bun, ours-node, ours-nocoalesce, c, redis; got 'rust'"],
+    [["--c-relay"], "--c-relay needs a file name"],
     [["--frobnicate"], "unknown option '--frobnicate'"],
     [["--frobnicate=1"], "unknown option '--frobnicate=1'"],
     [["fanout"], "unknown option 'fanout'"],
@@ -117,7 +127,9 @@ t.test("the usage lists every flag, its help aligned", async (t) => {
     "server-args",
     "max-clients",
     "compare",
+    "c-relay",
     "json",
+    "wide",
     "svg",
     "help",
   ];
@@ -127,8 +139,14 @@ t.test("the usage lists every flag, its help aligned", async (t) => {
     "one line per flag, in order",
   );
   t.match(USAGE, /^ {2}-h, --help {11}this text$/m, "-h shown beside --help");
-  for (const line of lines.slice(1)) t.match(line, /^.{23}\S/, `help text starts in column 24: ${line.trim().split(" ")[0]}`);
-  t.match(USAGE, /side by side:\n {23}ours-bun, ours-node, ours-nocoalesce, c, or HOST:PORT$/m, "a second help line is indented as far");
+  for (const line of lines.slice(1))
+    t.match(line, /^.{21} {2}\S/, `help text starts in column 24, after a gap: ${line.trim().split(" ")[0]}`);
+  t.match(
+    USAGE,
+    /side by side:\n {23}ours-bun, ours-node, ours-nocoalesce, c, redis, or HOST:PORT$/m,
+    "a second help line is indented as far",
+  );
+  for (const line of lines) t.ok(line.length <= 100, `fits 100 columns: ${line.trim().split(" ")[0]}`);
 });
 
 t.test("--server-args passes flags on to our server", async (t) => {

@@ -61,3 +61,28 @@ t.test("bad command lines", async (t) => {
   t.ok(unknown instanceof UnknownFlagError && unknown instanceof UsageError, "an UnknownFlagError is a UsageError");
   t.match(unknown, { message: "unknown flag --colour", flag: "colour", arg: "--colour=no" });
 });
+
+t.test("positional flags: HOST PORT as arguments, converted and checked like the flags", async (t) => {
+  const positional = {
+    host: { type: "string", default: "127.0.0.1", value: "HOST", help: "address", positional: true },
+    port: { ...specs.port, value: "PORT", positional: true },
+    color: specs.color,
+  } as const;
+  const parse = (...argv: string[]) => parseFlags(argv, positional);
+  t.match(parse(), { host: "127.0.0.1", port: 5000, _: [] }, "none: the defaults");
+  t.match(parse("example.org"), { host: "example.org", port: 5000, _: [] }, "HOST alone");
+  t.match(parse("example.org", "6000"), { host: "example.org", port: 6000, _: [] }, "HOST PORT");
+  t.match(parse("--no-color", "example.org", "--port", "7000"), { host: "example.org", port: 7000, color: false }, "HOST among flags");
+  t.match(parse("--", "-dash-host"), { host: "-dash-host" }, "after --, even what looks like a flag");
+  const refused: Array<[string[], string]> = [
+    [["a", "1", "b"], 'unexpected argument "b"'],
+    [["a", "--host", "b"], "HOST is given twice: as an argument and as --host"],
+    [["a", "1", "--port", "2"], "PORT is given twice: as an argument and as --port"],
+    [["a", "x"], 'PORT needs a number, got "x"'],
+    [["a", "0"], "PORT: must be greater than 0"],
+  ];
+  for (const [argv, message] of refused) {
+    t.throws(() => parse(...argv), new UsageError(message), argv.join(" "));
+  }
+  t.match(parseFlags(["a", "b"], specs), { _: ["a", "b"] }, "without positional flags, arguments stay in _");
+});

@@ -1,7 +1,7 @@
 // What the client's terminal is shown of a received line: `visible` (the
 // neutralising of control characters, a security property) and styling.
 import t from "tap";
-import { colorFor, decodeLine, styleLine, styleOwn, visible } from "../../lib/client/display.ts";
+import { colorFor, decodeLine, NameColors, PALETTE, styleLine, styleOwn, visible } from "../../lib/client/display.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 /** A received line as the program shows it: decoded, then neutralised. */
@@ -53,7 +53,45 @@ t.test("visible: bidi embeddings, overrides and isolates are shown as <U+XXXX>",
     t.equal(visible(`abc${String.fromCharCode(code)}dcba`), `abc<U+${name}>dcba`, `U+${name}`);
   }
   t.equal(shown(utf8("abc\u202edcba")), "abc<U+202E>dcba", "right-to-left override from the wire");
-  t.equal(visible("\u2029\u2070"), "\u2029\u2070", "neighbours of the bidi ranges are left alone");
+  t.equal(visible("\u2027\u2065\u206a\u2070"), "\u2027\u2065\u206a\u2070", "neighbours of the bidi ranges are left alone");
+});
+
+t.test("visible: zero-width characters, bidi marks, BOM and line/paragraph separators are shown as <U+XXXX>", async (t) => {
+  const invisible = [
+    0x200b, // zero-width space
+    0x200c, // zero-width non-joiner
+    0x200d, // zero-width joiner (outside an emoji sequence)
+    0x200e, // left-to-right mark
+    0x200f, // right-to-left mark
+    0x061c, // Arabic letter mark
+    0x2028, // line separator: some terminals start a new row
+    0x2029, // paragraph separator
+    0x2060, // word joiner
+    0x2061,
+    0x2062,
+    0x2063,
+    0x2064, // invisible operators
+    0xfeff, // byte order mark, zero-width no-break space
+  ];
+  for (const code of invisible) {
+    const name = code.toString(16).toUpperCase().padStart(4, "0");
+    t.equal(visible(`a${String.fromCharCode(code)}b`), `a<U+${name}>b`, `U+${name}`);
+  }
+  t.equal(visible("\u200a\u2010\u205f\ufefe\ufffd"), "\u200a\u2010\u205f\ufefe\ufffd", "their neighbours are left alone");
+  // A peer cannot end its line early and start one that reads like the server's.
+  t.equal(
+    styleLine("<eve> hi\u2028Server is shutting down", { color: false, timestamps: false }),
+    "<eve> hi<U+2028>Server is shutting down",
+  );
+  t.equal(shown(utf8("<eve> \u200b\u200f\ufeff")), "<eve> <U+200B><U+200F><U+FEFF>", "from the wire too");
+});
+
+t.test("visible: a zero-width joiner inside an emoji sequence is kept, elsewhere shown", async (t) => {
+  for (const emoji of ["👩‍💻", "👨‍👩‍👧", "🏳️‍🌈", "👩🏽‍🚀", "❤️‍🔥"]) t.equal(visible(emoji), emoji, emoji);
+  t.equal(visible("a\u200db"), "a<U+200D>b", "between letters");
+  t.equal(visible("😀\u200d"), "😀<U+200D>", "after an emoji, before nothing");
+  t.equal(visible("\u200d😀"), "<U+200D>😀", "before an emoji, after nothing");
+  t.equal(visible("x\u200d\u2028"), "x<U+200D><U+2028>");
 });
 
 t.test("visible: invalid UTF-8 shows as replacement characters, never as raw bytes", async (t) => {
@@ -71,17 +109,90 @@ t.test("styling: names coloured consistently, plain without colour, control char
   const plain = { color: false, timestamps: false };
   const color = { color: true, timestamps: false };
   t.equal(styleLine("<bob> hi", plain), "<bob> hi");
-  t.equal(styleLine("<bob> hi", color), `\x1b[1;${colorFor("bob")}m<bob>\x1b[0m hi`);
-  t.equal(colorFor("bob"), 93, "a name's colour is a hash of it: the same in every session");
+  t.equal(styleLine("<bob> hi", color), `\x1b[1;38;5;${colorFor("bob")}m<bob>\x1b[0m hi`);
+  t.equal(colorFor("bob"), 133, "a name's colour is a hash of it: the same in every session");
   t.not(colorFor("alice"), colorFor("bob"), "different names get different colours here");
-  t.equal(styleLine("* bob waves", color), `\x1b[1;${colorFor("bob")}m* bob\x1b[0m waves`);
+  t.equal(styleLine("* bob waves", color), `\x1b[1;38;5;${colorFor("bob")}m* bob\x1b[0m waves`);
   t.equal(styleLine("Client (127.0.0.1, 5) connected", color), "\x1b[2mClient (127.0.0.1, 5) connected\x1b[0m");
   t.equal(styleLine("Error: no", color), "\x1b[31mError: no\x1b[0m");
   t.equal(styleLine("<x> \x1b[31m", plain), "<x> ^[[31m", "a sender cannot inject escape sequences");
-  t.equal(styleLine("<x> \x1b[31m", color), `\x1b[1;${colorFor("x")}m<x>\x1b[0m ^[[31m`, "not with colour on either");
+  t.equal(styleLine("<x> \x1b[31m", color), `\x1b[1;38;5;${colorFor("x")}m<x>\x1b[0m ^[[31m`, "not with colour on either");
   t.equal(styleOwn("me\x1b[2J", plain), "> me^[[2J", "the user's own line is neutralised too");
   const at = new Date(2024, 0, 1, 9, 5, 7).getTime();
   t.equal(styleLine("<bob> hi", { ...plain, timestamps: true, now: () => at }), "[09:05:07] <bob> hi");
   t.equal(styleOwn("me", plain), "> me");
   t.equal(styleOwn("me", color), "\x1b[2m> me\x1b[0m", "the user's own line is dimmed");
+});
+
+t.test("the palette: seven 256-colour entries, readable on black and on white, far apart, none the error red", async (t) => {
+  const levels = [0, 95, 135, 175, 215, 255]; // the xterm colour cube
+  const rgb = (n: number) => [levels[Math.floor((n - 16) / 36)]!, levels[Math.floor((n - 16) / 6) % 6]!, levels[(n - 16) % 6]!];
+  const linear = (c: number) => (c / 255 <= 0.04045 ? c / 255 / 12.92 : ((c / 255 + 0.055) / 1.055) ** 2.4);
+  const luminance = (c: number[]) => 0.2126 * linear(c[0]!) + 0.7152 * linear(c[1]!) + 0.0722 * linear(c[2]!);
+  const lab = (c: number[]) => {
+    const [r, g, b] = c.map(linear) as [number, number, number];
+    const f = (v: number) => (v > 0.008856 ? Math.cbrt(v) : 7.787 * v + 16 / 116);
+    const x = f((r * 0.4124 + g * 0.3576 + b * 0.1805) / 0.95047);
+    const y = f(r * 0.2126 + g * 0.7152 + b * 0.0722);
+    const z = f((r * 0.0193 + g * 0.1192 + b * 0.9505) / 1.08883);
+    return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+  };
+  const distance = (a: number[], b: number[]) => Math.hypot(...lab(a).map((v, i) => v - lab(b)[i]!));
+  t.equal(PALETTE.length, 7);
+  const errorRed = [205, 0, 0]; // xterm's colour 1, which `Error:` lines use
+  for (const n of PALETTE) {
+    t.ok(n >= 16 && n < 232, `${n} is in the colour cube`);
+    const l = luminance(rgb(n));
+    t.ok((l + 0.05) / 0.05 >= 3.3, `${n}: contrast on black at least 3.3:1`);
+    t.ok(1.05 / (l + 0.05) >= 3.3, `${n}: contrast on white at least 3.3:1`);
+    t.ok(distance(rgb(n), errorRed) >= 60, `${n}: not read as an error`);
+  }
+  for (const [i, a] of PALETTE.entries()) {
+    for (const b of PALETTE.slice(i + 1)) t.ok(distance(rgb(a), rgb(b)) >= 49, `${a} and ${b} are far apart`);
+  }
+  const seen = new Set(Array.from({ length: 200 }, (_, i) => colorFor(`user${i}`)));
+  t.equal(seen.size, PALETTE.length, "names are spread over every colour");
+});
+
+t.test("NameColors: the colour follows the person through renames, not the name", async (t) => {
+  const names = new NameColors("127.0.0.1:4000");
+  const color = { color: true, timestamps: false, names };
+  const colorIn = (styled: string) => Number(/38;5;(\d+)m/.exec(styled)![1]);
+  const address = "127.0.0.1:5555";
+  const original = colorIn(styleLine(`<${address}> hi`, color));
+  t.equal(original, colorFor(address), "first seen: the colour of its hash");
+  const nick = ["zed", "kai", "uma", "ivy", "rex"].find((name) => colorFor(name) !== original)!;
+  styleLine(`Client (127.0.0.1, 5555) is now ${nick}`, color);
+  t.equal(colorIn(styleLine(`<${nick}> hello`, color)), original, "an address's colour goes to its new nickname");
+  t.equal(colorIn(styleLine(`* ${nick} waves`, color)), original, "actions too");
+  styleLine(`${nick} is now ${nick}2`, color);
+  t.equal(names.colorOf(`${nick}2`), original, "a nickname's colour goes to the next one");
+  t.equal(names.colorOf(nick), colorFor(nick), "the old nickname is free again, with its own colour");
+  styleLine("Client ([::1], 7) is now v6", color);
+  t.equal(names.colorOf("v6"), colorFor("[::1]:7"), "IPv6 addresses are named as in messages");
+  // Peers' words are not notices: they move nothing.
+  styleLine(`<mallory> ${nick}2 is now mallory`, color);
+  styleLine(`* mallory says ${nick}2 is now mallory`, color);
+  t.equal(names.colorOf("mallory"), colorFor("mallory"));
+  t.equal(names.colorOf(`${nick}2`), original);
+});
+
+t.test("styleOwn: /me is echoed as * NAME ACTION, NAME as the server last named the user", async (t) => {
+  const names = new NameColors("127.0.0.1:4000");
+  const plain = { color: false, timestamps: false, names };
+  t.equal(styleOwn("/me waves", plain), "* 127.0.0.1:4000 waves", "before /nick: the address others see");
+  styleLine("You are now bob", plain);
+  t.equal(names.self, "bob");
+  t.equal(styleOwn("/me waves  twice", plain), "* bob waves  twice", "the action as sent");
+  t.equal(styleOwn("/ME shouts", plain), "* bob shouts", "the command in any case, as the server takes it");
+  t.equal(styleOwn("/me", plain), "> /me", "without an action it is a command the server refuses: echoed as typed");
+  t.equal(styleOwn("/me   ", plain), "> /me   ");
+  t.equal(styleOwn("/meh", plain), "> /meh");
+  t.equal(styleOwn("/me \x1b[2J", plain), "* bob ^[[2J", "neutralised like every line");
+  t.equal(
+    styleOwn("/me waves", { color: true, timestamps: false, names }),
+    "\x1b[2m* bob waves\x1b[0m",
+    "dimmed like the user's other lines",
+  );
+  t.equal(styleOwn("/me waves", { color: false, timestamps: false }), "> /me waves", "without names: as typed");
 });

@@ -1,6 +1,6 @@
 // The client's line editor, without a terminal: keys in, text and escape sequences out.
 import t from "tap";
-import { escapeLength, LineEditor } from "../../lib/client/line-editor.ts";
+import { displayWidth, escapeLength, LineEditor } from "../../lib/client/line-editor.ts";
 
 const newEditor = (columns = 80) => new LineEditor({ prompt: "> ", columns: () => columns });
 const submitted = (actions: ReturnType<LineEditor["feed"]>) => actions.flatMap((action) => (action.kind === "submit" ? [action.line] : []));
@@ -129,4 +129,63 @@ t.test("keys not in the table change nothing", async (t) => {
     t.same(editor.feed(key), [], `${JSON.stringify(key)}: no action`);
     t.same([editor.text, editor.position], ["ab", 1], `${JSON.stringify(key)}: text and cursor unchanged`);
   }
+});
+
+t.test("wide characters: CJK and emoji take two columns, and the cursor is placed by columns", async (t) => {
+  const editor = newEditor();
+  editor.feed("日本語");
+  t.equal(editor.column, 6);
+  t.equal(editor.render(), "\r\x1b[2K> 日本語\x1b[9G", "prompt 2 + 6 columns: the cursor in column 9");
+  editor.feed("\x1b[D");
+  t.equal(editor.render(), "\r\x1b[2K> 日本語\x1b[7G", "one Left is one character, two columns");
+  editor.feed("x");
+  t.equal(editor.text, "日本x語");
+  t.equal(editor.render(), "\r\x1b[2K> 日本x語\x1b[8G");
+  const emoji = newEditor();
+  emoji.feed("a😀b");
+  t.equal(emoji.render(), "\r\x1b[2K> a😀b\x1b[7G", "an emoji is two columns");
+  t.same([displayWidth("日"), displayWidth("😀"), displayWidth("a"), displayWidth("e\u0301"), displayWidth("👩‍💻")], [2, 2, 1, 1, 2]);
+});
+
+t.test("a character is a grapheme cluster: emoji sequences and combining marks move and delete as one", async (t) => {
+  const editor = newEditor();
+  editor.feed("a👩‍💻b");
+  t.equal(editor.position, 3, "a, the woman technologist (four code points), b");
+  editor.feed("\x1b[D\x7f");
+  t.equal(editor.text, "ab", "Backspace deletes the whole sequence");
+  t.equal(editor.render(), "\r\x1b[2K> ab\x1b[4G");
+  const flags = newEditor();
+  flags.feed("🇫🇷🇯🇵\x1b[D\x1b[3~");
+  t.equal(flags.text, "🇫🇷", "Delete takes a whole flag (two regional indicators)");
+  const accent = newEditor();
+  accent.feed("cafe");
+  accent.feed("\u0301"); // a combining acute accent typed after the e
+  t.equal(accent.position, 4, "the accent joins the e");
+  t.equal(accent.render(), "\r\x1b[2K> cafe\u0301\x1b[7G", "and takes no column");
+  accent.feed("\x7f");
+  t.equal(accent.text, "caf", "Backspace takes the e and its accent");
+  const tone = newEditor();
+  tone.feed("👍");
+  tone.feed("🏽"); // a skin tone typed after the emoji
+  t.equal(tone.position, 1, "a skin tone joins the emoji before it");
+  t.same(submitted(tone.feed("\r")), ["👍🏽"]);
+  tone.feed("\x1b[A");
+  t.equal(tone.position, 1, "a line recalled from history is split the same way");
+});
+
+t.test("a line of wide characters wider than the terminal scrolls by columns", async (t) => {
+  const editor = newEditor(12); // room for 9 columns after "> "
+  editor.feed("日本語日本語"); // 12 columns
+  t.equal(editor.render(), "\r\x1b[2K> 語日本語\x1b[11G", "the last four (8 columns) fit before the cursor");
+  editor.feed("\x01");
+  t.equal(editor.render(), "\r\x1b[2K> 日本語日\x1b[3G", "from the start: four characters, a fifth would not fit");
+  const mixed = newEditor(12);
+  mixed.feed("abcdefgh日");
+  t.equal(mixed.render(), "\r\x1b[2K> bcdefgh日\x1b[12G", "a wide character at the edge pushes the view by as much as needed");
+});
+
+t.test("C1 control characters are not typed into the line", async (t) => {
+  const editor = newEditor();
+  editor.feed("a\u0085\u009bb");
+  t.equal(editor.text, "ab");
 });

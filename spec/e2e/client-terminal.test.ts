@@ -2,6 +2,7 @@
 // keys sent with send-keys, the screen read back with capture-pane.
 import { execFileSync, spawnSync } from "node:child_process";
 import t from "tap";
+import { colorFor } from "../../lib/client/display.ts";
 import { LineClient } from "../support/line-client.ts";
 import { bunPath, root, startServer } from "../support/bun.ts";
 
@@ -36,6 +37,19 @@ class Tmux {
       }
       if (test(rows)) return rows;
       if (Date.now() > deadline) throw new Error(`screen never showed ${what}:\n${rows.join("\n")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  /** Where the cursor is: its column, from 0. */
+  cursorColumn(name: string): number {
+    return Number(this.run("display-message", "-p", "-t", name, "#{cursor_x}").trim());
+  }
+  /** Polls until the cursor is in `column` (tmux tells nobody when it moves); the last column seen otherwise. */
+  async waitCursor(name: string, column: number, timeoutMs = 10_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const seen = this.cursorColumn(name);
+      if (seen === column || Date.now() > deadline) return seen;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -121,6 +135,89 @@ t.test("NO_COLOR keeps the terminal client plain", async (t) => {
   t.equal(row, "<eve> plain text", "no colour escapes at all");
   tmux.type("plain", "q");
   tmux.keys("plain", "Enter");
+  await peer.waitFor("quits\n");
+  peer.end();
+});
+
+/** What a LineClient (which reads bytes as latin1) holds for UTF-8 `text`. */
+const asReceived = (text: string) => Buffer.from(text, "utf8").toString("latin1");
+
+t.test("wide characters (CJK, emoji) take two columns: the cursor stays on the text", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const tmux = new Tmux();
+  t.teardown(() => tmux.kill());
+  const peer = await LineClient.connect(server.port);
+  await server.waitFor(`Client ${peer.addr} connected`);
+  tmux.start("wide", clientCommand(server.port, "NO_COLOR=1"));
+  await peer.waitFor("connected\n");
+  await tmux.waitScreen("wide", (rows) => lastRow(rows) === ">", "the prompt");
+
+  tmux.type("wide", "日本語 😀 ok");
+  await tmux.waitScreen("wide", (rows) => lastRow(rows) === "> 日本語 😀 ok", "the typed text");
+  // "> " 2, 日本語 6, space 1, 😀 2, " ok" 3: column 14 (one column per character would say 12).
+  t.equal(await tmux.waitCursor("wide", 14), 14, "the cursor right after the text");
+  tmux.keys("wide", "Left", "Left", "Left", "Left", "Left");
+  tmux.type("wide", "x");
+  await tmux.waitScreen("wide", (rows) => lastRow(rows) === "> 日本語x 😀 ok", "x typed after 語");
+  t.equal(await tmux.waitCursor("wide", 9), 9, "Left moves a character at a time, whatever its width");
+  peer.send("日本語 and 😀 from a peer\n");
+  const rows = await tmux.waitScreen(
+    "wide",
+    (screen) => screen.some((row) => row.endsWith("日本語 and 😀 from a peer")),
+    "the incoming line",
+  );
+  t.equal(lastRow(rows), "> 日本語x 😀 ok", "the input row is drawn again intact");
+  t.equal(await tmux.waitCursor("wide", 9), 9, "and the cursor put back in its place");
+  tmux.keys("wide", "Enter");
+  await peer.waitFor(asReceived("> 日本語x 😀 ok\n"));
+  tmux.keys("wide", "C-c");
+  await peer.waitFor("quits\n");
+  peer.end();
+});
+
+/** The 256-colour index the row's `name` is drawn in (from capture-pane -e), or null. */
+function colorOfName(rows: string[], name: string): number | null {
+  for (const row of rows) {
+    const m = new RegExp(`\\x1b\\[38;5;(\\d+)m(?:\\x1b\\[[0-9;]*m)*${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`).exec(row);
+    if (m) return Number(m[1]);
+  }
+  return null;
+}
+
+t.test("a name keeps its colour across /nick; /me is echoed as * NAME ACTION", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const tmux = new Tmux();
+  t.teardown(() => tmux.kill());
+  const peer = await LineClient.connect(server.port);
+  await server.waitFor(`Client ${peer.addr} connected`);
+  tmux.start("names", clientCommand(server.port, "env -u NO_COLOR"));
+  await peer.waitFor("connected\n");
+  await tmux.waitScreen("names", (rows) => lastRow(rows) === ">", "the prompt");
+
+  const address = `127.0.0.1:${peer.port}`;
+  peer.send("before the rename\n");
+  await tmux.waitScreen("names", (rows) => rows.includes(`<${address}> before the rename`), "the first message");
+  const before = colorOfName(tmux.screen("names", true), `<${address}>`);
+  t.equal(before, colorFor(address), "a new name gets the colour of its hash");
+  // Names whose own colour differs from the address's: kept colours are then the rename's doing.
+  const [first, second] = ["zed", "kai", "uma", "ivy", "rex", "noa", "lev", "ada"].filter((name) => colorFor(name) !== before);
+  peer.send(`/nick ${first}\nafter one rename\n/nick ${second}\nafter two\n`);
+  await tmux.waitScreen("names", (rows) => rows.includes(`<${second}> after two`), "the messages after the renames");
+  const screen = tmux.screen("names", true);
+  t.equal(colorOfName(screen, `<${first}>`), before, `${first} is drawn in the colour the person had`);
+  t.equal(colorOfName(screen, `<${second}>`), before, `and so is ${second}, after a rename of a nickname`);
+
+  tmux.type("names", `/nick me${peer.port}`);
+  tmux.keys("names", "Enter");
+  await tmux.waitScreen("names", (rows) => rows.includes(`You are now me${peer.port}`), "the rename of the terminal's user");
+  tmux.type("names", "/me waves");
+  tmux.keys("names", "Enter");
+  await peer.waitFor(`* me${peer.port} waves\n`);
+  const rows = await tmux.waitScreen("names", (screen) => screen.includes(`* me${peer.port} waves`), "the action echoed");
+  t.notOk(rows.includes("> /me waves"), "not echoed as the command typed");
+  tmux.keys("names", "C-c");
   await peer.waitFor("quits\n");
   peer.end();
 });

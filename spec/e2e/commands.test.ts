@@ -65,7 +65,7 @@ t.test("/who, /me, /help, unknown commands, //escape and /quit", async (t) => {
   await b.waitClosed();
   a.send("Q\n");
   await a.waitClosed();
-  await server.waitFor(`Client ${a.addr} quits`);
+  await server.waitFor(`127.0.0.1:${a.port} ann quits`);
 });
 
 t.test("/who flood: 1000 /who in one write in a room of 300 are held to the rate limit; the room keeps chatting", async (t) => {
@@ -189,4 +189,24 @@ t.test("a line with \\r or U+2028 inside is relayed byte for byte, on one line t
   const expected = `${a.from} ${body.toString("latin1")}\n`;
   await b.waitFor(expected);
   t.equal(b.received.slice(b.received.indexOf(`${a.from} x`)), expected, "one line, prefix first, bytes unchanged");
+});
+
+t.test("once a client has a nickname, notices name it by that; the log keeps its address", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const [watcher, a, c] = (await LineClient.connectAll(server.port, 3)) as [LineClient, LineClient, LineClient];
+  a.send("/nick bob\n");
+  await watcher.waitFor(`Client ${a.addr} is now bob\n`);
+  a.send("/nick rob\n");
+  await watcher.waitFor("bob is now rob\n");
+  a.send("q\n");
+  await watcher.waitFor("rob quits\n");
+  t.notMatch(watcher.received, `Client ${a.addr} quits`, "not by its address");
+  await server.waitFor(new RegExp(`Z 127\\.0\\.0\\.1:${a.port} rob quits\n`));
+  c.send("/nick carol\n");
+  await watcher.waitFor(`Client ${c.addr} is now carol\n`);
+  c.reset();
+  await watcher.waitFor("carol is offline\n");
+  await server.waitFor(new RegExp(`Z 127\\.0\\.0\\.1:${c.port} carol is offline\n`));
+  watcher.end();
 });

@@ -2,10 +2,11 @@
 // this keeps the two the same and runs the example as a real server.
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 import t from "tap";
 import { LineClient } from "../support/line-client.ts";
-import { bunPath, root } from "../support/bun.ts";
+import { bunPath, root, runBun } from "../support/bun.ts";
 
 const file = readFileSync(path.join(root, "examples/echo.ts"), "utf8");
 
@@ -40,4 +41,14 @@ t.test("the example echoes what clients send", async (t) => {
   first.end();
   await first.waitClosed();
   second.end();
+});
+
+t.test("the example on a port already taken: one line, exit 1, no stack trace", async (t) => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+  t.teardown(() => taken.close());
+  const { port } = taken.address() as net.AddressInfo;
+  const run = await runBun(["examples/echo.ts", String(port)]);
+  t.equal(run.code, 1);
+  t.equal(run.stderr, `echo: cannot listen on 127.0.0.1:${port}: address already in use\n`);
 });

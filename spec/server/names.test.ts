@@ -93,6 +93,7 @@ t.test("/nick: invisible characters are dropped, then the name is checked and ta
   t.equal(a.nick, "Bob");
   t.equal(new TextDecoder().decode(a.prefix), "<Bob> ");
   t.same(host.notices, [`Client ${a.name} is now Bob`]);
+
   runCommand(host, b, line("/nick \uFEFFBob\u2028"));
   t.match(host.received(b), "Error: the nickname Bob is taken");
   runCommand(host, b, line("/nick \u200B"));
@@ -122,4 +123,14 @@ t.test("/nick: a name is free again once its holder left or was renamed", async 
   t.equal(c.nick, "n498", "a name whose holder stayed is still taken");
   runCommand(host, c, line("/nick second"));
   t.equal(c.nick, "n498", "an older name still held is taken too");
+});
+
+t.test("/nick: notices name a client by its nickname once it has one, a second rename by the old one", async (t) => {
+  const host = new FakeCommandHost();
+  const a = host.join();
+  t.equal(a.noticeName, `Client ${a.name}`, "by its address until then");
+  runCommand(host, a, line("/nick Bob"));
+  t.equal(a.noticeName, "Bob");
+  runCommand(host, a, line("/nick Rob"));
+  t.same(host.notices, [`Client ${a.name} is now Bob`, "Bob is now Rob"]);
 });

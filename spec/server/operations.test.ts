@@ -204,9 +204,9 @@ t.test("--version and --help for both programs; bad new flags are one clear line
   t.match(client.stdout, /--color .*\(default: true\)/);
   const bad = await runBun(["bin/server.ts", "--metrics", "nowhere"]);
   t.equal(bad.code, 2);
-  t.match(bad.stderr, /^server: --metrics: must be HOST:PORT, e\.g\. 127\.0\.0\.1:9100\n/);
+  t.equal(bad.stderr, "server: --metrics: must be HOST:PORT, e.g. 127.0.0.1:9100 (see --help)\n");
   const badFormat = await runBun(["bin/server.ts", "--log-format", "xml"]);
-  t.match(badFormat.stderr, /^server: --log-format: must be "text" or "json"\n/);
+  t.equal(badFormat.stderr, 'server: --log-format: must be "text" or "json" (see --help)\n');
 });
 
 t.test("the client through pipes stays plain; --timestamps prefixes received lines", async (t) => {

@@ -35,11 +35,15 @@ async function burst(clients: number, size: number) {
   };
 }
 
-t.test("burst: 250 clients each send one 60 KB line at once; readers that keep up are not evicted", async (t) => {
-  const result = await burst(250, 60 * 1024);
+// 150 × 60 KB is 9 MB for every reader, over the default --max-outbound
+// (8 MiB): the server used to queue it in one tick and evict all 150. It is
+// a third of the traffic of the 250 × 60 KB benchmark, so the generator
+// keeps up even on a loaded CI machine.
+t.test("burst: 150 clients each send one 60 KB line at once; readers that keep up are not evicted", async (t) => {
+  const result = await burst(150, 60 * 1024);
   t.equal(result.status, "ok");
   t.equal(result.metrics.evicted, 0, "no client evicted (the tick's batch is not one reader's backlog)");
-  t.equal(result.metrics.completeClients, 250, "every client got every other client's line");
+  t.equal(result.metrics.completeClients, 150, "every client got every other client's line");
   t.equal(result.accounting.lost, 0, "nothing lost");
 });
 
@@ -57,7 +61,10 @@ t.test("slowloris: 2000 connections trickling an unfinished line keep server mem
   const N = 2000;
   const BOUND_MIB = 60;
   const TRICKLES = 60; // one byte each every 50 ms: 3 s
-  const server = await startServer();
+  // The lines stay unfinished however slowly this loop runs on a loaded
+  // machine: past --tail-ms of quiet, each client's bytes so far would be
+  // delivered to the 1999 others as a message, and the test would measure that.
+  const server = await startServer(["--tail-ms", "600000"]);
   t.teardown(() => server.stop());
   const pid = server.child.pid!;
   const crowd = await Crowd.connect(server.port, N);

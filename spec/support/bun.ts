@@ -23,6 +23,8 @@ export function runBun(
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
     child.on("error", reject);
+    // A program that exits before reading its input (a refused connection, say) closes the pipe: not an error here.
+    child.stdin.on("error", () => {});
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
