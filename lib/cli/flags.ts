@@ -2,8 +2,8 @@
  * Command-line flags for the programs: `--name value`, `--name=value`,
  * and `--flag` / `--no-flag` for booleans; a flag may also be given as a
  * positional argument (`bun bin/client.ts HOST PORT`). A bad flag is a
- * `UsageError` with a one-line message; programs print it with the usage,
- * never a stack.
+ * `UsageError` with a one-line message; programs print it as one line
+ * (lib/cli/program.ts), never a stack.
  */
 
 export type FlagType = "string" | "number" | "boolean";
