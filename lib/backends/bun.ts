@@ -195,7 +195,9 @@ class ConnectAttempt {
       this.failure = err;
     },
     handshake: (s: BunSocket, success: boolean, authError: Error | null) => {
-      if (!success && !this.insecure) {
+      // A failed handshake fails whatever the flags; an unverified server
+      // (success, with an authError) only without --insecure.
+      if (!success || (authError && !this.insecure)) {
         this.failure = authError ?? new Error("TLS handshake failed");
         s.terminate();
       }

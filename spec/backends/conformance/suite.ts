@@ -568,4 +568,38 @@ export const cases: Case[] = [
       check.equal(budget.refusals, 1, "no further refusal");
     },
   },
+  {
+    name: "a TLS connect to a plain server fails, with --insecure too (insecure skips verification, not the handshake)",
+    async run(context) {
+      const { check } = context;
+      const reactor = newReactor(context);
+      const backend = reactor.backend;
+      const listener = await listen(context, backend);
+      reactor.register(listener, Interest.READ, "listener");
+      // The plain server answers a ClientHello with a line of text, as ours does.
+      const serving = (async () => {
+        for (;;) {
+          const ready = await reactor.select();
+          for (const key of ready.readable) {
+            if (key.handle.kind !== "listener") continue;
+            for (let conn = key.handle.accept(); conn; conn = key.handle.accept()) {
+              conn.send(enc("plain text, not TLS\n"));
+              conn.close();
+            }
+          }
+        }
+      })();
+      void serving.catch(() => {});
+      for (const insecure of [false, true]) {
+        const outcome = await backend
+          .connect({ host: "127.0.0.1", port: listener.address.port, tls: { insecure } })
+          .then((conn) => {
+            conn.abort();
+            return "connected";
+          })
+          .catch((err: unknown) => (err instanceof ConnectError ? "ConnectError" : String(err)));
+        check.equal(outcome, "ConnectError", `insecure: ${insecure}: the failed handshake is a ConnectError`);
+      }
+    },
+  },
 ];
