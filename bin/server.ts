@@ -227,7 +227,15 @@ function startStats(
 ): MetricsServer | null {
   if (statsSeconds === undefined && metricsAt === undefined) return null;
   const reactor = server.reactor;
-  const sampler = new StatsSampler(server, () => reactor.now());
+  const source = {
+    counters: server.counters,
+    reactor,
+    descriptors,
+    get clients() {
+      return server.clients;
+    },
+  };
+  const sampler = new StatsSampler(source, () => reactor.now());
   const periodMs = (statsSeconds ?? 1) * 1000;
   const sample = () => {
     const snapshot = sampler.sample();

@@ -23,13 +23,25 @@ const METRICS: ReadonlyArray<readonly [string, Kind, string, (s: StatsSnapshot) 
   ["reactor_ready_peak", "gauge", "Largest ready set in the last sampling period.", (s) => s.peakReady],
   ["reactor_tick_p99_seconds", "gauge", "99th percentile of busy tick time in the last sampling period.", (s) => s.tickP99Ms / 1000],
   ["chat_uptime_seconds", "gauge", "Seconds since the server started.", (s) => s.uptimeSeconds],
+  [
+    "chat_descriptors_used",
+    "gauge",
+    "Descriptors held by accepted sockets: clients, TLS handshakes, metrics requests.",
+    (s) => s.descriptorsUsed,
+  ],
+  ["chat_descriptor_limit", "gauge", "The descriptor budget: the open-file limit less the runtime's own.", (s) => s.descriptorLimit],
+  ["chat_handshakes_shed_total", "counter", "Pending TLS handshakes dropped to make room for a new connection.", (s) => s.handshakesShed],
+  ["chat_sockets_refused_total", "counter", "Connections closed at once for want of a descriptor.", (s) => s.socketsRefused],
 ];
+
+/** A sample value as Prometheus writes it (infinities as +Inf/-Inf). */
+const promValue = (v: number): string => (v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v));
 
 /** `/metrics`: counters, gauges and the tick-time histogram, each with HELP and TYPE. */
 export function formatPrometheus(s: StatsSnapshot): string {
   const out: string[] = [];
   for (const [name, kind, help, read] of METRICS) {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`, `${name} ${read(s)}`);
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`, `${name} ${promValue(read(s))}`);
   }
   const name = "reactor_tick_seconds";
   out.push(`# HELP ${name} Busy time per reactor tick (end of one sleep to start of the next).`, `# TYPE ${name} histogram`);

@@ -56,6 +56,20 @@ export interface StatsSnapshot {
   /** Tick-time histogram since start: counts per bucket, and their sum in ms. */
   readonly tickCounts: readonly number[];
   readonly tickSumMs: number;
+  /** Descriptors held by accepted sockets (clients, TLS handshakes, metrics requests), and the budget's size (Infinity: no known limit). */
+  readonly descriptorsUsed: number;
+  readonly descriptorLimit: number;
+  /** Pending TLS handshakes given up to make room, and sockets refused for want of a descriptor. */
+  readonly handshakesShed: number;
+  readonly socketsRefused: number;
+}
+
+/** The descriptor budget's counters a sampler reads (lib/reactor/descriptors.ts). */
+export interface DescriptorCounts {
+  readonly used: number;
+  readonly limit: number;
+  readonly sheds: number;
+  readonly refusals: number;
 }
 
 /** What a sampler reads. */
@@ -64,6 +78,8 @@ export interface StatsSource {
   readonly reactor: { readonly stats: ReactorStats };
   /** Clients connected now. */
   readonly clients: number;
+  /** The process's descriptor budget, when there is one. */
+  readonly descriptors?: DescriptorCounts;
 }
 
 /**
@@ -122,6 +138,10 @@ export class StatsSampler {
       ticks: r.ticks,
       tickCounts: Array.from(r.tickTime.counts),
       tickSumMs: r.tickTime.sumMs,
+      descriptorsUsed: this.source.descriptors?.used ?? 0,
+      descriptorLimit: this.source.descriptors?.limit ?? Infinity,
+      handshakesShed: this.source.descriptors?.sheds ?? 0,
+      socketsRefused: this.source.descriptors?.refusals ?? 0,
     };
   }
 

@@ -144,6 +144,11 @@ t.test("--metrics serves Prometheus text that follows the clients; --stats logs 
   t.equal(m.get("chat_lines_in_total"), 2);
   t.ok(m.get("chat_lines_out_total")! >= 3, "two lines and a join notice went out");
   t.ok(m.get("reactor_ticks_total")! > 0);
+  // Two chat clients hold a descriptor each, and the scrape itself holds one.
+  t.equal(m.get("chat_descriptors_used"), 3, "the budget counts both clients and the metrics request");
+  t.ok(m.get("chat_descriptor_limit")! > 3, "the budget follows the open-file limit");
+  t.equal(m.get("chat_handshakes_shed_total"), 0);
+  t.equal(m.get("chat_sockets_refused_total"), 0);
   const json = (await (await fetch(base + "stats.json")).json()) as { clients: number };
   t.equal(json.clients, 2);
   t.equal((await fetch(base + "nope")).status, 404);
