@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import t from "tap";
-import { runBun } from "../support/bun.ts";
+import { jsonLines, runBun } from "../support/bun.ts";
 import { redisMissing } from "../support/redis.ts";
 
 t.test("bun bench --scenario cluster: deliveries cross servers, none lost", { skip: redisMissing() }, async (t) => {
@@ -26,7 +26,7 @@ t.test("bun bench --scenario cluster: deliveries cross servers, none lost", { sk
     svg,
   ]);
   t.equal(run.code, 0, run.stderr);
-  const result = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+  const result = jsonLines(run.stdout).at(-1);
   t.equal(result.status, "ok", result.note);
   t.equal(result.accounting.lost, 0, "nothing lost");
   t.equal(result.accounting.duplicates, 0, "nothing twice");

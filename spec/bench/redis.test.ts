@@ -6,7 +6,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import t from "tap";
-import { runBun } from "../support/bun.ts";
+import { jsonLines, runBun } from "../support/bun.ts";
 import { redisMissing } from "../support/redis.ts";
 
 t.test("bun bench --target redis: connect, fanout, latency, none lost", { skip: redisMissing() }, async (t) => {
@@ -29,10 +29,7 @@ t.test("bun bench --target redis: connect, fanout, latency, none lost", { skip: 
     svg,
   ]);
   t.equal(run.code, 0, run.stderr);
-  const results = run.stdout
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line));
+  const results = jsonLines(run.stdout);
   t.same(
     results.map((result) => [result.scenario, result.target, result.status]),
     [

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import t from "tap";
-import { root, runBun } from "../support/bun.ts";
+import { jsonLines, root, runBun } from "../support/bun.ts";
 import { freePort } from "../support/redis.ts";
 
 /** The harness looks for it there too (or at --c-relay). */
@@ -66,10 +66,7 @@ t.test("no redis-server: the target is skipped with one line", async (t) => {
   const lines = both.stderr.trim().split("\n");
   t.equal(lines[0], "bench: redis: redis-server is not installed (apt-get install redis-server) (skipped)");
   t.match(lines[1], /^bench: c: (no C compiler \(cc\)|no C reference relay)/);
-  const results = both.stdout
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line));
+  const results = jsonLines(both.stdout);
   t.same(
     results.map((result) => [result.scenario, result.target, result.status]),
     [
@@ -110,10 +107,7 @@ t.test(
       `127.0.0.1:${port}`,
     ]);
     t.equal(run.code, 0, run.stderr);
-    const results = run.stdout
-      .trim()
-      .split("\n")
-      .map((line) => JSON.parse(line));
+    const results = jsonLines(run.stdout);
     t.same(
       results.map((result) => result.scenario),
       ["connect", "fanout", "latency"],

@@ -8,7 +8,7 @@ import t from "tap";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { runBun, startServer } from "../support/bun.ts";
+import { jsonLines, runBun, startServer } from "../support/bun.ts";
 import { Crowd, peakRssKiB, resetPeakRss } from "../support/hostile.ts";
 import { LineClient } from "../support/line-client.ts";
 import { rssKiB } from "../support/proc.ts";
@@ -28,7 +28,7 @@ async function burst(clients: number, size: number) {
   const args = ["bench/main.ts", "--scenario", "burst", "--clients", String(clients), "--size", String(size), "--json", "--svg", svg];
   const run = await runBun(args, { timeoutMs: 240_000 });
   if (run.code !== 0) throw new Error(`bench exited ${run.code}: ${run.stderr}`);
-  return JSON.parse(run.stdout.trim().split("\n").at(-1)!) as {
+  return jsonLines(run.stdout).at(-1) as {
     status: string;
     accounting: { expected: number; delivered: number; lost: number };
     metrics: { evicted: number; completeClients: number; lostAtSurvivors: number; rssBeforeMb: number; rssPeakMb: number };

@@ -115,3 +115,13 @@ export function startServer(extra: string[] = [], options: { openFiles?: number 
     },
   }));
 }
+
+/** The JSON objects a program printed one per line (`bun bench --json`, say). */
+// biome-ignore lint/suspicious/noExplicitAny: a test reads whatever fields it checks
+export function jsonLines(stdout: string): any[] {
+  return stdout
+    .trim()
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line));
+}
