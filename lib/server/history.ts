@@ -1,0 +1,223 @@
+/**
+ * The room's log: every line and notice the room broadcasts, numbered.
+ *
+ * This module owns the log. The server appends an entry for each broadcast
+ * (a lone server numbers them itself), or, in a cluster, takes them as the
+ * shared Redis Stream numbers them (lib/cluster/); a `HistoryStore` keeps
+ * them across restarts (lib/server/history-sqlite.ts), flushed once per
+ * tick from the server's before-sleep hook. `/history` and resume read
+ * from here.
+ *
+ * An entry's id is `EPOCH:SEQ`. SEQ counts 1, 2, 3... with no gaps within
+ * an epoch, so "what did I miss since SEQ" is a subtraction; EPOCH is
+ * chosen when a log starts empty (a new database, a server started
+ * without one, a Redis that lost its data), so an id from an earlier life
+ * of the log is never taken for one of this life.
+ */
+import { formatId, type EntryContent, type LogEntry, newEpoch } from "../chat/entry.ts";
+
+/** What a resume finds: the entries after the client's id, and what it cannot have. */
+export interface Resume {
+  readonly entries: LogEntry[];
+  /** Entries after the client's id that are no longer kept. */
+  readonly missed: number;
+  /** The id is of another epoch: how much was missed cannot be told. */
+  readonly reset: boolean;
+}
+
+/** How resumes went, for the metrics. */
+export interface ResumeCounters {
+  /** Resumes that got everything after the client's id. */
+  complete: number;
+  /** Resumes with a gap (entries no longer kept, or another epoch). */
+  gaps: number;
+  /** Entries those gaps left out (an epoch reset counts none: unknown). */
+  missed: number;
+}
+
+/** Keeps a room's log across restarts. */
+export interface HistoryStore {
+  /**
+   * Open the store and read what it holds: the epoch and up to `capacity`
+   * newest entries, oldest first. Throws a `HistoryStoreError` with a
+   * one-line message when it cannot be used.
+   */
+  load(capacity: number): { epoch: string | null; entries: LogEntry[] };
+  /** Keep a new epoch (the log started empty). */
+  setEpoch(epoch: string): void;
+  /**
+   * Write one tick's entries, in one transaction. Never throws: a failed
+   * write is logged and counted (`failures`), and chat goes on.
+   */
+  save(entries: readonly LogEntry[]): void;
+  /** Write failures so far. */
+  readonly failures: number;
+  close(): void;
+}
+
+/** The store cannot be used (not a database, locked, newer schema...): one line for the user. */
+export class HistoryStoreError extends Error {
+  override readonly name = "HistoryStoreError";
+}
+
+/**
+ * The newest `capacity` entries of the room's log, in a ring. A lone
+ * server numbers entries with `append`; a cluster's relay hands them over
+ * numbered with `insert`.
+ */
+export class RoomLog {
+  private ring: (LogEntry | undefined)[];
+  /** Index in `ring` of the oldest entry. */
+  private head = 0;
+  private count = 0;
+  private last = 0;
+  /** Entries not yet handed to the store (see `takeUnsaved`). */
+  private unsaved: LogEntry[] = [];
+  readonly resumes: ResumeCounters = { complete: 0, gaps: 0, missed: 0 };
+
+  /**
+   * @param capacity entries kept (0: none; ids are still given)
+   * @param epoch this life of the log (see `newEpoch`)
+   */
+  constructor(
+    readonly capacity: number,
+    public epoch: string = newEpoch(),
+  ) {
+    this.ring = new Array(Math.min(capacity, 1024));
+  }
+
+  /** Entries kept now. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The newest entry's SEQ (0: none yet in this epoch). */
+  get lastSeq(): number {
+    return this.last;
+  }
+
+  /** The oldest kept entry's SEQ; `lastSeq + 1` when none is kept. */
+  get oldestSeq(): number {
+    return this.last - this.count + 1;
+  }
+
+  /** The newest entry's id, or null when the epoch has none yet. */
+  get lastId(): string | null {
+    return this.last > 0 ? formatId(this.epoch, this.last) : null;
+  }
+
+  /** Number the entry next in this epoch and keep it. */
+  append(c: EntryContent): LogEntry {
+    const entry: LogEntry = {
+      seq: this.last + 1,
+      time: c.time,
+      kind: c.kind,
+      sender: c.sender,
+      line: c.line,
+      textStart: c.textStart,
+      newName: c.newName,
+      origin: c.origin,
+    };
+    this.keep(entry);
+    return entry;
+  }
+
+  /**
+   * Keep an entry numbered elsewhere (a cluster's stream). Its SEQ must
+   * be past `lastSeq`; a jump means entries were missed, and the ring
+   * then holds no gap: what is older than the jump is dropped.
+   */
+  insert(entry: LogEntry): void {
+    if (entry.seq <= this.last) return;
+    if (entry.seq !== this.last + 1) this.clear(entry.seq - 1);
+    this.keep(entry);
+  }
+
+  /** Start another epoch (`epoch`), empty, after `lastSeq` = `seq`. */
+  reset(epoch: string, seq = 0): void {
+    this.epoch = epoch;
+    this.clear(seq);
+  }
+
+  /** Load entries a store kept (oldest first, consecutive), replacing what is here. */
+  restore(epoch: string, entries: readonly LogEntry[]): void {
+    this.epoch = epoch;
+    this.clear(entries.length > 0 ? entries[0]!.seq - 1 : 0);
+    for (const e of entries) this.insert(e);
+    this.unsaved = [];
+  }
+
+  /** The newest `n` entries, oldest first. */
+  latest(n: number): LogEntry[] {
+    return this.range(Math.max(0, this.count - Math.max(0, n)), this.count);
+  }
+
+  /**
+   * Everything after `epoch:seq`, as a client that saw that entry asks to
+   * resume. Nothing is missed when the oldest kept entry is at most
+   * `seq + 1`: a quiet client's id may have left the ring long ago while
+   * nothing since has. Counted in `resumes`.
+   */
+  since(epoch: string, seq: number): Resume {
+    let result: Resume;
+    if (epoch !== this.epoch || seq > this.last) {
+      // Another life of the log (or an id from its future, which is the same).
+      result = { entries: this.latest(this.count), missed: 0, reset: true };
+    } else {
+      const from = Math.max(seq + 1, this.oldestSeq);
+      result = { entries: this.range(from - this.oldestSeq, this.count), missed: from - (seq + 1), reset: false };
+    }
+    if (result.reset || result.missed > 0) {
+      this.resumes.gaps++;
+      this.resumes.missed += result.missed;
+    } else this.resumes.complete++;
+    return result;
+  }
+
+  /** Entries appended or inserted since the last call, for the store. */
+  takeUnsaved(): LogEntry[] {
+    if (this.unsaved.length === 0) return NONE;
+    const out = this.unsaved;
+    this.unsaved = [];
+    return out;
+  }
+
+  private keep(entry: LogEntry): void {
+    this.last = entry.seq;
+    this.unsaved.push(entry);
+    if (this.capacity === 0) return;
+    if (this.count < this.capacity) {
+      if (this.count === this.ring.length) this.grow();
+      this.ring[(this.head + this.count) % this.ring.length] = entry;
+      this.count++;
+    } else {
+      this.ring[this.head] = entry;
+      this.head = (this.head + 1) % this.ring.length;
+    }
+  }
+
+  /** The ring starts small and doubles up to `capacity`: an idle room costs little. */
+  private grow(): void {
+    const size = Math.min(this.capacity, this.ring.length * 2);
+    const next: (LogEntry | undefined)[] = new Array(size);
+    for (let i = 0; i < this.count; i++) next[i] = this.ring[(this.head + i) % this.ring.length];
+    this.ring = next;
+    this.head = 0;
+  }
+
+  private clear(lastSeq: number): void {
+    this.ring = new Array(Math.min(this.capacity, 1024));
+    this.head = 0;
+    this.count = 0;
+    this.last = lastSeq;
+  }
+
+  /** Kept entries from position `from` to `to` (0: the oldest kept). */
+  private range(from: number, to: number): LogEntry[] {
+    const out: LogEntry[] = [];
+    for (let i = from; i < to; i++) out.push(this.ring[(this.head + i) % this.ring.length]!);
+    return out;
+  }
+}
+
+const NONE: LogEntry[] = [];
