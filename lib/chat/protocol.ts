@@ -92,3 +92,30 @@ const QUIT_COMMAND = encode("/quit");
 export function isQuitCommand(line: Uint8Array): boolean {
   return isBareQuit(line) || bytesEqual(line, QUIT_COMMAND);
 }
+
+/** Names a presence line lists before it says "and N more". */
+export const PRESENCE_NAMES = 20;
+
+/**
+ * The one line a client gets as it joins: who else is here.
+ * `In the room: alice, bob and 3 more (5 others)`, or `In the room: nobody else yet`.
+ */
+export function presenceLine(names: readonly string[], others: number): string {
+  if (others === 0) return "In the room: nobody else yet";
+  const more = others - names.length;
+  const list = names.join(", ") + (more > 0 ? ` and ${more} more` : "");
+  return `In the room: ${list} (${others} other${others === 1 ? "" : "s"})`;
+}
+
+/**
+ * `/history`'s answer over TCP. Each replayed entry is its live line behind
+ * `[history ID TIME] ` (TIME in UTC, to the second), so a reader tells
+ * replay from live lines; a gap is said before the entries; the answer
+ * ends with `[history end] ...`, which gives the newest id to resume from.
+ */
+export const historyText = {
+  mark: (id: string, time: number) => `[history ${id} ${new Date(time).toISOString().slice(0, 19)}Z] `,
+  missed: (count: number) => `[history] ${count} entr${count === 1 ? "y" : "ies"} missed: no longer kept`,
+  reset: (id: string) => `[history] the log started over since ${id}: what was missed is unknown`,
+  end: (count: number, last: string | null) => `[history end] ${count} entr${count === 1 ? "y" : "ies"}, last ${last ?? "none"}`,
+};

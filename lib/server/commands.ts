@@ -4,6 +4,8 @@
  *   /nick NAME   choose a nickname; messages then read `<NAME> text`
  *   /who         who is online (to the asker only)
  *   /me ACTION   `* NAME ACTION` to everyone else
+ *   /history [N] the room's last N entries (to the asker only)
+ *   /history since ID   everything after entry ID (a resume)
  *   /help        the list of commands
  *   /quit        leave, like `q`
  *   //text       the message `/text` (a message that starts with a slash)
@@ -22,6 +24,7 @@
  */
 import { EMPTY_BYTES } from "../bytes.ts";
 import { encode, notice } from "../chat/protocol.ts";
+import { EntryKind, parseId } from "../chat/entry.ts";
 import type { Peer, ServerAttachment } from "./peer.ts";
 import type { Member } from "./room.ts";
 
@@ -35,13 +38,29 @@ export interface CommandHost {
   reply(peer: Peer, text: string): void;
   /** Send `bytes` (kept by reference, never changed afterwards) to `peer` only. */
   send(peer: Peer, bytes: Uint8Array): void;
-  /** Tell every client but `about` a notice concerning it; logged and relayed too. */
-  announce(about: Peer, text: string): void;
+  /** Tell every client but `about` a notice concerning it; logged and relayed too (`kind`, `newName`: as the room's log records it). */
+  announce(about: Peer, text: string, reach?: number, kind?: EntryKind, newName?: string): void;
+  /**
+   * Send `peer` the log's entries `request` asks for, if the answer fits
+   * in `fits(bytes)`; false when it does not.
+   */
+  replay(peer: Peer, request: HistoryRequest, fits: (bytes: number) => boolean): boolean;
   /** Relay `line` as `peer`'s message under `prefix` (its `<NAME> ` or a `/me` star). */
   say(peer: Peer, prefix: Uint8Array, line: Uint8Array): void;
   /** The client leaves as with `q`. */
   quit(peer: Peer): void;
 }
+
+/** What `/history` asks for: the last `count` entries, or those after `since`. */
+export interface HistoryRequest {
+  count: number;
+  since: { epoch: string; seq: number } | null;
+}
+
+/** Most entries one `/history N` replays. */
+export const MAX_HISTORY_REPLAY = 1000;
+/** Entries `/history` replays when no number is given. */
+export const DEFAULT_HISTORY_REPLAY = 50;
 
 // ---------------------------------------------------------------- names
 
@@ -216,7 +235,18 @@ export const WHO_MEMBERS_PER_TOKEN = 100;
  * before the command runs (`ClientLimits.admitLine`).
  */
 export function commandCost(line: Uint8Array, members: number): number {
-  return commandName(line) === "who" ? 1 + Math.floor(members / WHO_MEMBERS_PER_TOKEN) : 1;
+  const name = commandName(line);
+  if (name === "who") return 1 + Math.floor(members / WHO_MEMBERS_PER_TOKEN);
+  // Like /who, by the size of its answer: a resume may be the whole log.
+  if (name === "history") return 1 + Math.ceil(historyRequestSize(line) / WHO_MEMBERS_PER_TOKEN);
+  return 1;
+}
+
+/** Entries a `/history` line may ask for at most. */
+function historyRequestSize(line: Uint8Array): number {
+  const n = Number(/^\/\S+\s+(\d+)\s*$/.exec(decoder.decode(line))?.[1] ?? NaN);
+  if (Number.isInteger(n)) return Math.min(n, MAX_HISTORY_REPLAY);
+  return /\ssince\s/i.test(decoder.decode(line)) ? MAX_HISTORY_REPLAY : DEFAULT_HISTORY_REPLAY;
 }
 
 /**
@@ -278,7 +308,8 @@ function commandName(line: Uint8Array): string {
 }
 
 /** The `/help` text, one line. */
-export const HELP = "Commands: /nick NAME (choose a name), /who (who is online), /me ACTION, /help, /quit (or q); //text sends /text";
+export const HELP =
+  "Commands: /nick NAME (choose a name), /who (who is online), /me ACTION, /history [N | since ID] (what was said), /help, /quit (or q); //text sends /text";
 
 /**
  * Run the command in `line` (which starts with `/`) for `peer`; the server
@@ -308,6 +339,9 @@ export function runCommand(host: CommandHost, peer: Peer, line: Uint8Array): boo
     case "help":
       answer(host, peer, HELP);
       return true;
+    case "history":
+      history(host, peer, arg);
+      return true;
     case "quit":
       host.quit(peer);
       return false;
@@ -335,7 +369,25 @@ function nick(host: CommandHost, peer: Peer, requested: string): void {
   nicks.renamed(peer, old, host.members());
   who.invalidate();
   host.reply(peer, `You are now ${wanted}`);
-  host.announce(peer, notice.renamed(before, wanted));
+  host.announce(peer, notice.renamed(before, wanted), undefined, EntryKind.NICK, wanted);
+}
+
+const HISTORY_USAGE = "Error: usage: /history [N] or /history since ID (ID as /history's last line gives it)";
+
+function history(host: CommandHost, peer: Peer, arg: string): void {
+  if (!replyFits(host, peer, 0)) return;
+  const words = arg.split(/\s+/).filter((w) => w !== "");
+  let request: HistoryRequest | null = null;
+  if (words.length === 0) request = { count: DEFAULT_HISTORY_REPLAY, since: null };
+  else if (words.length === 1 && /^\d{1,9}$/.test(words[0]!)) {
+    request = { count: Math.min(Number(words[0]), MAX_HISTORY_REPLAY), since: null };
+  } else if (words.length === 2 && words[0]!.toLowerCase() === "since") {
+    const since = parseId(words[1]!);
+    if (!since) return answer(host, peer, `Error: ${words[1]} is not an entry id (EPOCH:NUMBER)`);
+    request = { count: MAX_HISTORY_REPLAY, since };
+  }
+  if (!request) return answer(host, peer, HISTORY_USAGE);
+  if (host.replay(peer, request, (bytes) => replyFits(host, peer, bytes))) peer.repliesRefused = false;
 }
 
 function who(host: CommandHost, peer: Peer): void {
@@ -343,6 +395,11 @@ function who(host: CommandHost, peer: Peer): void {
   if (!replyFits(host, peer, 0)) return;
   const [head, tail] = stateOf(host).who.answerFor(host.members(), peer);
   if (!replyFits(host, peer, head.length + YOU.length + tail.length)) return;
+  if (peer.member.events) {
+    // A web client gets it as one reply event.
+    const text = decoder.decode(head) + decoder.decode(YOU) + decoder.decode(tail.subarray(0, tail.length - 1));
+    return answer(host, peer, text);
+  }
   peer.repliesRefused = false;
   host.send(peer, head);
   host.send(peer, YOU);

@@ -17,7 +17,7 @@ import { type Connection, describeError, type Listener } from "../reactor/backen
 import { type Address, Interest, Ready } from "../reactor/events.ts";
 import type { ReadySets, Reactor, SelectorKey } from "../reactor/reactor.ts";
 import type { Timer } from "../reactor/timers.ts";
-import { type CommandHost, commandCost, runCommand } from "./commands.ts";
+import { type CommandHost, commandCost, displayName, type HistoryRequest, runCommand } from "./commands.ts";
 import { FrameResult } from "../chat/framing.ts";
 import {
   CLOSE_LINGER_MS,
@@ -29,10 +29,24 @@ import {
   offlineReason,
   BacklogWatch,
 } from "./limits.ts";
-import { addressTuple, encode, isBareQuit, looksLikeTls, notice, PLAIN_TCP_ONLY } from "../chat/protocol.ts";
+import {
+  addressTuple,
+  encode,
+  historyText,
+  isBareQuit,
+  looksLikeTls,
+  notice,
+  PLAIN_TCP_ONLY,
+  PRESENCE_NAMES,
+  presenceLine,
+} from "../chat/protocol.ts";
+import { EntryKind, formatId, type EntryContent, type LogEntry } from "../chat/entry.ts";
+import { entryEvent, errorEvent, historyEndEvent, presenceEvent, replyEvent, unnumberedEvent } from "../chat/events.ts";
+import { type HistoryStore, RoomLog } from "./history.ts";
+import { Roster } from "./roster.ts";
 import { concat, EMPTY_BYTES } from "../bytes.ts";
 import { Peer, type ServerAttachment } from "./peer.ts";
-import type { Relay } from "./relay.ts";
+import type { Relay, RelaySink } from "./relay.ts";
 import { type Member, Room } from "./room.ts";
 import { ServerCounters } from "./stats.ts";
 
@@ -64,6 +78,12 @@ export interface ChatServerOptions {
   relay: Relay | null;
   /** Per-client limits (see limits.ts). */
   limits: Limits;
+  /** The room's log (`--history` entries kept; default 1000); a lone server numbers its entries, a cluster's relay does. */
+  history: RoomLog | null;
+  /** Where the log is kept across restarts (`--history-db`), flushed once per tick. */
+  historyStore: HistoryStore | null;
+  /** This server's name in a cluster's log ("" alone). */
+  origin: string;
 }
 
 /** A lone server: 100 ms tails, coalesced writes, no log, no relay. */
@@ -73,7 +93,11 @@ export const defaultServerOptions: ChatServerOptions = {
   log: () => {},
   relay: null,
   limits: defaultLimits,
+  history: null,
+  historyStore: null,
+  origin: "",
 };
+
 
 /** Where a notice goes (bits); see `ChatServer.announce`. */
 export enum Reach {
@@ -92,7 +116,11 @@ export class ChatServer implements CommandHost {
   readonly room: Room<ServerAttachment>;
   /** Lines, bytes and departures, counted once per event (for --stats and --metrics). */
   readonly counters = new ServerCounters();
-  private listenerKey: SelectorKey<ServerAttachment> | null = null;
+  /** The room's log: every line and notice the room broadcast, numbered (history.ts). */
+  readonly log: RoomLog;
+  /** Who is on the other servers of a cluster, from their entries. */
+  private readonly roster = new Roster();
+  private readonly listenerKeys: SelectorKey<ServerAttachment>[] = [];
   private stopping = false;
   /** Where in the readable set the next tick starts taking input (round robin). */
   private rotation = 0;
@@ -112,14 +140,47 @@ export class ChatServer implements CommandHost {
   ) {
     this.options = { ...defaultServerOptions, ...options };
     this.room = new Room(reactor, this.options.coalesce);
+    this.log = this.options.history ?? new RoomLog(1000);
     reactor.setBeforeSleep(() => this.beforeSleep());
-    this.listenerKey = reactor.register(listener, Interest.READ, { kind: "listener", listener });
+    this.addListener(listener);
+  }
+
+  /** Accept clients on another listener too (the web gateway's WebSockets): one room, one loop. */
+  addListener(listener: Listener): void {
+    this.listenerKeys.push(this.reactor.register(listener, Interest.READ, { kind: "listener", listener }));
   }
 
   /** Clients currently in the room. */
   get clients(): number {
     return this.room.size;
   }
+
+  /** Web clients among them. */
+  get webClients(): number {
+    return this.room.eventReaders;
+  }
+
+  /**
+   * Where a cluster's relay hands the shared log's entries, in its order:
+   * another server's entry goes to every local client, one of this
+   * server's own only to the web clients, who wait for its number.
+   */
+  readonly relaySink: RelaySink = {
+    entry: (e, local, shown) => {
+      this.log.insert(e);
+      if (!local) {
+        this.roster.note(e);
+        this.counters.linesOut += this.room.broadcast(null, e.line, NEWLINE);
+      }
+      if ((!local || !shown) && this.room.eventReaders > 0) {
+        this.counters.linesOut += this.room.broadcastEvent(entryEvent(this.log.epoch, e));
+      }
+    },
+    reset: (epoch, lastSeq) => this.log.reset(epoch, lastSeq),
+    missed: (count) => {
+      this.counters.clusterMissed += count;
+    },
+  };
 
   /** Serve until `shutdown()` has finished. */
   run(): Promise<void> {
@@ -188,10 +249,7 @@ export class ChatServer implements CommandHost {
   shutdown(graceMs = 2000): void {
     if (this.stopping) return;
     this.stopping = true;
-    if (this.listenerKey) {
-      this.reactor.closeKey(this.listenerKey);
-      this.listenerKey = null;
-    }
+    for (const key of this.listenerKeys.splice(0)) this.reactor.closeKey(key);
     // The local clients hear that the server goes; the other servers hear who left.
     this.announce(null, notice.shutdown(), Reach.ROOM);
     this.room.seal();
@@ -199,8 +257,9 @@ export class ChatServer implements CommandHost {
       this.room.leave(peer.member);
       peer.tailTimer?.cancel();
       this.reactor.closeKey(peer.key);
-      this.announce(peer, notice.offline(peer.noticeName, "server shutting down"), Reach.CLUSTER);
+      this.announce(peer, notice.offline(peer.noticeName, "server shutting down"), Reach.CLUSTER, EntryKind.LEAVE);
     }
+    this.flushHistory();
     this.options.relay?.close();
     this.reactor.setTimer(graceMs, () => {
       this.reactor.abortLingering();
@@ -210,10 +269,29 @@ export class ChatServer implements CommandHost {
     if (this.reactor.lingeringCount === 0) this.reactor.stop();
   }
 
-  /** Relay a client's line to everyone else (and the cluster) behind `prefix`. */
+  /** Relay a client's line to everyone else (and the cluster) behind `prefix`, and log it. */
   say(peer: Peer, prefix: Uint8Array, line: Uint8Array): void {
     this.counters.linesOut += this.room.broadcast(peer.member, prefix, line, NEWLINE);
-    this.options.relay?.line(prefix, line);
+    this.record(EntryKind.LINE, displayName(peer), concat([prefix, line]), prefix.length, "", true);
+  }
+
+  /**
+   * Log an entry the room broadcast to its TCP clients, and show it to its
+   * web clients (`show`). A lone server numbers it now; in a cluster the
+   * relay does, and hands it back (see `relaySink`), unless the link is
+   * down: then web clients see it now, without a number.
+   */
+  private record(kind: EntryKind, sender: string, line: Uint8Array, textStart: number, newName: string, show: boolean): void {
+    const content: EntryContent = { time: Date.now(), kind, sender, line, textStart, newName, origin: this.options.origin };
+    const relay = this.options.relay;
+    if (relay) {
+      if (!relay.append(content) && show && this.room.eventReaders > 0) {
+        this.counters.linesOut += this.room.broadcastEvent(unnumberedEvent(content));
+      }
+      return;
+    }
+    const entry = this.log.append(content);
+    if (show && this.room.eventReaders > 0) this.counters.linesOut += this.room.broadcastEvent(entryEvent(this.log.epoch, entry));
   }
 
   /** The clients connected to this server. */
@@ -231,14 +309,45 @@ export class ChatServer implements CommandHost {
     return this.options.limits.maxOutbound;
   }
 
-  /** One line to one client only (command replies). */
+  /** One line to one client only (command replies; to a web client, an `error` event when it starts with "Error"). */
   reply(peer: Peer, text: string): void {
-    this.room.sendTo(peer.member, encode(text + "\n"));
+    if (!peer.member.events) return this.room.sendTo(peer.member, encode(text + "\n"));
+    this.room.sendTo(peer.member, text.startsWith("Error") ? errorEvent(text) : replyEvent(text));
   }
 
-  /** Bytes to one client only, kept by reference (`/who`'s shared list). */
+  /** Bytes to one TCP client only, kept by reference (`/who`'s shared list). */
   send(peer: Peer, bytes: Uint8Array): void {
     this.room.sendTo(peer.member, bytes);
+  }
+
+  /**
+   * `/history`: the newest entries, or those after an id (a resume), each
+   * marked as replay, then the end of the replay with the id to resume
+   * from; the gap first, if there is one. False when it does not fit in
+   * what the client may have waiting (`fits`).
+   */
+  replay(peer: Peer, request: HistoryRequest, fits: (bytes: number) => boolean): boolean {
+    const log = this.log;
+    let entries: LogEntry[];
+    let missed = 0;
+    let reset = false;
+    if (request.since) ({ entries, missed, reset } = log.since(request.since.epoch, request.since.seq));
+    else entries = log.latest(request.count);
+    const parts: Uint8Array[] = [];
+    if (peer.member.events) {
+      for (const e of entries) parts.push(entryEvent(log.epoch, e, true));
+      parts.push(historyEndEvent(entries.length, missed, reset, log.lastId));
+    } else {
+      const since = request.since;
+      if (reset && since) parts.push(encode(historyText.reset(formatId(since.epoch, since.seq)) + "\n"));
+      else if (missed > 0) parts.push(encode(historyText.missed(missed) + "\n"));
+      for (const e of entries) parts.push(encode(historyText.mark(formatId(log.epoch, e.seq), e.time)), e.line, NEWLINE);
+      parts.push(encode(historyText.end(entries.length, log.lastId) + "\n"));
+    }
+    const bytes = concat(parts);
+    if (!fits(bytes.length)) return false;
+    this.room.sendTo(peer.member, bytes);
+    return true;
   }
 
   /**
@@ -246,10 +355,18 @@ export class ChatServer implements CommandHost {
    * log naming `about`'s address, to every client in the room but `about`
    * (counted), and to the cluster, as far as `reach` says.
    */
-  announce(about: Peer | null, text: string, reach: Reach = Reach.ALL): void {
+  announce(about: Peer | null, text: string, reach: Reach = Reach.ALL, kind = EntryKind.NOTICE, newName = ""): void {
     if (reach & Reach.LOG) this.options.log(text, about?.conn.remote);
-    if (reach & Reach.ROOM) this.counters.linesOut += this.room.broadcast(about?.member ?? null, encode(text), NEWLINE);
-    if (reach & Reach.CLUSTER) this.options.relay?.notice(text);
+    const bytes = encode(text);
+    if (reach & Reach.ROOM) this.counters.linesOut += this.room.broadcast(about?.member ?? null, bytes, NEWLINE);
+    // In a cluster the log is the cluster's: what stays here is not in it.
+    const logged = this.options.relay ? reach & Reach.CLUSTER : reach & (Reach.ROOM | Reach.CLUSTER);
+    const sender = about ? displayName(about) : "";
+    if (logged) this.record(kind, sender, bytes, 0, newName, (reach & Reach.ROOM) !== 0);
+    else if (reach & Reach.ROOM && this.room.eventReaders > 0) {
+      const content = { time: Date.now(), kind, sender, line: bytes, textStart: 0, newName, origin: this.options.origin };
+      this.counters.linesOut += this.room.broadcastEvent(unnumberedEvent(content));
+    }
   }
 
   /** The client leaves, as after `q`: its output is flushed, the others are told. */
@@ -266,13 +383,21 @@ export class ChatServer implements CommandHost {
    *      into this tick's batch;
    *   2. seal the room's batch, so every remaining client gets this tick's
    *      lines and notices in this flush;
-   *   3. the relay ends its tick last, so that everything this tick relayed,
+   *   3. write the tick's log entries to the history store (one transaction);
+   *   4. the relay ends its tick last, so that everything this tick relayed,
    *      eviction notices included, leaves for the cluster in this tick.
    */
   private beforeSleep(): void {
     this.checkBacklogs();
     this.room.seal();
+    this.flushHistory();
     this.options.relay?.endTick();
+  }
+
+  /** The tick's new entries go to the store in one transaction (a failure is the store's to log and count). */
+  private flushHistory(): void {
+    const fresh = this.log.takeUnsaved();
+    if (fresh.length > 0) this.options.historyStore?.save(fresh);
   }
 
   private acceptAll(listener: Listener): void {
@@ -302,10 +427,27 @@ export class ChatServer implements CommandHost {
       if (conn.readiness() & Ready.READABLE || this.heldBack.length > 0) return false;
       this.evictOverLimit(peer, limitMessages.idle(idleSeconds), offlineReason.idle);
     });
+    // Nothing but WebSockets' text frames reaches a web client's framer: no TLS check.
+    if (conn.transport === "websocket") peer.firstBytes = null;
     this.counters.connects++;
     // Announced before it joins: a client is not told about itself.
-    this.announce(peer, notice.connected(conn.remote));
+    this.announce(peer, notice.connected(conn.remote), Reach.ALL, EntryKind.JOIN);
     this.room.join(peer.member);
+    this.tellPresence(peer);
+  }
+
+  /** Who else is here, as the client joins: one line (TCP) or a `presence` event. */
+  private tellPresence(peer: Peer): void {
+    const names: string[] = [];
+    for (const m of this.room.list()) {
+      if (names.length >= PRESENCE_NAMES) break;
+      if (m !== peer.member) names.push(displayName(m.key.data as Peer));
+    }
+    if (names.length < PRESENCE_NAMES) names.push(...this.roster.names(PRESENCE_NAMES - names.length));
+    const others = this.room.size - 1 + this.roster.size;
+    if (peer.member.events) {
+      this.room.sendTo(peer.member, presenceEvent(displayName(peer), names, others - names.length, this.log.lastId));
+    } else this.room.sendTo(peer.member, encode(presenceLine(names, others) + "\n"));
   }
 
   /** Take up to `maxBytes` of a client's input and handle its lines; returns the bytes taken. */
@@ -357,7 +499,8 @@ export class ChatServer implements CommandHost {
   /** Handle one complete line; false stops reading this connection. */
   private onLine(peer: Peer, line: Uint8Array): boolean {
     this.counters.linesIn++;
-    if (isBareQuit(line)) {
+    // A page's user who types `q` means the letter: only /quit leaves.
+    if (isBareQuit(line) && !peer.member.events) {
       this.quit(peer);
       return false;
     }
@@ -408,7 +551,7 @@ export class ChatServer implements CommandHost {
     this.room.leave(peer.member);
     this.closeClient(peer.key, abort);
     this.counters.departures++;
-    this.announce(peer, text);
+    this.announce(peer, text, Reach.ALL, EntryKind.LEAVE);
   }
 
   /** Close a client's key; one that keeps output waiting is reset after `CLOSE_LINGER_MS`. */
@@ -433,7 +576,8 @@ export class ChatServer implements CommandHost {
   /** One line saying the server is full, then close; the others never hear of it. */
   private refuse(conn: Connection): void {
     const max = this.options.limits.maxClients;
-    conn.send(encode(limitMessages.full(max) + "\n"));
+    const text = limitMessages.full(max);
+    conn.send(conn.transport === "websocket" ? errorEvent(text) : encode(text + "\n"));
     conn.close();
     this.options.log(`Refused ${addressTuple(conn.remote)}: server is full`, conn.remote);
   }

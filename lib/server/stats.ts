@@ -25,6 +25,8 @@ export class ServerCounters {
   linesOut = 0;
   /** Bytes received from clients. */
   bytesIn = 0;
+  /** Entries of a cluster's shared log gone before this server could read them. */
+  clusterMissed = 0;
 }
 
 /** The figures at one moment: running totals plus rates over the last period. */

@@ -8,7 +8,8 @@ import { NodeBackend } from "../../lib/backends/node.ts";
 import { Reactor } from "../../lib/reactor/reactor.ts";
 import { defaultLimits } from "../../lib/server/limits.ts";
 import type { ServerAttachment } from "../../lib/server/peer.ts";
-import type { Relay } from "../../lib/server/relay.ts";
+import type { Relay, RelaySink } from "../../lib/server/relay.ts";
+import type { EntryContent } from "../../lib/chat/entry.ts";
 import { ChatServer } from "../../lib/server/server.ts";
 import { LineClient } from "../support/line-client.ts";
 
@@ -32,12 +33,11 @@ class RecordingRelay implements Relay {
     private readonly queuedLocally: () => number,
   ) {}
 
-  line(prefix: Uint8Array, line: Uint8Array): void {
-    this.open.push({ text: Buffer.concat([prefix, line]).toString(), toldIn: this.tick() });
-  }
+  start(_sink: RelaySink): void {}
 
-  notice(text: string): void {
-    this.open.push({ text, toldIn: this.tick() });
+  append(entry: EntryContent): boolean {
+    this.open.push({ text: Buffer.from(entry.line).toString(), toldIn: this.tick() });
+    return true;
   }
 
   endTick(): void {

@@ -236,8 +236,8 @@ t.test("the client through pipes stays plain; --timestamps prefixes received lin
   await got;
   t.match(
     out,
-    new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] ${peer.from.replace(/\./g, "\\.")} hi\\n$`),
-    "a timestamp, then the line as received, no colour",
+    new RegExp(`^\\[\\d\\d:\\d\\d:\\d\\d\\] In the room: [^\\n]*\\n\\[\\d\\d:\\d\\d:\\d\\d\\] ${peer.from.replace(/\./g, "\\.")} hi\\n$`),
+    "a timestamp, then the line as received, no colour (the presence line first)",
   );
   child.stdin.end("/quit\n");
   const code = await new Promise((resolve) => child.on("close", resolve));

@@ -20,10 +20,12 @@ function fakeReactor() {
     },
     flushKey() {},
   } as unknown as Reactor<string>;
-  const member = (name: string) => new Member<string>({ data: name } as SelectorKey<string, Connection>);
+  const member = (name: string) => new Member<string>({ data: name, handle: {} } as SelectorKey<string, Connection>);
+  const webMember = (name: string) =>
+    new Member<string>({ data: name, handle: { transport: "websocket" } } as SelectorKey<string, Connection>);
   const got = (m: Member<string>) => (writes.get(m.key) ?? []).map(dec).join("");
   const chunks = (m: Member<string>) => writes.get(m.key) ?? [];
-  return { reactor, member, got, chunks, reset: () => writes.clear() };
+  return { reactor, member, webMember, got, chunks, reset: () => writes.clear() };
 }
 
 t.test("a tick's broadcasts reach every member but the sender, as one shared buffer", async (t) => {
@@ -156,4 +158,33 @@ t.test("outbound queue: a dead sink reports -1 and keeps the bytes for the calle
   t.equal(q.bytes, 1);
   q.clear();
   t.ok(q.empty);
+});
+
+t.test("web members get the events batch, sender included; TCP members the lines, sender excluded", async (t) => {
+  const f = fakeReactor();
+  const room = new Room(f.reactor);
+  const [a, b] = ["a", "b"].map(f.member);
+  const [w, v] = ["w", "v"].map(f.webMember);
+  for (const m of [a!, w!, b!]) room.join(m);
+  t.equal(room.eventReaders, 1, "one web member");
+  room.broadcast(a!, enc("<a> hi\n"));
+  room.broadcastEvent(enc('{"x":"a hi"}\n'));
+  room.join(v!); // joins mid-tick: only what comes after
+  room.broadcast(null, enc("notice\n"));
+  room.broadcastEvent(enc('{"x":"notice"}\n'));
+  room.sendTo(w!, enc('{"k":"reply"}\n'));
+  room.broadcastEvent(enc('{"x":"last"}\n'));
+  room.seal();
+  t.equal(f.got(a!), "notice\n", "a: not its own line, no events");
+  t.equal(f.got(b!), "<a> hi\nnotice\n", "b: the lines");
+  t.equal(f.got(w!), '{"x":"a hi"}\n{"x":"notice"}\n{"k":"reply"}\n{"x":"last"}\n', "w: every event, its reply in order");
+  t.equal(f.got(v!), '{"x":"notice"}\n{"x":"last"}\n', "v: the events after it joined");
+  room.leave(w!);
+  room.leave(v!);
+  t.equal(room.eventReaders, 0, "none left");
+  f.reset();
+  room.broadcastEvent(enc('{"x":"nobody"}\n'));
+  room.broadcast(null, enc("still\n"));
+  room.seal();
+  t.equal(f.got(a!), "still\n", "with no web member, events cost nothing and reach no one");
 });

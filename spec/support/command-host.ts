@@ -6,7 +6,7 @@
  */
 import type { Connection } from "../../lib/reactor/backend.ts";
 import type { Reactor, SelectorKey } from "../../lib/reactor/reactor.ts";
-import type { CommandHost } from "../../lib/server/commands.ts";
+import type { CommandHost, HistoryRequest } from "../../lib/server/commands.ts";
 import { defaultLimits } from "../../lib/server/limits.ts";
 import { Peer, type ServerAttachment } from "../../lib/server/peer.ts";
 import { Room } from "../../lib/server/room.ts";
@@ -16,6 +16,7 @@ const decoder = new TextDecoder();
 
 /** A key's stand-in: only what commands and the room read. */
 interface FakeKey {
+  handle: Connection;
   data: ServerAttachment;
   pendingBytes: number;
   valid: boolean;
@@ -34,8 +35,8 @@ export class FakeCommandHost implements CommandHost {
 
   /** A new client in the room, at 127.0.0.1 and a port of its own. */
   join(): Peer {
-    const key: FakeKey = { data: null as unknown as ServerAttachment, pendingBytes: 0, valid: true };
     const conn = { remote: { host: "127.0.0.1", port: this.nextPort++ } } as unknown as Connection;
+    const key: FakeKey = { handle: conn, data: null as unknown as ServerAttachment, pendingBytes: 0, valid: true };
     const peer = new Peer(key as unknown as SelectorKey<ServerAttachment, Connection>, conn);
     key.data = peer;
     this.room.join(peer.member);
@@ -80,6 +81,14 @@ export class FakeCommandHost implements CommandHost {
 
   quit(peer: Peer): void {
     this.leave(peer);
+  }
+
+  /** `/history` requests, as the commands parsed them. */
+  readonly replays: HistoryRequest[] = [];
+
+  replay(_peer: Peer, request: HistoryRequest, fits: (bytes: number) => boolean): boolean {
+    this.replays.push(request);
+    return fits(0);
   }
 }
 

@@ -5,8 +5,19 @@
 import * as net from "node:net";
 import { Waiters } from "./waiters.ts";
 
+const PRESENCE = "In the room: ";
+
 export class LineClient {
+  /** What was received, without the presence line (`presence`). */
   received = "";
+  /**
+   * The line the server tells a client as it joins (`In the room: ...`),
+   * kept apart so that tests can compare `received` with the room's
+   * traffic; null until it has come (or when the first line is another).
+   */
+  presence: string | null = null;
+  /** The first line's start, while it may still be the presence line. */
+  private head: string | null = "";
   closed = false;
   private readonly waiters = new Waiters();
 
@@ -16,7 +27,7 @@ export class LineClient {
   private constructor(readonly socket: net.Socket) {
     this.port = socket.localPort!;
     socket.on("data", (d) => {
-      this.received += d.toString("latin1");
+      this.take(d.toString("latin1"));
       this.waiters.wake();
     });
     socket.on("close", () => {
@@ -31,6 +42,31 @@ export class LineClient {
       const s = net.connect({ port, host }, () => resolve(new LineClient(s)));
       s.once("error", reject);
     });
+  }
+
+  /** Set the presence line apart from the rest of what comes. */
+  private take(text: string): void {
+    if (this.head === null) {
+      this.received += text;
+      return;
+    }
+    const head = this.head + text;
+    const nl = head.indexOf("\n");
+    const line = nl < 0 ? head : head.slice(0, nl);
+    if (!(line.startsWith(PRESENCE) || PRESENCE.startsWith(line))) {
+      this.head = null;
+      this.received += head;
+    } else if (nl < 0) this.head = head;
+    else {
+      this.head = null;
+      this.presence = line;
+      this.received += head.slice(nl + 1);
+    }
+  }
+
+  /** Resolves once the server has told this client who is here: it is in the room. */
+  joined(timeoutMs?: number): Promise<void> {
+    return this.waitUntil(() => this.presence !== null, "the presence line", timeoutMs);
   }
 
   get addr(): string {
