@@ -20,6 +20,8 @@ import { Reactor } from "../lib/reactor/reactor.ts";
 
 /** After `q`, how long a client reading a pipe waits for the server to close (it does at once). */
 const QUIT_LINGER_MS = 2000;
+/** Entries of scrollback a terminal asks for on joining, unless --history says otherwise. */
+const DEFAULT_TERMINAL_HISTORY = 50;
 
 const flags = {
   host: { type: "string", default: "127.0.0.1", value: "HOST", help: "server address", check: oneHost, positional: true },
@@ -37,6 +39,12 @@ const flags = {
     type: "boolean",
     default: false,
     help: "reading a pipe: at end of input keep printing what arrives, until the server closes or Ctrl-C (SIGINT)",
+  },
+  history: {
+    type: "number",
+    value: "N",
+    help: "ask for the room's last N entries on joining, shown dimmed (default: 50 on a terminal, 0 otherwise)",
+    check: checks.wholeNonNegative,
   },
   backend: { type: "string", default: "bun", value: "NAME", help: "socket backend: bun or node", check: checks.backend },
   timestamps: { type: "boolean", default: false, help: "show [HH:MM:SS] before each received line" },
@@ -89,6 +97,8 @@ async function main(): Promise<void> {
     // On a terminal the user is leaving now; from a pipe, a TLS server's answer to what was sent is still caught.
     quitLingerMs: terminal ? 0 : QUIT_LINGER_MS,
   });
+  const history = opts.history ?? (terminal ? DEFAULT_TERMINAL_HISTORY : 0);
+  if (history > 0) client.send(encode(`/history ${history}`));
   if (!terminal) {
     // Ctrl-C on a pipeline quits like `q` (the others read "quits", not "is offline"); a second one ends at once.
     process.once("SIGINT", () => {

@@ -72,6 +72,10 @@ export function parseId(text: string): { epoch: string; seq: number } | null {
 
 /** A new epoch: the time in base 36 and a random tail, so two logs started in the same millisecond differ. */
 export function newEpoch(now = Date.now(), random = Math.random): string {
-  return now.toString(36) + Math.floor(random() * 36 ** 4).toString(36).padStart(4, "0");
+  return (
+    now.toString(36) +
+    Math.floor(random() * 36 ** 4)
+      .toString(36)
+      .padStart(4, "0")
+  );
 }
-

@@ -11,6 +11,7 @@
  *   {"k":"presence","you":"...","n":3,"names":[...],"more":0,"last":"ID"|null}
  *   {"k":"history-end","n":2,"missed":0,"reset":false,"last":"ID"|null}
  *
+ * A `/me` line carries `"me":1` (its x is the action, s who did it).
  * Entries replayed by `/history` carry `"h":1`, and the replay ends with
  * `history-end`. `id` is `EPOCH:SEQ` (lib/server/history.ts); `t` is the
  * server's time in ms since 1970; `o`, when present, is the cluster node
@@ -30,6 +31,9 @@ function eventBytes(event: object): Uint8Array {
   return encoder.encode(`${JSON.stringify(event)}\n`);
 }
 
+/** A `/me` line: its prefix is `* NAME ` where a message's is `<NAME> `. */
+const isAction = (e: Omit<LogEntry, "seq">): boolean => e.kind === EntryKind.LINE && e.line[0] === 0x2a;
+
 /** A log entry as an event; `replayed` marks it as part of a `/history` answer. */
 export function entryEvent(epoch: string, e: LogEntry, replayed = false): Uint8Array {
   const ev: Record<string, unknown> = {
@@ -40,6 +44,7 @@ export function entryEvent(epoch: string, e: LogEntry, replayed = false): Uint8A
     x: decoder.decode(e.line.subarray(e.textStart)),
   };
   if (e.kind === EntryKind.NICK) ev.to = e.newName;
+  else if (isAction(e)) ev.me = 1;
   if (e.origin) ev.o = e.origin;
   if (replayed) ev.h = 1;
   return eventBytes(ev);
@@ -58,6 +63,7 @@ export function unnumberedEvent(e: Omit<LogEntry, "seq">): Uint8Array {
     x: decoder.decode(e.line.subarray(e.textStart)),
   };
   if (e.kind === EntryKind.NICK) ev.to = e.newName;
+  else if (isAction(e)) ev.me = 1;
   if (e.origin) ev.o = e.origin;
   return eventBytes(ev);
 }

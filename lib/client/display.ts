@@ -10,6 +10,8 @@
  * start what looks like a line of the server's.
  */
 
+import { colorFor } from "../chat/names.ts";
+
 /** How received lines are shown. */
 export interface StyleOptions {
   /** ANSI colours (off for NO_COLOR or a pipe). */
@@ -30,23 +32,8 @@ export function decodeLine(bytes: Uint8Array): string {
   return utf8.decode(bytes);
 }
 
-/**
- * Colours names are drawn from: seven of the xterm 256-colour cube, chosen
- * (not the 16 basic ones, whose yellow vanishes on white, blue on black,
- * and red reads as an error) so that each has a contrast ratio of at least
- * 3.3:1 against both black and white, any two differ by a CIE76 colour
- * distance of at least 49, and none is within 60 of the red of `Error:`
- * lines: blue #005fff, green #008700, azure #0087d7, orchid #af5faf,
- * ochre #af8700, violet #d700ff, rose #ff0087.
- */
-export const PALETTE: readonly number[] = [27, 28, 32, 133, 136, 165, 198];
-
-/** The 256-colour index for a name seen for the first time: a hash (FNV-1a), so it is stable across lines and sessions. */
-export function colorFor(name: string): number {
-  let hash = 2166136261;
-  for (let i = 0; i < name.length; i++) hash = Math.imul(hash ^ name.charCodeAt(i), 16777619);
-  return PALETTE[(hash >>> 0) % PALETTE.length]!;
-}
+/** The palette and the hash live in lib/chat/names.ts, shared with the web page. */
+export { colorFor, PALETTE } from "../chat/names.ts";
 
 /** `Client (HOST, PORT)`, as notices name a client without a nickname. */
 const ADDRESS_TUPLE = /^Client \((.+), (\d+)\)$/;
@@ -147,11 +134,18 @@ export function visible(text: string): string {
  * With `options.names`, renames and the user's own nickname are followed
  * first (`NameColors.follow`).
  */
+/** The mark in front of a replayed entry: `[history ID TIME] ` (lib/chat/protocol.ts `historyText`). */
+const HISTORY_MARK = /^\[history \S+ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] /;
+
 export function styleLine(line: string, options: StyleOptions): string {
   const text = visible(line);
   options.names?.follow(text);
   const stamp = options.timestamps ? timestamp((options.now ?? Date.now)()) : "";
   if (!options.color) return stamp + text;
+  // A `/history` replay: dimmed, the entry's own time (local) instead of its mark.
+  const replayed = HISTORY_MARK.exec(text);
+  if (replayed) return sgr("2", timestamp(Date.parse(replayed[1]!)) + text.slice(replayed[0].length));
+  if (text.startsWith("[history")) return sgr("2", stamp + text);
   const dimStamp = stamp ? sgr("2", stamp) : "";
   const colorOf = (name: string) => options.names?.colorOf(name) ?? colorFor(name);
   const message = /^<([^>]+)> /.exec(text);

@@ -12,6 +12,7 @@ type Kind = "counter" | "gauge";
 /** Every metric: name, type, help, and how to read it from a snapshot. */
 const METRICS: ReadonlyArray<readonly [string, Kind, string, (s: StatsSnapshot) => number]> = [
   ["chat_clients", "gauge", "Clients connected now.", (s) => s.clients],
+  ["chat_web_clients", "gauge", "Of those, web clients (WebSockets through --web).", (s) => s.webClients],
   ["chat_connections_total", "counter", "Connections accepted.", (s) => s.connects],
   ["chat_quits_total", "counter", "Clients that left with q or /quit.", (s) => s.quits],
   ["chat_evictions_total", "counter", "Clients gone without quitting (lost connection or evicted).", (s) => s.evictions],
@@ -32,6 +33,27 @@ const METRICS: ReadonlyArray<readonly [string, Kind, string, (s: StatsSnapshot) 
   ["chat_descriptor_limit", "gauge", "The descriptor budget: the open-file limit less the runtime's own.", (s) => s.descriptorLimit],
   ["chat_handshakes_shed_total", "counter", "Pending TLS handshakes dropped to make room for a new connection.", (s) => s.handshakesShed],
   ["chat_sockets_refused_total", "counter", "Connections closed at once for want of a descriptor.", (s) => s.socketsRefused],
+  ["chat_history_entries", "gauge", "Entries of the room's log kept for /history and resume.", (s) => s.historyEntries],
+  ["chat_resumes_complete_total", "counter", "Resumes (/history since ID) that got everything after the id.", (s) => s.resumesComplete],
+  ["chat_resumes_gap_total", "counter", "Resumes with a gap: entries no longer kept, or the log started over.", (s) => s.resumesWithGap],
+  [
+    "chat_resume_missed_entries_total",
+    "counter",
+    "Entries those gaps left out (a log that started over counts none).",
+    (s) => s.resumeEntriesMissed,
+  ],
+  [
+    "chat_history_write_failures_total",
+    "counter",
+    "Failed writes of the log to --history-db (chat went on).",
+    (s) => s.historyWriteFailures,
+  ],
+  [
+    "chat_cluster_missed_entries_total",
+    "counter",
+    "Entries of the cluster's log trimmed before this server read them.",
+    (s) => s.clusterEntriesMissed,
+  ],
 ];
 
 /** A sample value as Prometheus writes it (infinities as +Inf/-Inf). */
@@ -69,6 +91,7 @@ export function formatJson(s: StatsSnapshot): string {
 export function statusPage(title: string): string {
   const rows: Array<[string, string]> = [
     ["clients", "clients connected"],
+    ["webClients", "of which web clients"],
     ["linesInPerSecond", "lines in / s"],
     ["linesOutPerSecond", "lines out / s"],
     ["bytesInPerSecond", "bytes in / s"],

@@ -98,7 +98,6 @@ export const defaultServerOptions: ChatServerOptions = {
   origin: "",
 };
 
-
 /** Where a notice goes (bits); see `ChatServer.announce`. */
 export enum Reach {
   /** The server's log, naming the client the notice is about. */

@@ -10,6 +10,7 @@
  */
 import { type DurationHistogram, HISTOGRAM_BUCKETS, percentileOf } from "../reactor/histogram.ts";
 import type { ReactorStats } from "../reactor/reactor.ts";
+import type { ResumeCounters } from "./history.ts";
 
 /** Running totals kept by the chat server's dispatcher. */
 export class ServerCounters {
@@ -36,6 +37,8 @@ export interface StatsSnapshot {
   /** Seconds the server has been running. */
   readonly uptimeSeconds: number;
   readonly clients: number;
+  /** Of those, web clients (WebSockets through the gateway). */
+  readonly webClients: number;
   readonly connects: number;
   readonly quits: number;
   /** Clients that went without quitting: lost connections and evictions. */
@@ -64,6 +67,20 @@ export interface StatsSnapshot {
   /** Pending TLS handshakes given up to make room, and sockets refused for want of a descriptor. */
   readonly handshakesShed: number;
   readonly socketsRefused: number;
+  /** The room's log: entries kept, resumes complete and with a gap, entries those gaps missed, failed store writes. */
+  readonly historyEntries: number;
+  readonly resumesComplete: number;
+  readonly resumesWithGap: number;
+  readonly resumeEntriesMissed: number;
+  readonly historyWriteFailures: number;
+  /** Entries of a cluster's log this server never read (trimmed first). */
+  readonly clusterEntriesMissed: number;
+}
+
+/** The room's log as a sampler reads it (lib/server/history.ts). */
+export interface HistoryCounts {
+  readonly size: number;
+  readonly resumes: ResumeCounters;
 }
 
 /** The descriptor budget's counters a sampler reads (lib/reactor/descriptors.ts). */
@@ -80,8 +97,13 @@ export interface StatsSource {
   readonly reactor: { readonly stats: ReactorStats };
   /** Clients connected now. */
   readonly clients: number;
+  /** Of those, web clients (none without --web). */
+  readonly webClients?: number;
   /** The process's descriptor budget, when there is one. */
   readonly descriptors?: DescriptorCounts;
+  /** The room's log, and its store's failed writes. */
+  readonly history?: HistoryCounts;
+  readonly historyWriteFailures?: number;
 }
 
 /**
@@ -130,6 +152,7 @@ export class StatsSampler {
       time: this.wallClock(),
       uptimeSeconds: (this.clock() - this.startedAt) / 1000,
       clients,
+      webClients: this.source.webClients ?? 0,
       connects: counters.connects,
       quits: counters.quits,
       evictions: counters.departures - counters.quits,
@@ -144,6 +167,12 @@ export class StatsSampler {
       descriptorLimit: this.source.descriptors?.limit ?? Infinity,
       handshakesShed: this.source.descriptors?.sheds ?? 0,
       socketsRefused: this.source.descriptors?.refusals ?? 0,
+      historyEntries: this.source.history?.size ?? 0,
+      resumesComplete: this.source.history?.resumes.complete ?? 0,
+      resumesWithGap: this.source.history?.resumes.gaps ?? 0,
+      resumeEntriesMissed: this.source.history?.resumes.missed ?? 0,
+      historyWriteFailures: this.source.historyWriteFailures ?? 0,
+      clusterEntriesMissed: counters.clusterMissed,
     };
   }
 
@@ -194,7 +223,7 @@ function ms(n: number): string {
 /** The `--stats` line: one line per period, rates per second. */
 export function formatStatsLine(s: StatsSnapshot): string {
   return (
-    `stats: clients ${s.clients}, lines in ${compact(s.linesInPerSecond)}/s out ${compact(s.linesOutPerSecond)}/s, ` +
+    `stats: clients ${s.clients}${s.webClients > 0 ? ` (${s.webClients} web)` : ""}, lines in ${compact(s.linesInPerSecond)}/s out ${compact(s.linesOutPerSecond)}/s, ` +
     `bytes in ${compact(s.bytesInPerSecond)}/s out ${compact(s.bytesOutPerSecond)}/s, ` +
     `evictions ${s.evictions}, ticks ${compact(s.ticksPerSecond)}/s, tick p99 ${ms(s.tickP99Ms)}, ` +
     `largest ready set ${s.peakReady}`

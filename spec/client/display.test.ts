@@ -196,3 +196,16 @@ t.test("styleOwn: /me is echoed as * NAME ACTION, NAME as the server last named 
   );
   t.equal(styleOwn("/me waves", { color: false, timestamps: false }), "> /me waves", "without names: as typed");
 });
+
+t.test("a /history replay is dimmed and shows the entry's own time; without colour it stays as the server sent it", async (t) => {
+  const line = "[history ep:7 2026-11-25T12:03:04Z] <bob> hi";
+  const shown = styleLine(line, { color: true, timestamps: false });
+  const local = new Date(Date.parse("2026-11-25T12:03:04Z"));
+  const hh = (n: number) => String(n).padStart(2, "0");
+  t.equal(shown, `\x1b[2m[${hh(local.getHours())}:${hh(local.getMinutes())}:04] <bob> hi\x1b[0m`, "dim, local time, no id");
+  t.equal(
+    styleLine("[history end] 1 entry, last ep:7", { color: true, timestamps: false }),
+    "\x1b[2m[history end] 1 entry, last ep:7\x1b[0m",
+  );
+  t.equal(styleLine(line, { color: false, timestamps: false }), line, "pipes get the bytes");
+});

@@ -1,0 +1,163 @@
+// End to end: the room's log over TCP. `/history [N]`, `/history since ID`
+// (a resume, with and without a gap, and across an epoch), the presence
+// line on joining, and what a client that asks for nothing gets.
+import t from "tap";
+import { LineClient } from "../support/line-client.ts";
+import { startServer } from "../support/bun.ts";
+
+/** `[history ID TIME] LINE` lines of a replay, as [id, line]. */
+function replayed(text: string): [string, string][] {
+  return [...text.matchAll(/^\[history (\S+) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] (.*)$/gm)].map((m) => [m[1]!, m[2]!]);
+}
+
+/** The id a replay's end line gives (`last ID`), or null for `last none`. */
+function lastId(text: string): string | null {
+  const m = /^\[history end\] \d+ entr(?:y|ies), last (\S+)$/m.exec(text);
+  if (!m) throw new Error(`no end line in ${JSON.stringify(text)}`);
+  return m[1] === "none" ? null : m[1]!;
+}
+
+/** Send `/history ...` and resolve with what came back, up to its end line. */
+async function ask(client: LineClient, command: string): Promise<string> {
+  const from = client.received.length;
+  client.send(`${command}\n`);
+  await client.waitUntil((r) => r.slice(from).includes("[history end]"), `the end of ${command}`);
+  const answer = client.received.slice(from);
+  return answer.slice(0, answer.indexOf("\n", answer.indexOf("[history end]")) + 1);
+}
+
+t.test("/history replays the room's last entries, marked, oldest first, closed by an end line with the last id", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
+  a.send("/nick alice\n");
+  await b.waitFor("is now alice\n");
+  for (const text of ["one", "two", "three"]) a.send(`${text}\n`);
+  await b.waitFor("<alice> three\n");
+  t.notMatch(b.received, "[history", "a client that asked for nothing gets no replay");
+
+  const all = await ask(b, "/history");
+  const entries = replayed(all);
+  t.same(
+    entries.map(([, line]) => line),
+    [
+      `Client ${a.addr} connected`,
+      `Client ${b.addr} connected`,
+      `Client ${a.addr} is now alice`,
+      "<alice> one",
+      "<alice> two",
+      "<alice> three",
+    ],
+    "joins, the rename and the lines, in the room's order, each as it was shown live",
+  );
+  const seqs = entries.map(([id]) => Number(id.split(":")[1]));
+  t.same(seqs, [1, 2, 3, 4, 5, 6], "ids count 1, 2, 3... with no gaps");
+  t.ok(
+    entries.every(([id]) => id.split(":")[0] === entries[0]![0].split(":")[0]),
+    "one epoch",
+  );
+  t.equal(lastId(all), entries[5]![0], "the end line names the newest id");
+
+  const two = replayed(await ask(b, "/history 2"));
+  t.same(
+    two.map(([, line]) => line),
+    ["<alice> two", "<alice> three"],
+    "/history N: the newest N",
+  );
+  b.send("/history lots\n");
+  await b.waitFor("Error: usage: /history [N] or /history since ID");
+  b.send("/history since nonsense\n");
+  await b.waitFor("Error: nonsense is not an entry id (EPOCH:NUMBER)\n");
+  t.notMatch(a.received, "[history", "replies go to the asker only");
+  a.end();
+  b.end();
+});
+
+t.test("/history since ID resumes without gaps or duplicates, also for a client that was quiet", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
+  a.send("before\n");
+  await b.waitFor("before\n");
+  const mark = lastId(await ask(b, "/history 0"));
+  t.ok(mark, "an empty replay still names the newest id");
+  b.end();
+  await a.waitFor(`Client ${b.addr} is offline\n`);
+  for (const text of ["while", "you", "were", "away"]) a.send(`${text}\n`);
+  await ask(a, "/history 0"); // answered after a's lines: the server has them all
+
+  const c = await LineClient.connect(server.port);
+  await c.joined();
+  await a.waitFor(`Client ${c.addr} connected\n`);
+  const resumed = await ask(c, `/history since ${mark}`);
+  t.same(
+    replayed(resumed).map(([, line]) => line),
+    [
+      `Client ${b.addr} is offline`,
+      `<127.0.0.1:${a.port}> while`,
+      `<127.0.0.1:${a.port}> you`,
+      `<127.0.0.1:${a.port}> were`,
+      `<127.0.0.1:${a.port}> away`,
+      `Client ${c.addr} connected`,
+    ],
+    "everything after the id, once each",
+  );
+  t.notMatch(resumed, "missed", "no gap reported");
+  const again = await ask(c, `/history since ${lastId(resumed)}`);
+  t.same(replayed(again), [], "resuming from the newest id gives nothing");
+  a.end();
+  c.end();
+});
+
+t.test("a resume past what is kept says how many were missed; an id of another epoch says the log started over", async (t) => {
+  const server = await startServer(["--history", "3"]);
+  t.teardown(() => server.stop());
+  const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
+  const start = lastId(await ask(b, "/history 0"))!;
+  for (let i = 1; i <= 6; i++) a.send(`m${i}\n`);
+  await b.waitFor("m6\n");
+  const gap = await ask(b, `/history since ${start}`);
+  t.match(gap, /^\[history\] 3 entries missed: no longer kept$/m, "the gap is counted: 6 entries after the id, 3 kept");
+  t.same(
+    replayed(gap).map(([, line]) => line.slice(line.indexOf(">") + 2)),
+    ["m4", "m5", "m6"],
+    "then what is kept",
+  );
+  const epoch = start.split(":")[0]!;
+  const other = `${epoch === "zz" ? "yy" : "zz"}:5`;
+  const reset = await ask(b, `/history since ${other}`);
+  t.match(reset, new RegExp(`^\\[history\\] the log started over since ${other}: what was missed is unknown$`, "m"), "another epoch");
+  t.equal(replayed(reset).length, 3, "and all that is kept");
+  a.end();
+  b.end();
+});
+
+t.test("joining, a client is told who is here in one line", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const a = await LineClient.connect(server.port);
+  await a.joined();
+  t.equal(a.presence, "In the room: nobody else yet", "alone");
+  a.send("/nick alice\n");
+  await a.waitFor("You are now alice\n");
+  const b = await LineClient.connect(server.port);
+  await b.joined();
+  t.equal(b.presence, "In the room: alice (1 other)", "names and count");
+  const c = await LineClient.connect(server.port);
+  await c.joined();
+  t.equal(c.presence, `In the room: alice, 127.0.0.1:${b.port} (2 others)`, "address for the unnamed");
+  for (const x of [a, b, c]) x.end();
+});
+
+t.test("--history 0 keeps nothing, and /history says so without failing", async (t) => {
+  const server = await startServer(["--history", "0"]);
+  t.teardown(() => server.stop());
+  const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
+  a.send("gone\n");
+  await b.waitFor("gone\n");
+  const answer = await ask(b, "/history");
+  t.same(replayed(answer), [], "no entries");
+  t.match(answer, /^\[history end\] 0 entries, last \S+:3$/m, "ids are still given");
+  a.end();
+  b.end();
+});
