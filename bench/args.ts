@@ -5,6 +5,7 @@
 
 import { parseFlags, UnknownFlagError, UsageError } from "../lib/cli/flags.ts";
 import { parseHostPort as parseAddress } from "../lib/reactor/address.ts";
+import { parseWsUrl } from "./ws.ts";
 
 export const SCENARIOS = ["connect", "fanout", "latency", "stepup", "memory", "cluster", "burst"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
@@ -86,14 +87,19 @@ export function parseHostPort(flag: string, value: string): { host: string; port
   return address;
 }
 
-/** The targets the harness starts itself; anything else is HOST:PORT. */
-export const TARGET_NAMES = ["ours-bun", "ours-node", "ours-nocoalesce", "c", "redis"];
+/** The targets the harness starts itself; anything else is HOST:PORT or ws://HOST:PORT/PATH. */
+export const TARGET_NAMES = ["ours-bun", "ours-node", "ours-nocoalesce", "ours-ws", "c", "redis", "bun-publish"];
 
-/** A target name or HOST:PORT (checked), as given. */
+/** A target name, HOST:PORT or ws://HOST:PORT/PATH (checked), as given. */
 function targetSpec(flag: string, value: string): string {
   if (TARGET_NAMES.includes(value)) return value;
+  if (value.startsWith("ws://")) {
+    if (!parseWsUrl(value)) throw new UsageError(`${flag} expects ws://HOST:PORT/PATH, got '${value}'`);
+    return value;
+  }
   const address = parseAddress(value);
-  if (!address || address.port < 1) throw new UsageError(`${flag} expects HOST:PORT or one of ${TARGET_NAMES.join(", ")}; got '${value}'`);
+  if (!address || address.port < 1)
+    throw new UsageError(`${flag} expects HOST:PORT, ws://HOST:PORT/PATH or one of ${TARGET_NAMES.join(", ")}; got '${value}'`);
   return value;
 }
 
@@ -127,7 +133,7 @@ const FLAGS = {
   target: {
     type: "string",
     value: "T",
-    help: "what to measure (default: our server): a name as for --compare,\nor HOST:PORT of a chat server that is already running",
+    help: "what to measure (default: our server): a name as for --compare,\nHOST:PORT of a chat server that is already running,\nor ws://HOST:PORT/PATH of a WebSocket one (JSON events)",
     parse: (value: string | undefined, flag: string) => targetSpec(flag, text("a target")(value, flag)),
   },
   backend: {
@@ -145,7 +151,7 @@ const FLAGS = {
   compare: {
     type: "string",
     value: "t1,t2,...",
-    help: `run against several targets side by side:\n${TARGET_NAMES.join(", ")}, or HOST:PORT`,
+    help: `run against several targets side by side:\n${TARGET_NAMES.join(", ")},\nHOST:PORT or ws://HOST:PORT/PATH`,
     parse: list("a list of targets", (target) => targetSpec("--compare", target)),
   },
   "c-relay": {

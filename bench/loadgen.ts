@@ -3,11 +3,14 @@
 // worker process would only add IPC on the same core. Reads are parsed in the
 // data callback (no copies except partial lines); *acting* on what arrived
 // (topping up send windows) happens once per setImmediate via onTick.
+// WebSocket targets are driven over the same sockets: an upgrade, then
+// frames, read by bench/ws.ts.
 
 import type { Socket, SocketHandler } from "bun";
 import type { Accounting } from "./accounting.ts";
 import { scanChunk, type Parsed } from "./message.ts";
 import { lineWire, type Wire } from "./wire.ts";
+import { closeFrame, clientFrame, newKey, OP, upgradeRequest, type WsUrl, WsReader } from "./ws.ts";
 
 export class TargetError extends Error {
   override name = "TargetError";
@@ -19,6 +22,9 @@ interface GenClient {
   rest: Buffer | null; // partial line carried to the next chunk
   pending: string; // unsent output while the socket is backpressured
   gone: boolean;
+  /** WebSocket targets: the frame reader, and the upgrade being waited for */
+  ws: WsReader | null;
+  upgrade: { resolve(): void; reject(err: Error): void } | null;
 }
 
 export class LoadGen {
@@ -42,6 +48,12 @@ export class LoadGen {
   private receiver = 0;
   private nowUs = 0;
   private readonly handlers: SocketHandler<GenClient>;
+  /** what a benchmark message found in a read does: account it */
+  private readonly onMessage: (message: Parsed) => void;
+  /** the target's WebSocket address, for a WebSocket wire */
+  private readonly ws: WsUrl | null;
+  /** frames are byte strings (one char per byte): written as latin1, not UTF-8 */
+  private readonly latin1: boolean;
 
   /** Client i connects to ports[i % ports.length] (several for a cluster of servers). */
   private readonly ports: number[];
@@ -54,9 +66,11 @@ export class LoadGen {
     readonly wire: Wire = lineWire,
   ) {
     this.ports = [port, ...alsoPorts];
+    this.ws = wire.name === "ws" ? (wire as Wire & { url: WsUrl }).url : null;
+    this.latin1 = this.ws !== null;
     const echoesOwn = wire.echoesOwn;
     const notice = wire.notice;
-    const onMessage = (message: Parsed): void => {
+    const onMessage = (this.onMessage = (message: Parsed): void => {
       const acc = this.acc;
       if (!acc) return;
       // a chat server never sends a client its own line; Redis does: not a delivery
@@ -65,19 +79,28 @@ export class LoadGen {
       // latency from the send time recorded for (sender, seq): the message's
       // own timestamp, its longest field, is not parsed
       else acc.deliver(this.receiver, message.sender, message.seq, this.nowUs - acc.sentAt(message.sender, message.seq));
+    });
+    const readFrames = (socket: Socket<GenClient>, chunk: Buffer): void => {
+      const client = socket.data;
+      this.receiver = client.idx;
+      this.nowUs = performance.now() * 1000;
+      this.joins += client.ws!.feed(chunk, this.countJoins);
+      this.queueTick();
     };
     this.handlers = {
-      data: (socket, chunk) => {
-        const client = socket.data;
-        const buf = client.rest ? Buffer.concat([client.rest, chunk]) : chunk;
-        this.receiver = client.idx;
-        this.nowUs = performance.now() * 1000;
-        const scan = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false, notice);
-        this.joins += scan.joins;
-        // copy: the runtime may reuse the chunk's memory after we return
-        client.rest = scan.consumed < buf.length ? Buffer.from(buf.subarray(scan.consumed)) : null;
-        this.queueTick();
-      },
+      data: this.ws
+        ? readFrames
+        : (socket, chunk) => {
+            const client = socket.data;
+            const buf = client.rest ? Buffer.concat([client.rest, chunk]) : chunk;
+            this.receiver = client.idx;
+            this.nowUs = performance.now() * 1000;
+            const scan = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false, notice);
+            this.joins += scan.joins;
+            // copy: the runtime may reuse the chunk's memory after we return
+            client.rest = scan.consumed < buf.length ? Buffer.from(buf.subarray(scan.consumed)) : null;
+            this.queueTick();
+          },
       drain: (socket) => {
         const client = socket.data;
         if (client.pending) {
@@ -88,6 +111,8 @@ export class LoadGen {
       },
       close: (socket) => {
         const client = socket.data;
+        client.upgrade?.reject(new TargetError(`${this.wsAddress(client)}: the connection closed during the WebSocket upgrade`));
+        client.upgrade = null;
         if (!client.gone) {
           client.gone = true;
           this.lost++;
@@ -115,8 +140,9 @@ export class LoadGen {
     const end = start + count;
     const worker = async (): Promise<void> => {
       while (next < end) {
-        const client: GenClient = { idx: next++, socket: null, rest: null, pending: "", gone: false };
+        const client: GenClient = { idx: next++, socket: null, rest: null, pending: "", gone: false, ws: null, upgrade: null };
         this.clients[client.idx] = client;
+        const upgraded = this.ws ? this.startUpgrade(client) : null;
         try {
           const port = this.ports[client.idx % this.ports.length];
           // Bun sets TCP_NODELAY on the sockets it connects: no setNoDelay() needed
@@ -124,10 +150,15 @@ export class LoadGen {
           if (this.wire.greeting) this.write(client, this.wire.greeting);
         } catch (err) {
           client.gone = true;
+          client.upgrade = null;
           const code = (err as { code?: string }).code ?? (err as Error).message;
           throw new TargetError(
             `cannot connect to ${this.host}:${this.ports[client.idx % this.ports.length]} (client ${client.idx + 1}): ${code}`,
           );
+        }
+        if (upgraded) {
+          this.write(client, upgradeRequest(this.ws!, client.ws!.key));
+          await upgraded;
         }
       }
     };
@@ -136,13 +167,44 @@ export class LoadGen {
     await Promise.all(workers);
   }
 
+  /** A WebSocket client's reader, and the promise its upgrade settles. */
+  private startUpgrade(client: GenClient): Promise<void> {
+    const key = newKey();
+    return new Promise<void>((resolve, reject) => {
+      client.upgrade = { resolve, reject };
+      const settle = (err: Error | null): void => {
+        const upgrade = client.upgrade;
+        client.upgrade = null;
+        if (err) upgrade?.reject(err);
+        else upgrade?.resolve();
+      };
+      client.ws = new WsReader(key, this.parsed, this.onMessage, {
+        upgraded: () => settle(null),
+        refused: (why) => {
+          settle(new TargetError(`${this.wsAddress(client)}: ${why} (client ${client.idx + 1})`));
+          client.socket?.end();
+        },
+        ping: (payload) => this.write(client, clientFrame(OP.PONG, payload)),
+        closed: (code) => {
+          // answer the close, then hang up; the socket's close counts the client as lost
+          this.write(client, closeFrame(code === 1005 ? 1000 : code));
+          client.socket?.end();
+        },
+      });
+    });
+  }
+
+  private wsAddress(client: GenClient): string {
+    return `ws://${this.host}:${this.ports[client.idx % this.ports.length]}${this.ws?.path ?? ""}`;
+  }
+
   write(client: GenClient, text: string): void {
     if (client.gone || !client.socket) return;
     if (client.pending) {
       client.pending += text;
       return;
     }
-    const written = client.socket.write(text);
+    const written = client.socket.write(this.latin1 ? Buffer.from(text, "latin1") : text);
     if (written < text.length) client.pending = text.slice(Math.max(written, 0)); // ASCII: bytes == chars
   }
 
@@ -165,6 +227,8 @@ export class LoadGen {
   close(): void {
     this.onTick = null;
     for (const client of this.clients) {
+      // a WebSocket says goodbye with a close frame (normal closure) first
+      if (client.ws && !client.upgrade) this.write(client, closeFrame());
       client.gone = true;
       client.socket?.end();
     }

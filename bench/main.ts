@@ -1,7 +1,8 @@
 // `bun bench`: find out how many clients a line-chat server holds.
-// Starts our server (or the C reference, or a redis-server for Redis pub/sub,
-// or uses --target HOST:PORT), drives it from this process's load generator,
-// prints a table / JSON lines and an SVG.
+// Starts our server (over TCP, or over WebSocket with --web), or the C
+// reference, a redis-server for Redis pub/sub, Bun's own WebSocket pub/sub,
+// or uses --target HOST:PORT / ws://HOST:PORT/PATH; drives it from this
+// process's load generator, prints a table / JSON lines and an SVG.
 
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -14,10 +15,11 @@ import { Progress } from "./progress.ts";
 import { jsonLine, renderCompare, renderTable } from "./report.ts";
 import { notRun, type ScenarioResult } from "./result.ts";
 import { scenarios } from "./scenarios/index.ts";
+import { parseWsUrl } from "./ws.ts";
 import { checkTarget, isExternal, startTarget, TargetUnavailable, targetLabel, type Target } from "./targets.ts";
 
 async function probe(spec: string): Promise<void> {
-  const { host, port } = parseHostPort("--target", spec);
+  const { host, port } = parseWsUrl(spec) ?? parseHostPort("--target", spec);
   try {
     const socket = await Bun.connect({ hostname: host, port, socket: { data() {}, error() {} } });
     socket.end();

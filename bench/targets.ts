@@ -1,7 +1,9 @@
 // Resolving what to measure: our server started in a child process (we then
-// know its PID for CPU/RSS), the C reference relay built into a temp dir, a
-// redis-server for Redis pub/sub, or any already running HOST:PORT (no PID,
-// so no server CPU/memory figures).
+// know its PID for CPU/RSS), over TCP or over WebSocket (--web), the C
+// reference relay built into a temp dir, a redis-server for Redis pub/sub,
+// Bun's own WebSocket pub/sub (bench/peers/bun-publish.ts), or any already
+// running HOST:PORT or ws://HOST:PORT/PATH (no PID, so no server
+// CPU/memory figures).
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +13,7 @@ import path from "node:path";
 import { parseHostPort, type Backend } from "./args.ts";
 import { TargetError } from "./loadgen.ts";
 import { lineWire, redisWire, type Wire } from "./wire.ts";
+import { parseWsUrl, wsWire } from "./ws.ts";
 
 export interface Target {
   label: string;
@@ -46,7 +49,7 @@ export const repoRoot = path.resolve(import.meta.dir, "..");
 /** Where the C reference relay is looked for without --c-relay: beside the checkout. */
 export const C_RELAY_BESIDE = path.resolve(repoRoot, "../shared/peers/c_relay.c");
 
-/** Wait for the start line on stdout; the server's own output after that is discarded. */
+/** Wait for the start line on stdout (its first two groups: host and port); the server's own output after that is discarded. */
 function waitListening(child: ChildProcess, label: string, startLine: RegExp): Promise<{ host: string; port: number }> {
   return new Promise((resolve, reject) => {
     let out = "";
@@ -89,17 +92,42 @@ function stopper(child: ChildProcess): () => Promise<void> {
     });
 }
 
-export async function startOurs(label: string, backend: Backend, noCoalesce: boolean, extraArgs: string[] = []): Promise<Target> {
+/** Where our server says its WebSocket endpoint is (`--web`): `Web page on http://... (WebSocket ws://HOST:PORT/ws)`. */
+export const WEB_START_LINE = /\(WebSocket ws:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)\//;
+
+/** The path of our gateway's WebSocket endpoint (and of bun-publish's). */
+export const WS_PATH = "/ws";
+
+export async function startOurs(
+  label: string,
+  backend: Backend,
+  noCoalesce: boolean,
+  extraArgs: string[] = [],
+  /** drive it over WebSocket: start it with --web and talk to that */
+  web = false,
+): Promise<Target> {
   const entry = path.join(repoRoot, "bin/server.ts");
   if (!existsSync(entry)) throw new TargetError(`${label}: ${entry} does not exist (our server is not in this tree yet)`);
   const args = [entry, "--host", "127.0.0.1", "--port", "0", "--backend", backend];
   if (noCoalesce) args.push("--no-coalesce");
+  if (web) args.push("--web", "127.0.0.1:0");
   // The load generator floods by design: flood control off (--rate 0).
   args.push("--rate", "0", ...extraArgs);
   const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+  const { host, port } = await waitListening(child, label, web ? WEB_START_LINE : /listening on (\S+):(\d+)/);
+  child.removeAllListeners("exit");
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  const wire = web ? wsWire({ host: bare, port, path: WS_PATH }) : lineWire;
+  return { label, host: bare, port, pid: child.pid ?? null, wire, stop: stopper(child) };
+}
+
+/** Bun's own pub/sub over WebSocket (bench/peers/bun-publish.ts), on a free port. */
+async function startBunPublish(label: string): Promise<Target> {
+  const entry = path.join(repoRoot, "bench/peers/bun-publish.ts");
+  const child = spawn(process.execPath, [entry, "127.0.0.1:0"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
   const { host, port } = await waitListening(child, label, /listening on (\S+):(\d+)/);
   child.removeAllListeners("exit");
-  return { label, host, port, pid: child.pid ?? null, wire: lineWire, stop: stopper(child) };
+  return { label, host, port, pid: child.pid ?? null, wire: wsWire({ host, port, path: WS_PATH }), stop: stopper(child) };
 }
 
 export function freePort(): Promise<number> {
@@ -189,9 +217,9 @@ export function targetLabel(spec: string, backend: Backend, noCoalesce: boolean)
   return spec;
 }
 
-export const isExternal = (spec: string): boolean => /:\d+$/.test(spec);
+export const isExternal = (spec: string): boolean => /:\d+$/.test(spec) || parseWsUrl(spec) !== null;
 
-/** spec: 'ours' | 'ours-bun' | 'ours-node' | 'ours-nocoalesce' | 'c' | 'redis' | 'HOST:PORT' */
+/** spec: 'ours' | 'ours-bun' | 'ours-node' | 'ours-nocoalesce' | 'ours-ws' | 'c' | 'redis' | 'bun-publish' | 'HOST:PORT' | 'ws://HOST:PORT/PATH' */
 export async function startTarget(spec: string, opts: TargetOptions): Promise<Target> {
   const { backend, noCoalesce, serverArgs } = opts;
   switch (spec) {
@@ -203,11 +231,17 @@ export async function startTarget(spec: string, opts: TargetOptions): Promise<Ta
       return startOurs(spec, "node", noCoalesce, serverArgs);
     case "ours-nocoalesce":
       return startOurs(spec, backend, true, serverArgs);
+    case "ours-ws":
+      return startOurs(spec, "bun", noCoalesce, serverArgs, true);
+    case "bun-publish":
+      return startBunPublish(spec);
     case "c":
       return startC(opts);
     case "redis":
       return startRedis(spec, opts.maxClients);
     default: {
+      const url = parseWsUrl(spec);
+      if (url) return { label: spec, host: url.host, port: url.port, pid: null, wire: wsWire(url), stop: async () => {} };
       const { host, port } = parseHostPort("--target", spec);
       return { label: spec, host, port, pid: null, wire: lineWire, stop: async () => {} };
     }

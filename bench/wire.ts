@@ -5,12 +5,13 @@
 // ("~b ...\n", bench/message.ts) is the same on both: in Redis it is the
 // payload of a PUBLISH and arrives inside a push frame, where the scanner
 // finds its marker just as it does after a chat server's "<HOST:PORT> ".
+// WebSocket targets (JSON events in frames) have their own wire: bench/ws.ts.
 // Pure TS (no Bun imports) so it is unit-tested under Node.
 
 import { encodeCommand } from "../lib/cluster/resp.ts";
 
 export interface Wire {
-  readonly name: "line" | "redis";
+  readonly name: "line" | "redis" | "ws";
   /** Sent once, right after a client connects ("" for none). */
   readonly greeting: string;
   /** The word that, ending a line, tells one client that someone is in the room. */

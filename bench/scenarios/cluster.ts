@@ -35,8 +35,9 @@ class SplitAccounting extends Accounting {
 const usToMs = (us: number): number => +(us / 1000).toFixed(2);
 
 /** Why the cluster cannot run against this target, or null when it can. */
-function skipReason(label: string): string | null {
+function skipReason(label: string, wire: Target["wire"]): string | null {
   if (!label.startsWith("ours")) return "needs our server (it is started twice, with --cluster)";
+  if (wire.name !== "line") return "drives our servers over TCP only";
   return redisMissing();
 }
 
@@ -74,7 +75,7 @@ async function startCluster(ctx: Ctx): Promise<Cluster> {
 
 /** CPU time of a process between two readings, as a fraction of one core over `wallUs`. */
 function cpuShare(before: number | null, after: number | null, wallUs: number): number | null {
-  return before != null && after != null ? +((after - before) / wallUs).toFixed(2) : null;
+  return before != null && after != null ? +((after - before) / wallUs).toFixed(3) : null;
 }
 
 /** The measured phase, plus the CPU that the second server and Redis used during it. */
@@ -91,7 +92,7 @@ async function measure(gen: LoadGen, cluster: Cluster, phase: PhaseSpec, ctx: Ct
 
 export async function clusterScenario(ctx: Ctx): Promise<ScenarioResult> {
   const label = ctx.target.label;
-  const skip = skipReason(label);
+  const skip = skipReason(label, ctx.target.wire);
   if (skip) return notRun("cluster", label, "skipped", skip);
 
   const options = ctx.opts;

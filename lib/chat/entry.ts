@@ -21,6 +21,7 @@ export enum EntryKind {
 
 /** The kinds as the web page's events and the stores name them. */
 export const ENTRY_KIND_NAMES = ["line", "join", "leave", "nick", "notice"] as const;
+/** One of `ENTRY_KIND_NAMES`. */
 export type EntryKindName = (typeof ENTRY_KIND_NAMES)[number];
 
 /** An entry's kind by name, or null for a name that is none. */

@@ -128,14 +128,15 @@ export function visible(text: string): string {
   });
 }
 
+/** The mark in front of a replayed entry: `[history ID TIME] ` (lib/chat/protocol.ts `historyText`). */
+const HISTORY_MARK = /^\[history \S+ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] /;
+
 /**
  * A received line, ready for the terminal: `<NAME> text` with NAME in its
  * colour, `* NAME action` likewise, server notices dimmed, errors in red.
  * With `options.names`, renames and the user's own nickname are followed
  * first (`NameColors.follow`).
  */
-/** The mark in front of a replayed entry: `[history ID TIME] ` (lib/chat/protocol.ts `historyText`). */
-const HISTORY_MARK = /^\[history \S+ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] /;
 
 export function styleLine(line: string, options: StyleOptions): string {
   const text = visible(line);

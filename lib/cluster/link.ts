@@ -35,14 +35,12 @@ export interface LinkEvents {
    * attempt starts in `retryMs`.
    */
   down(reason: string, retryMs: number, wasUp: boolean): void;
-  /** A published message on a subscribed channel. */
-  message?(channel: string, payload: Uint8Array): void;
 }
 
 /** Where a link connects, what it sends first, and its timing. */
 export interface LinkOptions {
   target: RedisTarget;
-  /** Sent first on every new connection (AUTH, SELECT, SUBSCRIBE...); each must succeed. */
+  /** Sent first on every new connection (AUTH, SELECT, SCRIPT LOAD...); each must succeed. */
   handshake: readonly Command[];
   /** First retry delay; doubles per failed attempt up to `maxRetryMs`. */
   retryMs: number;
@@ -125,6 +123,17 @@ export class RedisLink<T> {
     this.reactor.write(this.key, command);
     this.replies.push(onReply);
     return true;
+  }
+
+  /**
+   * Drop the connection (what it was doing cannot be trusted: a reply that
+   * makes no sense, a script Redis forgot) and connect again after the
+   * usual backoff, or after `retryMs` when given (a refusal that may
+   * last, such as OOM, is retried slowly). `down` is told `reason`. No-op
+   * unless connected.
+   */
+  reconnect(reason: string, retryMs?: number): void {
+    if (this.state === "up" || this.state === "handshake") this.fail(reason, retryMs);
   }
 
   /** Stop for good: what is queued is still sent, then the connection is closed. */
@@ -222,15 +231,8 @@ export class RedisLink<T> {
     }
   }
 
-  /** A pushed message goes to `events.message`, a reply to the oldest command's handler. */
+  /** A reply goes to the oldest command's handler (Redis answers in order). */
   private route(value: RespValue): void {
-    // A subscribed connection gets pushes ("message", channel, payload)
-    // between replies; everything else answers the oldest command.
-    if (Array.isArray(value) && value.length === 3 && this.events.message && asText(value[0]!) === "message") {
-      const payload = value[2];
-      if (payload instanceof Uint8Array) this.events.message(asText(value[1]!) ?? "", payload);
-      return;
-    }
     if (this.replyHead >= this.replies.length) {
       this.fail("unexpected reply from redis");
       return;
@@ -245,7 +247,7 @@ export class RedisLink<T> {
   }
 
   /** Drop the connection and schedule the next attempt. */
-  private fail(reason: string): void {
+  private fail(reason: string, retryAfterMs?: number): void {
     if (this.state === "closed" || this.state === "waiting") return;
     const wasUp = this.state === "up";
     this.timer?.cancel();
@@ -256,7 +258,7 @@ export class RedisLink<T> {
     this.replies = [];
     this.replyHead = 0;
     this.state = "waiting";
-    const retryMs = backoffMs(this.failures++, this.options.retryMs, this.options.maxRetryMs);
+    const retryMs = retryAfterMs ?? backoffMs(this.failures++, this.options.retryMs, this.options.maxRetryMs);
     this.timer = this.reactor.setTimer(retryMs, () => void this.connect());
     this.events.down(reason, retryMs, wasUp);
   }

@@ -1,254 +1,464 @@
 /**
- * Several chat servers as one room, through Redis pub/sub.
+ * Several chat servers as one room, through a Redis Stream: the room's log.
  *
- * Every server publishes what its own clients say (lines and join/quit/
- * offline notices, worded exactly as the room words them) on the room's
- * channel, and broadcasts what the other servers publish to its local
- * clients as if it were a notice (`room.broadcast(null, ...)`): remote
- * lines go through the same coalesced per-tick path as local ones.
+ * Every server appends its own entries (its clients' lines and notices) to
+ * the room's stream and reads everyone's back, its own included, in the
+ * stream's order. The stream's ids are the room's message ids (`SEQ-0`,
+ * numbered by one Lua script, lib/cluster/script.ts), so every server
+ * numbers and orders the room the same way, and history and resume work
+ * alike on all of them.
  *
- * Two connections, because a subscribed RESP2 connection cannot publish:
- * the publisher sends one PUBLISH per tick carrying all the tick's lines
- * (one connection, so Redis keeps one server's messages in the order they
- * were sent), the subscriber receives. The server ends the relay's tick
- * (`endTick()`) from its before-sleep hook. A message is
+ * Two connections, because a blocking read holds its connection:
  *
- *   <node id>\n<line>\n<line>\n...
+ * - the writer sends, once per tick (`endTick()`, from the server's
+ *   before-sleep hook), one EVALSHA carrying the tick's entries, pipelined:
+ *   it does not wait for the previous tick's reply. Each entry carries a
+ *   local ref (1, 2, 3... per server run); a batch stays queued until its
+ *   reply, and after a lost connection everything unanswered is sent again:
+ *   the script skips refs it has already appended, so nothing is appended
+ *   twice and nothing is lost (within `queueBytes`).
+ * - the reader loops on `XREAD BLOCK ... STREAMS log LAST_ID`, from the last
+ *   id it has seen; after a lost link or a paused Redis it goes on from
+ *   there. A jump in SEQ means entries were trimmed (MAXLEN ~ retention)
+ *   before it read them: it logs how many and tells the sink. A new epoch
+ *   (Redis lost its data) resets the sink's log.
  *
- * and a server drops messages carrying its own node id: Redis sends a
- * publisher's messages back to it when it also subscribes.
- *
- * While the link is down, ticks' messages wait in a bounded queue and go
- * out in order once both connections are back; past the bound they are not
- * relayed, and the log says how many. Delivery is at most once: Redis
- * pub/sub keeps nothing for a subscriber that is away.
+ * While the link is down, entries wait in the bounded queue; `append`
+ * returns false for them (the server shows them at once, unnumbered) and
+ * they come back through the sink marked `shown`. Past the bound they are
+ * not relayed, and the log counts them.
  */
 import { randomBytes } from "node:crypto";
 import type { Reactor } from "../reactor/reactor.ts";
 import type { Service } from "../reactor/service.ts";
-import type { Timer } from "../reactor/timers.ts";
-import { ByteBuilder, concat, startsWith } from "../bytes.ts";
-import type { Relay } from "../server/relay.ts";
+import { type EntryContent, formatId, type LogEntry, newEpoch } from "../chat/entry.ts";
+import type { Relay, RelaySink } from "../server/relay.ts";
 import { encodeCommand, RespError, type RespValue } from "./resp.ts";
-import { defaultLinkTiming, RedisLink, type Command } from "./link.ts";
-import { describeTarget, roomChannel, type RedisTarget } from "./url.ts";
+import { backoffMs, type Command, defaultLinkTiming, RedisLink } from "./link.ts";
+import { appendCommand, LOAD_SCRIPT, scriptReply, syncCommand } from "./script.ts";
+import { decodeStreamEntry, entryArgs, qualifySender, type StreamEntry, streamEntries } from "./stream-entry.ts";
+import { describeTarget, type RedisTarget, type RoomKeys, roomKeys } from "./url.ts";
 
-const LF = 10;
-const NEWLINE = new Uint8Array([LF]);
-const encoder = new TextEncoder();
-
-/** How a server joins a cluster: which Redis, which room, how much to queue. */
+/** How a server joins a cluster. */
 export interface ClusterOptions {
   target: RedisTarget;
   /** Room name: servers with the same Redis, database and room are one chat room. */
   room: string;
-  /** Bytes of messages kept while the link is down; beyond that they are not relayed. */
+  /** This server's name in the cluster (`--node`): shown after the address of its address-named clients. */
+  node: string;
+  /** Entries the stream keeps (`MAXLEN ~`): how far behind a server may fall and still miss nothing. */
+  retention: number;
+  /** Entries of the stream loaded into the log when the server first connects (its history size). */
+  load: number;
+  /** Bytes of entries kept while the link is down or Redis is slow; beyond that they are not relayed. */
   queueBytes: number;
   log: (line: string) => void;
   /** Reconnect and heartbeat timing (defaults: lib/cluster/link.ts). */
   timing?: Partial<typeof defaultLinkTiming>;
-  /** Fixed node id (tests); random 16 hex digits by default. */
-  nodeId?: string;
+  /** How long one XREAD blocks (below the heartbeat's dead time: a PING waits behind it). */
+  blockMs?: number;
+  /** Entries one XREAD returns at most. */
+  readCount?: number;
+  /** This run's id (tests); 8 random hex digits by default. */
+  runId?: string;
 }
 
-/** A tick's lines are published as one message; a larger burst is split at this size. */
-const MAX_MESSAGE_BYTES = 256 * 1024;
+/** A default `--node`: 6 random base-36 characters. */
+export function randomNodeName(): string {
+  return Array.from(randomBytes(6), (b) => (b % 36).toString(36)).join("");
+}
+
+/** The longest wait before appending again after Redis refused appends in a row. */
+const MAX_REFUSAL_RETRY_MS = 30_000;
+
+/** A tick's entries go out as one call; a larger burst is split at these sizes. */
+const MAX_BATCH_BYTES = 256 * 1024;
+const MAX_BATCH_ENTRIES = 1000;
 
 /** What a cluster relay has done, for logs and tests. */
 export interface ClusterStats {
-  /** PUBLISH commands sent (one per tick with local traffic, at most). */
-  published: number;
-  /** Lines and notices published. */
-  linesOut: number;
-  /** Messages from other servers delivered to local clients. */
-  received: number;
-  /** Lines and notices not relayed because the link was down and the queue full. */
+  /** Append calls answered (one per tick with local entries, at most, plus resends). */
+  appendCalls: number;
+  /** Entries the script appended (resends it skipped not counted). */
+  appended: number;
+  /** Entries read back from the stream and handed to the sink (history loaded at start not counted). */
+  read: number;
+  /** Of those, entries from other servers. */
+  remote: number;
+  /** Entries trimmed from the stream before this server read them. */
+  missed: number;
+  /** Times the stream started over (a new epoch). */
+  resets: number;
+  /** Local entries not relayed because the queue was full. */
   notRelayed: number;
 }
 
-/** A finished PUBLISH command and how many lines it carries. */
-interface Outgoing {
+/** A finished append call and what it carries. */
+interface Batch {
   command: Uint8Array;
-  lines: number;
+  entries: number;
 }
 
 /**
- * Shares a server's room with the other servers of a cluster through Redis
- * pub/sub. Its Redis links are `Service`s on the server's reactor, whose
- * other attachments (`T`) it never looks at.
+ * Shares a server's room with the other servers of a cluster through a
+ * Redis Stream. Its Redis links are `Service`s on the server's reactor,
+ * whose other attachments (`T`) it never looks at.
  */
 export class ClusterRelay<T> implements Relay {
-  readonly nodeId: string;
-  readonly channel: string;
-  readonly stats: ClusterStats = { published: 0, linesOut: 0, received: 0, notRelayed: 0 };
-  /** `<node id>\n`: the first line of every message. */
-  private readonly header: Uint8Array;
-  private readonly publisher: RedisLink<T>;
-  private readonly subscriber: RedisLink<T>;
-  /** The open message: empty, or the header and this tick's lines. */
-  private readonly message = new ByteBuilder();
-  private messageLines = 0;
-  private readonly queue: Outgoing[] = [];
+  readonly node: string;
+  readonly runId: string;
+  readonly keys: RoomKeys;
+  readonly stats: ClusterStats = { appendCalls: 0, appended: 0, read: 0, remote: 0, missed: 0, resets: 0, notRelayed: 0 };
+  /** `NODE/RUN`: whose entries are this server's own. */
+  private readonly producer: string;
+  private readonly producerKey: string;
+  private readonly writer: RedisLink<T>;
+  private readonly reader: RedisLink<T>;
+  private readonly blockMs: number;
+  private readonly readCount: number;
+  private sink: RelaySink | null = null;
+  private closed = false;
+
+  // Writing.
+  private nextRef = 1;
+  /** The open batch: per entry its ref and values. */
+  private tickArgs: (string | Uint8Array)[] = [];
+  private tickEntries = 0;
+  private tickBytes = 0;
+  /** Finished batches not yet answered, oldest first; the first `sent` went out on the current connection. */
+  private batches: Batch[] = [];
+  private sent = 0;
   private queuedBytes = 0;
+  /** Refs of entries appended while the link was down (`append` said false), ascending; read from `shownHead`. */
+  private shownRefs: number[] = [];
+  private shownHead = 0;
+  /** Append calls refused in a row (each reconnect waits longer). */
+  private refusals = 0;
+  /** Likewise for the reader's commands. */
+  private readRefusals = 0;
+
+  // Reading.
+  /** The log's epoch as last synced; null before the first sync. */
+  private epoch: string | null = null;
+  private lastSeq = 0;
+  /** Where the next XREAD starts (the last id read). */
+  private cursor = "0-0";
+  private synced = false;
+  private warnedForeign = false;
+  private warnedTwin = false;
+
+  // The link as one thing, for the log.
   private linkUp = false;
   private everUp = false;
-  /** When the current outage began (null while up), and what it cost. */
-  private downSince: number | null = null;
+  private downSince: number;
   private reportedOutage = false;
-  /** Lines not relayed since the link (or Redis's backlog) last recovered. */
-  private notRelayed = 0;
-  private dropReport: Timer | null = null;
-  private closed = false;
-  private inject: ((bytes: Uint8Array) => void) | null = null;
+  /** Entries not relayed, and local entries queued, since the link last came up. */
+  private dropped = 0;
+  private queuedWhileDown = 0;
 
   constructor(
     private readonly reactor: Reactor<T | Service>,
     private readonly options: ClusterOptions,
   ) {
-    this.nodeId = options.nodeId ?? randomBytes(8).toString("hex");
-    this.channel = roomChannel(options.target.db, options.room);
-    this.header = encoder.encode(`${this.nodeId}\n`);
+    this.node = options.node;
+    this.runId = options.runId ?? randomBytes(4).toString("hex");
+    this.producer = `${this.node}/${this.runId}`;
+    this.keys = roomKeys(options.room);
+    this.producerKey = `${this.keys.producer}${this.producer}`;
+    this.blockMs = options.blockMs ?? 1000;
+    this.readCount = options.readCount ?? 1000;
+    this.downSince = reactor.now();
     const timing = { ...defaultLinkTiming, ...options.timing };
     const login = handshakeFor(options.target);
-    this.publisher = new RedisLink(
+    // Named connections: `CLIENT LIST` tells an operator (and the tests) whose they are.
+    const named = (role: string): Command[] => [...login, ["CLIENT", "SETNAME", `select-chat:${this.node}:${role}`], LOAD_SCRIPT];
+    this.writer = new RedisLink(
       reactor,
-      { target: options.target, handshake: login, ...timing },
+      { target: options.target, handshake: named("append"), ...timing },
       {
-        up: () => this.linkChanged("publish"),
-        down: (reason, retryMs, wasUp) => this.linkChanged("publish", reason, retryMs, wasUp),
+        up: () => this.writerUp(),
+        down: (reason, retryMs) => {
+          this.sent = 0; // unanswered batches go again on the next connection
+          this.linkChanged("append", reason, retryMs);
+        },
       },
     );
-    this.subscriber = new RedisLink(
+    this.reader = new RedisLink(
       reactor,
-      { target: options.target, handshake: [...login, ["SUBSCRIBE", this.channel]], ...timing },
+      { target: options.target, handshake: named("read"), ...timing },
       {
-        up: () => this.linkChanged("subscribe"),
-        down: (reason, retryMs, wasUp) => this.linkChanged("subscribe", reason, retryMs, wasUp),
-        message: (channel, payload) => this.onMessage(channel, payload),
+        up: () => this.sync(),
+        down: (reason, retryMs) => {
+          this.synced = false;
+          this.linkChanged("read", reason, retryMs);
+        },
       },
     );
   }
 
-  /** Connect to Redis; what other servers publish is handed to `inject`. */
-  start(inject: (bytes: Uint8Array) => void): void {
-    this.inject = inject;
+  /** Connect to Redis; the room's entries (this server's own included) go to `sink`. */
+  start(sink: RelaySink): void {
+    this.sink = sink;
     this.options.log(
-      `Cluster: node ${this.nodeId}, room "${this.options.room}" on ${describeTarget(this.options.target)} (channel ${this.channel})`,
+      `Cluster: node ${this.node}, room "${this.options.room}" on ${describeTarget(this.options.target)} ` +
+        `(stream ${this.keys.log}, retention ~${this.options.retention} entries)`,
     );
     this.downSince = this.reactor.now();
-    this.publisher.start();
-    this.subscriber.start();
+    this.writer.start();
+    this.reader.start();
   }
 
-  /** Whether both connections to Redis are up. */
+  /** Whether both connections are up and the reader is in step with the stream. */
   get up(): boolean {
     return this.linkUp;
   }
 
-  line(prefix: Uint8Array, line: Uint8Array): void {
-    if (this.closed) return;
-    this.addLine(prefix, line);
+  /** The log's epoch and last SEQ read, as this server knows them. */
+  get position(): { epoch: string | null; lastSeq: number } {
+    return { epoch: this.epoch, lastSeq: this.lastSeq };
   }
 
-  notice(text: string): void {
-    if (this.closed) return;
-    this.addLine(encoder.encode(text), null);
+  append(entry: EntryContent): boolean {
+    if (this.closed) return false;
+    const ref = this.nextRef++;
+    const up = this.linkUp;
+    if (!up) {
+      this.shownRefs.push(ref);
+      this.queuedWhileDown++;
+    }
+    const values = entryArgs(qualifySender(entry, this.node));
+    this.tickArgs.push(String(ref), ...values);
+    this.tickEntries++;
+    for (const v of values) this.tickBytes += v.length + 16;
+    if (this.tickBytes >= MAX_BATCH_BYTES || this.tickEntries >= MAX_BATCH_ENTRIES) this.finishBatch();
+    return up;
   }
 
-  /** The tick is over: its lines become one PUBLISH. */
+  /** The tick is over: its entries become one append call, sent now if the writer is up. */
   endTick(): void {
-    if (this.messageLines > 0 && !this.closed) this.finishMessage();
+    if (this.closed) return;
+    if (this.tickEntries > 0) this.finishBatch();
+    if (this.writer.up) this.sendBatches();
   }
 
   close(): void {
     if (this.closed) return;
     this.endTick();
     this.closed = true;
-    this.publisher.close();
-    this.subscriber.close();
+    this.writer.close();
+    this.reader.close();
     const st = this.stats;
+    // Sent (or not) but unanswered: Redis may still append them.
+    const unconfirmed = this.batches.reduce((n, b) => n + b.entries, 0);
     this.options.log(
-      `Cluster: published ${st.linesOut} lines in ${st.published} messages, received ${st.received} messages, ${st.notRelayed} lines not relayed`,
+      `Cluster: appended ${st.appended} entries in ${st.appendCalls} calls, read ${st.read} (${st.remote} from other servers), ` +
+        `missed ${st.missed}, not relayed ${st.notRelayed}${unconfirmed ? `, unconfirmed at close ${unconfirmed}` : ""}`,
     );
   }
 
-  /** Add `head` then `rest` as one line of the open message. */
-  private addLine(head: Uint8Array, rest: Uint8Array | null): void {
-    if (this.message.length === 0) this.message.append(this.header);
-    this.message.append(head);
-    if (rest) this.message.append(rest);
-    this.message.appendByte(LF);
-    this.messageLines++;
-    if (this.message.length >= MAX_MESSAGE_BYTES) this.finishMessage();
-  }
+  // ---- Writing ----
 
-  private finishMessage(): void {
-    const payload = this.message.take();
-    const out = { command: encodeCommand(["PUBLISH", this.channel, payload]), lines: this.messageLines };
-    this.messageLines = 0;
-    if (!this.linkUp) this.enqueue(out);
-    else if (this.publisher.pendingBytes < this.options.queueBytes) this.publish(out);
-    else this.drop(out, "redis is not taking our messages fast enough");
-  }
-
-  private publish(out: Outgoing): void {
-    this.publisher.send(out.command, this.onPublishReply);
-    this.stats.published++;
-    this.stats.linesOut += out.lines;
-  }
-
-  private readonly onPublishReply = (reply: RespValue): void => {
-    if (reply instanceof RespError) this.options.log(`Cluster: redis refused PUBLISH: ${reply.message}`);
-  };
-
-  private enqueue(out: Outgoing): void {
-    if (this.queuedBytes + out.command.length > this.options.queueBytes) {
-      this.drop(out, `link down and ${this.options.queueBytes} bytes queued`);
+  private finishBatch(): void {
+    const command = appendCommand(this.keys, this.producerKey, newEpoch(), this.options.retention, this.node, this.runId, this.tickArgs);
+    const batch: Batch = { command, entries: this.tickEntries };
+    this.tickArgs = [];
+    this.tickEntries = 0;
+    this.tickBytes = 0;
+    if (this.queuedBytes + command.length > this.options.queueBytes) {
+      const why = this.writer.up ? "redis is not taking our entries fast enough" : `link down and ${this.options.queueBytes} bytes queued`;
+      if (this.dropped === 0) this.options.log(`Cluster: ${why}: entries are not relayed to other servers for now`);
+      this.dropped += batch.entries;
+      this.stats.notRelayed += batch.entries;
       return;
     }
-    this.queue.push(out);
-    this.queuedBytes += out.command.length;
+    this.batches.push(batch);
+    this.queuedBytes += command.length;
   }
 
-  /** Give up on a message; the log says so once per episode, with a count when it ends. */
-  private drop(out: Outgoing, why: string): void {
-    if (this.notRelayed === 0) this.options.log(`Cluster: ${why}: lines are not relayed to other servers for now`);
-    this.notRelayed += out.lines;
-    this.stats.notRelayed += out.lines;
-    if (this.linkUp) this.reportDropsLater();
+  private sendBatches(): void {
+    while (this.sent < this.batches.length) {
+      if (!this.writer.send(this.batches[this.sent]!.command, this.onAppended)) return;
+      this.sent++;
+    }
   }
 
-  /** While up, drops come from a slow Redis: report their count when the backlog has cleared. */
-  private reportDropsLater(): void {
-    if (this.dropReport) return;
-    this.dropReport = this.reactor.setTimer(1000, () => {
-      this.dropReport = null;
-      if (!this.linkUp || this.notRelayed === 0) return;
-      if (this.publisher.pendingBytes >= this.options.queueBytes) return this.reportDropsLater();
-      this.options.log(`Cluster: redis caught up; ${this.notRelayed} lines were not relayed`);
-      this.notRelayed = 0;
+  /** The reply to the oldest batch sent (Redis answers in order). */
+  private readonly onAppended = (reply: RespValue): void => {
+    const r = scriptReply(reply);
+    if (!r) {
+      // NOSCRIPT (someone ran SCRIPT FLUSH), OOM, a key of another type...:
+      // reconnect (the handshake loads the script again) and resend, later
+      // each time it happens again: OOM or a wrong key type may last.
+      const why = reply instanceof RespError ? `redis refused the append: ${reply.message}` : "unexpected reply to the append";
+      this.writer.reconnect(why, backoffMs(this.refusals++, 100, MAX_REFUSAL_RETRY_MS));
+      return;
+    }
+    this.refusals = 0;
+    const batch = this.batches.shift()!;
+    this.sent--;
+    this.queuedBytes -= batch.command.length;
+    this.stats.appendCalls++;
+    this.stats.appended += r.third;
+    // The stream started over while the reader was blocked on the old one
+    // (FLUSHALL under a live link): make the reader sync again.
+    if (this.synced && r.epoch !== this.epoch) this.reader.reconnect("the stream started over");
+  };
+
+  private writerUp(): void {
+    this.sendBatches();
+    this.linkChanged("append");
+  }
+
+  // ---- Reading ----
+
+  /** The reader is connected: find out where the log is, then read on. */
+  private sync(): void {
+    this.reader.send(syncCommand(this.keys, newEpoch(), this.epoch ?? "", this.lastSeq), (reply) => {
+      const r = scriptReply(reply);
+      if (!r) return this.readRefused("the sync", reply);
+      const { epoch, seq, third: start } = r;
+      if (this.epoch === null) return this.loadHistory(epoch, seq, start);
+      if (epoch !== this.epoch) {
+        this.options.log(
+          `Cluster: the room's log started over in Redis (was ${formatId(this.epoch, this.lastSeq)}, now epoch ${epoch} after ${start}): ` +
+            "Redis lost its data; what was said meanwhile is unknown",
+        );
+        this.stats.resets++;
+        this.epoch = epoch;
+        this.lastSeq = start;
+        this.cursor = `${start}-0`;
+        this.sink?.reset(epoch, start);
+      }
+      this.inStep();
     });
   }
 
-  /** A message on a subscribed channel: another server's lines, for the local clients. */
-  private onMessage(channel: string, payload: Uint8Array): void {
-    if (channel !== this.channel || !this.inject) return;
-    const nl = payload.indexOf(LF);
-    if (nl < 0) return; // no header line: not one of ours
-    if (nl === this.header.length - 1 && startsWith(payload, this.header)) return; // our own
-    const body = payload.subarray(nl + 1);
-    if (body.length === 0) return;
-    this.stats.received++;
-    // Our servers end every line; a hand-made message might not.
-    this.inject(body[body.length - 1] === LF ? body : concat([body, NEWLINE]));
+  /** The reader's command got an error or a reply that makes no sense: reconnect, later each time. */
+  private readRefused(what: string, reply: RespValue): void {
+    const why = reply instanceof RespError ? `redis refused ${what}: ${reply.message}` : `unexpected reply to ${what}`;
+    this.reader.reconnect(why, backoffMs(this.readRefusals++, 100, MAX_REFUSAL_RETRY_MS));
   }
 
-  /** Log the link as one thing: up when both connections are, down when either is not. */
-  private linkChanged(which: string, reason?: string, retryMs?: number, wasUp?: boolean): void {
-    const up = this.publisher.up && this.subscriber.up;
+  /** First sync: the newest `load` entries of this epoch become the log's history (not shown as live). */
+  private loadHistory(epoch: string, seq: number, start: number): void {
+    /** `kept`: this epoch's entries, oldest first; `lastId`: the newest id in the stream. */
+    const adopt = (kept: StreamEntry[], lastId: string | null) => {
+      this.epoch = epoch;
+      this.lastSeq = kept.length > 0 ? kept[0]!.entry!.seq - 1 : seq;
+      this.cursor = lastId ?? `${seq}-0`;
+      this.sink?.reset(epoch, this.lastSeq);
+      for (const se of kept) this.deliver(se.entry!, se.producer, se.ref, true);
+      if (kept.length > 0) this.options.log(`Cluster: loaded ${kept.length} entries of the room's history`);
+      this.inStep();
+    };
+    if (this.options.load <= 0) return adopt([], null);
+    const command = encodeCommand(["XREVRANGE", this.keys.log, "+", "-", "COUNT", String(this.options.load)]);
+    this.reader.send(command, (reply) => {
+      const raw = streamEntries(reply, false);
+      if (raw === null) return this.readRefused("XREVRANGE", reply);
+      const kept: StreamEntry[] = [];
+      let lastId: string | null = null;
+      for (const item of raw) {
+        const se = decodeStreamEntry(item);
+        if (!se) continue;
+        lastId ??= se.id; // newest first
+        // Entries of an earlier life of the log (ids up to `start`) are not this epoch's.
+        if (se.entry && se.entry.seq > start) kept.push(se);
+      }
+      adopt(kept.reverse(), lastId);
+    });
+  }
+
+  /** Synced: the link is up as far as the reader goes; read on. */
+  private inStep(): void {
+    this.synced = true;
+    this.linkChanged("read");
+    this.readNext();
+  }
+
+  private readNext(): void {
+    const command = encodeCommand([
+      "XREAD",
+      "COUNT",
+      String(this.readCount),
+      "BLOCK",
+      String(this.blockMs),
+      "STREAMS",
+      this.keys.log,
+      this.cursor,
+    ]);
+    this.reader.send(command, this.onRead);
+  }
+
+  private readonly onRead = (reply: RespValue): void => {
+    const raw = streamEntries(reply, true);
+    if (raw === null) {
+      this.readRefused("XREAD", reply);
+      return;
+    }
+    this.readRefusals = 0;
+    for (const item of raw) {
+      const se = decodeStreamEntry(item);
+      if (!se) continue;
+      this.cursor = se.id;
+      if (!se.entry) {
+        if (!this.warnedForeign) this.options.log(`Cluster: skipped stream entry ${se.id}: not written by a chat server`);
+        this.warnedForeign = true;
+        continue;
+      }
+      this.deliver(se.entry, se.producer, se.ref, false);
+    }
+    if (this.reader.up && this.synced) this.readNext();
+  };
+
+  /** Hand one entry to the sink, after telling it about any entries missed before it. */
+  private deliver(e: LogEntry, producer: string, ref: number, history: boolean): void {
+    if (e.seq <= this.lastSeq) return;
+    const gap = e.seq - this.lastSeq - 1;
+    if (gap > 0) {
+      this.stats.missed += gap;
+      this.options.log(
+        `Cluster: ${gap} entr${gap === 1 ? "y" : "ies"} (${formatId(this.epoch!, this.lastSeq + 1)} to ${formatId(this.epoch!, e.seq - 1)}) ` +
+          `left the stream before this server read them; raise --cluster-retention (now ~${this.options.retention})`,
+      );
+      this.sink?.missed(gap);
+    }
+    this.lastSeq = e.seq;
+    const local = producer === this.producer;
+    const shown = local ? this.takeShown(ref) || history : history;
+    if (!local && e.origin === this.node && !history && !this.warnedTwin) {
+      this.warnedTwin = true;
+      this.options.log(`Cluster: another server also calls itself ${this.node}: give each server its own --node`);
+    }
+    if (!history) {
+      this.stats.read++;
+      if (!local) this.stats.remote++;
+    }
+    this.sink?.entry(e, local, shown);
+  }
+
+  /** Whether local entry `ref` was appended while the link was down (so the server showed it already). */
+  private takeShown(ref: number): boolean {
+    const refs = this.shownRefs;
+    while (this.shownHead < refs.length && refs[this.shownHead]! < ref) this.shownHead++;
+    const shown = this.shownHead < refs.length && refs[this.shownHead] === ref;
+    if (shown) this.shownHead++;
+    if (this.shownHead > 1024 && this.shownHead * 2 > refs.length) {
+      this.shownRefs = refs.slice(this.shownHead);
+      this.shownHead = 0;
+    }
+    return shown;
+  }
+
+  // ---- The link, for the log ----
+
+  /** Log the link as one thing: up when the writer is up and the reader in step, down otherwise. */
+  private linkChanged(which: string, reason?: string, retryMs?: number): void {
+    if (this.closed) return;
+    const up = this.writer.up && this.reader.up && this.synced;
     if (up === this.linkUp) {
       // Still down: say why once per outage, not on every retry.
-      if (!up && reason !== undefined && !wasUp && !this.reportedOutage) {
+      if (!up && reason !== undefined && !this.reportedOutage) {
         this.reportedOutage = true;
         this.options.log(
           `Cluster link to ${describeTarget(this.options.target)} not up (${which}: ${reason}); local chat goes on, retrying with backoff`,
@@ -263,28 +473,22 @@ export class ClusterRelay<T> implements Relay {
     this.options.log(`Cluster link down (${which}: ${reason ?? "closed"}); local chat goes on, reconnecting in ${retryMs ?? 0} ms`);
   }
 
-  /** Both connections are up: publish what waited, and say how the outage went. */
   private linkCameUp(): void {
     const now = this.reactor.now();
-    const queued = this.queue.length;
-    let lines = 0;
-    for (const out of this.queue.splice(0)) {
-      lines += out.lines;
-      this.publish(out);
-    }
-    this.queuedBytes = 0;
-    const lost = this.notRelayed;
     if (!this.everUp) {
-      this.options.log(`Cluster link up: ${describeTarget(this.options.target)}`);
+      this.options.log(
+        `Cluster link up: ${describeTarget(this.options.target)}, the room's log is at ${formatId(this.epoch!, this.lastSeq)}`,
+      );
     } else {
-      const secs = ((now - (this.downSince ?? now)) / 1000).toFixed(1);
-      const what = queued || lost ? ` (queued lines relayed: ${lines}, not relayed: ${lost})` : "";
+      const secs = ((now - this.downSince) / 1000).toFixed(1);
+      const what =
+        this.queuedWhileDown || this.dropped ? ` (entries queued meanwhile: ${this.queuedWhileDown}, not relayed: ${this.dropped})` : "";
       this.options.log(`Cluster link back after ${secs} s${what}`);
     }
     this.everUp = true;
-    this.downSince = null;
     this.reportedOutage = false;
-    this.notRelayed = 0;
+    this.queuedWhileDown = 0;
+    this.dropped = 0;
   }
 }
 
@@ -293,6 +497,5 @@ function handshakeFor(t: RedisTarget): Command[] {
   const steps: Command[] = [];
   if (t.password !== null) steps.push(t.username ? ["AUTH", t.username, t.password] : ["AUTH", t.password]);
   if (t.db !== 0) steps.push(["SELECT", String(t.db)]);
-  if (steps.length === 0) steps.push(["PING"]); // the link is up once Redis has answered
   return steps;
 }

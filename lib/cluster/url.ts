@@ -53,12 +53,22 @@ export function describeTarget(t: RedisTarget): string {
   return `redis://${user ? `${user}@` : ""}${formatHostPort(t.host, t.port)}/${t.db}`;
 }
 
+/** The Redis keys of a room's log (see lib/cluster/script.ts). */
+export interface RoomKeys {
+  /** The stream: the room's log. */
+  readonly log: string;
+  /** A hash: the log's epoch, last SEQ and where this epoch started. */
+  readonly meta: string;
+  /** Prefix of each server run's key holding its last appended local ref. */
+  readonly producer: string;
+}
+
 /**
- * The pub/sub channel of a room. Redis pub/sub ignores the selected
- * database (a message published "in" db 1 reaches subscribers "in" db 2),
- * so the database number is part of the name: clusters configured on
- * different databases of one Redis stay apart, as the URL suggests.
+ * The keys of a room. Keys live in the URL's database (unlike pub/sub
+ * channels, which ignore it), so clusters on different databases of one
+ * Redis stay apart.
  */
-export function roomChannel(db: number, room: string): string {
-  return `select-chat:${db}:${room}`;
+export function roomKeys(room: string): RoomKeys {
+  const base = `select-chat:${room}`;
+  return { log: `${base}:log`, meta: `${base}:meta`, producer: `${base}:producer:` };
 }

@@ -60,10 +60,21 @@ export class HistoryStoreError extends Error {
   override readonly name = "HistoryStoreError";
 }
 
+/** Bytes of entries a log keeps at most by default, whatever their number (see `RoomLog`). */
+export const DEFAULT_HISTORY_BYTES = 8 * 1024 * 1024;
+
 /**
  * The newest `capacity` entries of the room's log, in a ring. A lone
  * server numbers entries with `append`; a cluster's relay hands them over
  * numbered with `insert`.
+ *
+ * Entries' bytes live in one byte ring (`arena`) of at most `maxBytes`,
+ * written in order and wrapping round: keeping a line costs a copy into
+ * memory allocated once, not an allocation per line (a relay handles
+ * hundreds of thousands a second, and a garbage collector that lags behind
+ * that many short-lived buffers shows as resident memory). The oldest
+ * entries go when either bound is reached. So an entry's `line` is a view
+ * that the log reuses later: whoever keeps one beyond the tick copies it.
  */
 export class RoomLog {
   private ring: (LogEntry | undefined)[];
@@ -71,6 +82,9 @@ export class RoomLog {
   private head = 0;
   private count = 0;
   private last = 0;
+  private arena: Uint8Array | null = null;
+  /** Where the next entry's bytes go in `arena`. */
+  private writeAt = 0;
   /** Entries not yet handed to the store (see `takeUnsaved`). */
   private unsaved: LogEntry[] = [];
   readonly resumes: ResumeCounters = { complete: 0, gaps: 0, missed: 0 };
@@ -78,10 +92,12 @@ export class RoomLog {
   /**
    * @param capacity entries kept (0: none; ids are still given)
    * @param epoch this life of the log (see `newEpoch`)
+   * @param maxBytes bytes of entries kept at most (allocated on first use)
    */
   constructor(
     readonly capacity: number,
     public epoch: string = newEpoch(),
+    readonly maxBytes = DEFAULT_HISTORY_BYTES,
   ) {
     this.ring = new Array(Math.min(capacity, 1024));
   }
@@ -106,14 +122,18 @@ export class RoomLog {
     return this.last > 0 ? formatId(this.epoch, this.last) : null;
   }
 
-  /** Number the entry next in this epoch and keep it. */
-  append(c: EntryContent): LogEntry {
+  /**
+   * Number the entry next in this epoch and keep it. Its line is
+   * `c.line` followed by `rest` (a message's prefix and text, given apart
+   * so that they are copied once, into the log's own bytes).
+   */
+  append(c: EntryContent, rest: Uint8Array | null = null): LogEntry {
     const entry: LogEntry = {
       seq: this.last + 1,
       time: c.time,
       kind: c.kind,
       sender: c.sender,
-      line: c.line,
+      line: this.copyIn(c.line, rest),
       textStart: c.textStart,
       newName: c.newName,
       origin: c.origin,
@@ -123,14 +143,14 @@ export class RoomLog {
   }
 
   /**
-   * Keep an entry numbered elsewhere (a cluster's stream). Its SEQ must
-   * be past `lastSeq`; a jump means entries were missed, and the ring
-   * then holds no gap: what is older than the jump is dropped.
+   * Keep an entry numbered elsewhere (a cluster's stream, a store). Its
+   * SEQ must be past `lastSeq`; a jump means entries were missed, and the
+   * ring then holds no gap: what is older than the jump is dropped.
    */
   insert(entry: LogEntry): void {
     if (entry.seq <= this.last) return;
     if (entry.seq !== this.last + 1) this.clear(entry.seq - 1);
-    this.keep(entry);
+    this.keep({ ...entry, line: this.copyIn(entry.line, null) });
   }
 
   /** Start another epoch (`epoch`), empty, after `lastSeq` = `seq`. */
@@ -174,12 +194,64 @@ export class RoomLog {
     return result;
   }
 
-  /** Entries appended or inserted since the last call, for the store. */
+  /** Entries appended or inserted since the last call, for the store (their lines are views: see the class). */
   takeUnsaved(): LogEntry[] {
     if (this.unsaved.length === 0) return NONE;
     const out = this.unsaved;
     this.unsaved = [];
     return out;
+  }
+
+  /**
+   * `head` then `rest`, copied to the byte ring; the oldest entries whose
+   * bytes are in the way go first. A line too big for a quarter of the
+   * ring gets bytes of its own (kept only while it is the newest few).
+   */
+  private copyIn(head: Uint8Array, rest: Uint8Array | null): Uint8Array {
+    const n = head.length + (rest ? rest.length : 0);
+    if (this.capacity === 0 || n > this.maxBytes / 4) {
+      const own = new Uint8Array(n);
+      own.set(head);
+      if (rest) own.set(rest, head.length);
+      return own;
+    }
+    this.arena ??= new Uint8Array(this.maxBytes);
+    if (this.writeAt + n > this.arena.length) {
+      // Wrap round: the previous lap's tail is the oldest, and goes first.
+      this.evictFrom(this.writeAt, this.arena.length);
+      this.writeAt = 0;
+    }
+    this.evictFrom(this.writeAt, this.writeAt + n);
+    const at = this.writeAt;
+    this.arena.set(head, at);
+    if (rest) this.arena.set(rest, at + head.length);
+    this.writeAt += n;
+    return this.arena.subarray(at, at + n);
+  }
+
+  /**
+   * Drop the oldest entries while their bytes start in [from, to): the
+   * previous lap's, just ahead of the writer (this lap's are all behind it).
+   */
+  private evictFrom(from: number, to: number): void {
+    const arena = this.arena!;
+    while (this.count > 0) {
+      const line = this.ring[this.head]!.line;
+      if (line.buffer !== arena.buffer) {
+        // Bytes of its own: in nobody's way, but older than what is.
+        this.dropOldest();
+        continue;
+      }
+      const start = line.byteOffset;
+      if (start < from || start >= to) return;
+      this.dropOldest();
+    }
+  }
+
+  private dropOldest(): void {
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) % this.ring.length;
+    this.count--;
   }
 
   private keep(entry: LogEntry): void {
@@ -210,6 +282,7 @@ export class RoomLog {
     this.head = 0;
     this.count = 0;
     this.last = lastSeq;
+    // The byte ring goes on where it was: this tick's unsaved entries may still be in it.
   }
 
   /** Kept entries from position `from` to `to` (0: the oldest kept). */

@@ -34,6 +34,8 @@ export class Peer {
   repliesRefused = false;
   /** Delivers an unterminated tail once the connection has gone quiet. */
   tailTimer: Timer | null = null;
+  /** Tells it who is here if it stays silent (see `ChatServer.admit`). */
+  presenceTimer: Timer | null = null;
   /** Set right after the key is registered. */
   limits: ClientLimits | null = null;
   /**

@@ -118,7 +118,7 @@ export class Room<T = unknown> {
    */
   broadcast(from: Member<T> | null, a: Uint8Array, b?: Uint8Array, c?: Uint8Array): number {
     const tcpMembers = this.members.length - this.eventMembers;
-    const own = from !== null && from.joined && !from.events;
+    const own = from?.joined === true && !from.events;
     const receivers = own ? tcpMembers - 1 : tcpMembers;
     if (!this.coalesce) {
       this.broadcastNow(from, b ? (c ? concat([a, b, c]) : concat([a, b])) : a);

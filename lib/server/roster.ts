@@ -1,3 +1,5 @@
+import { EntryKind, type LogEntry } from "../chat/entry.ts";
+
 /**
  * Who is in the room on the other servers of a cluster, as far as the
  * shared log tells: a remote join adds a name, a leave removes it, a nick
@@ -6,8 +8,6 @@
  * the server restarts; the presence line says "as far as we know" by being
  * built from this.
  */
-import { EntryKind, type LogEntry } from "../chat/entry.ts";
-
 export class Roster {
   /** Names by origin, then by name. */
   private readonly byOrigin = new Map<string, Set<string>>();

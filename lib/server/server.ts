@@ -62,6 +62,8 @@ const TRICKLE_MS = 250;
 const TRICKLE_BYTES = 256 * 1024;
 
 const SLASH = 0x2f;
+/** How long a silent TCP newcomer waits for the presence line (see `admit`). */
+const PRESENCE_WAIT_MS = 250;
 
 /** Options of a `ChatServer`; see `defaultServerOptions`. */
 export interface ChatServerOptions {
@@ -167,11 +169,11 @@ export class ChatServer implements CommandHost {
   readonly relaySink: RelaySink = {
     entry: (e, local, shown) => {
       this.log.insert(e);
-      if (!local) {
-        this.roster.note(e);
-        this.counters.linesOut += this.room.broadcast(null, e.line, NEWLINE);
-      }
-      if ((!local || !shown) && this.room.eventReaders > 0) {
+      if (!local) this.roster.note(e);
+      // `shown`: history loaded as the relay connects, or a local entry shown when it happened.
+      if (shown) return;
+      if (!local) this.counters.linesOut += this.room.broadcast(null, e.line, NEWLINE);
+      if (this.room.eventReaders > 0) {
         this.counters.linesOut += this.room.broadcastEvent(entryEvent(this.log.epoch, e));
       }
     },
@@ -271,25 +273,30 @@ export class ChatServer implements CommandHost {
   /** Relay a client's line to everyone else (and the cluster) behind `prefix`, and log it. */
   say(peer: Peer, prefix: Uint8Array, line: Uint8Array): void {
     this.counters.linesOut += this.room.broadcast(peer.member, prefix, line, NEWLINE);
-    this.record(EntryKind.LINE, displayName(peer), concat([prefix, line]), prefix.length, "", true);
+    this.record(EntryKind.LINE, displayName(peer), prefix, line, "", true);
   }
 
   /**
-   * Log an entry the room broadcast to its TCP clients, and show it to its
-   * web clients (`show`). A lone server numbers it now; in a cluster the
-   * relay does, and hands it back (see `relaySink`), unless the link is
-   * down: then web clients see it now, without a number.
+   * Log an entry the room broadcast to its TCP clients (its line: `head`
+   * then `rest`), and show it to its web clients (`show`). A lone server
+   * numbers it now; in a cluster the relay does, and hands it back (see
+   * `relaySink`), unless the link is down: then web clients see it now,
+   * without a number.
    */
-  private record(kind: EntryKind, sender: string, line: Uint8Array, textStart: number, newName: string, show: boolean): void {
-    const content: EntryContent = { time: Date.now(), kind, sender, line, textStart, newName, origin: this.options.origin };
+  private record(kind: EntryKind, sender: string, head: Uint8Array, rest: Uint8Array | null, newName: string, show: boolean): void {
+    const time = Date.now();
+    const origin = this.options.origin;
+    const textStart = rest ? head.length : 0;
     const relay = this.options.relay;
     if (relay) {
+      const line = rest ? concat([head, rest]) : head;
+      const content: EntryContent = { time, kind, sender, line, textStart, newName, origin };
       if (!relay.append(content) && show && this.room.eventReaders > 0) {
         this.counters.linesOut += this.room.broadcastEvent(unnumberedEvent(content));
       }
       return;
     }
-    const entry = this.log.append(content);
+    const entry = this.log.append({ time, kind, sender, line: head, textStart, newName, origin }, rest);
     if (show && this.room.eventReaders > 0) this.counters.linesOut += this.room.broadcastEvent(entryEvent(this.log.epoch, entry));
   }
 
@@ -312,6 +319,11 @@ export class ChatServer implements CommandHost {
   reply(peer: Peer, text: string): void {
     if (!peer.member.events) return this.room.sendTo(peer.member, encode(text + "\n"));
     this.room.sendTo(peer.member, text.startsWith("Error") ? errorEvent(text) : replyEvent(text));
+  }
+
+  /** A limit's message to one client: a line, or to a web client an `error` event. */
+  private warn(peer: Peer, text: string): void {
+    this.room.sendTo(peer.member, peer.member.events ? errorEvent(text) : encode(text + "\n"));
   }
 
   /** Bytes to one TCP client only, kept by reference (`/who`'s shared list). */
@@ -361,7 +373,7 @@ export class ChatServer implements CommandHost {
     // In a cluster the log is the cluster's: what stays here is not in it.
     const logged = this.options.relay ? reach & Reach.CLUSTER : reach & (Reach.ROOM | Reach.CLUSTER);
     const sender = about ? displayName(about) : "";
-    if (logged) this.record(kind, sender, bytes, 0, newName, (reach & Reach.ROOM) !== 0);
+    if (logged) this.record(kind, sender, bytes, null, newName, (reach & Reach.ROOM) !== 0);
     else if (reach & Reach.ROOM && this.room.eventReaders > 0) {
       const content = { time: Date.now(), kind, sender, line: bytes, textStart: 0, newName, origin: this.options.origin };
       this.counters.linesOut += this.room.broadcastEvent(unnumberedEvent(content));
@@ -432,11 +444,18 @@ export class ChatServer implements CommandHost {
     // Announced before it joins: a client is not told about itself.
     this.announce(peer, notice.connected(conn.remote), Reach.ALL, EntryKind.JOIN);
     this.room.join(peer.member);
-    this.tellPresence(peer);
+    // A TCP client hears who is here once its first bytes show it is no TLS
+    // client (a TLS client would take the line for a broken handshake and
+    // never read why it is closed), or after PRESENCE_WAIT_MS of silence.
+    if (peer.firstBytes === null) this.tellPresence(peer);
+    else peer.presenceTimer = this.reactor.setTimer(PRESENCE_WAIT_MS, () => this.tellPresence(peer));
   }
 
   /** Who else is here, as the client joins: one line (TCP) or a `presence` event. */
   private tellPresence(peer: Peer): void {
+    peer.presenceTimer?.cancel();
+    peer.presenceTimer = null;
+    if (!peer.key.valid) return;
     const names: string[] = [];
     for (const m of this.room.list()) {
       if (names.length >= PRESENCE_NAMES) break;
@@ -490,7 +509,12 @@ export class ChatServer implements CommandHost {
       return EMPTY_BYTES;
     }
     peer.firstBytes = null;
-    if (!tls) return bytes;
+    if (!tls) {
+      if (peer.presenceTimer) this.tellPresence(peer);
+      return bytes;
+    }
+    peer.presenceTimer?.cancel();
+    peer.presenceTimer = null;
     this.evictOverLimit(peer, PLAIN_TCP_ONLY, offlineReason.tls);
     return EMPTY_BYTES;
   }
@@ -509,7 +533,7 @@ export class ChatServer implements CommandHost {
     if (verdict !== LineVerdict.PASS) {
       if (verdict === LineVerdict.DROP_AND_WARN) {
         const { rate, burst } = this.options.limits;
-        this.reply(peer, limitMessages.flooding(rate, burst));
+        this.warn(peer, limitMessages.flooding(rate, burst));
       }
       return true;
     }
@@ -546,6 +570,7 @@ export class ChatServer implements CommandHost {
   private evict(peer: Peer, text: string, abort = false): void {
     if (!peer.key.valid) return;
     peer.tailTimer?.cancel();
+    peer.presenceTimer?.cancel();
     peer.limits?.close();
     this.room.leave(peer.member);
     this.closeClient(peer.key, abort);
@@ -568,7 +593,7 @@ export class ChatServer implements CommandHost {
   /** Evict a client for breaking a limit: tell it why, then the others. */
   private evictOverLimit(peer: Peer, why: string, reason: string): void {
     if (!peer.key.valid) return;
-    this.reply(peer, why);
+    this.warn(peer, why);
     this.evict(peer, notice.offline(peer.noticeName, reason));
   }
 

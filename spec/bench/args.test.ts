@@ -73,8 +73,10 @@ t.test("every flag, as --flag value and as --flag=value", async (t) => {
   t.equal(options.cRelay, "peers/c_relay.c");
   t.equal(options.svg, "out.svg");
   t.same(parseArgs(["--compare", "ours-bun,c,redis,127.0.0.1:9"]).compare, ["ours-bun", "c", "redis", "127.0.0.1:9"]);
-  for (const name of ["ours-bun", "ours-node", "ours-nocoalesce", "c", "redis"])
+  for (const name of ["ours-bun", "ours-node", "ours-nocoalesce", "ours-ws", "c", "redis", "bun-publish"])
     t.equal(parseArgs(["--target", name]).target, name, `--target ${name}: a target the harness starts`);
+  t.equal(parseArgs(["--target", "ws://127.0.0.1:8080/ws"]).target, "ws://127.0.0.1:8080/ws", "a running WebSocket server");
+  t.same(parseArgs(["--compare", "ws://[::1]:81/ws,bun-publish"]).compare, ["ws://[::1]:81/ws", "bun-publish"]);
   t.equal(parseArgs(["-h"]).help, true, "-h");
   t.equal(parseArgs(["--help"]).help, true, "--help");
 });
@@ -91,13 +93,24 @@ t.test("bad command lines: one line saying what is wrong", async (t) => {
     [["--scenario="], "--scenario needs a value"],
     [["--scenario", "connect,nope"], "unknown scenario 'nope'"],
     [["--target"], "--target needs a target"],
-    [["--target", "localhost"], "--target expects HOST:PORT or one of ours-bun, ours-node, ours-nocoalesce, c, redis; got 'localhost'"],
-    [["--target", "localhost:0"], "--target expects HOST:PORT or one of ours-bun, ours-node, ours-nocoalesce, c, redis; got 'localhost:0'"],
+    [
+      ["--target", "localhost"],
+      "--target expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, redis, bun-publish; got 'localhost'",
+    ],
+    [
+      ["--target", "localhost:0"],
+      "--target expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, redis, bun-publish; got 'localhost:0'",
+    ],
+    [["--target", "ws://localhost/ws"], "--target expects ws://HOST:PORT/PATH, got 'ws://localhost/ws'"],
+    [["--compare", "ws://127.0.0.1:0/ws"], "--compare expects ws://HOST:PORT/PATH, got 'ws://127.0.0.1:0/ws'"],
     [["--backend"], "--backend must be bun or node, got ''"],
     [["--backend", "deno"], "--backend must be bun or node, got 'deno'"],
     [["--svg"], "--svg needs a file name"],
     [["--compare"], "--compare needs a list of targets"],
-    [["--compare", "ours-bun,rust"], "--compare expects HOST:PORT or one of ours-bun, ours-node, ours-nocoalesce, c, redis; got 'rust'"],
+    [
+      ["--compare", "ours-bun,rust"],
+      "--compare expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, redis, bun-publish; got 'rust'",
+    ],
     [["--c-relay"], "--c-relay needs a file name"],
     [["--frobnicate"], "unknown option '--frobnicate'"],
     [["--frobnicate=1"], "unknown option '--frobnicate=1'"],
@@ -143,7 +156,7 @@ t.test("the usage lists every flag, its help aligned", async (t) => {
     t.match(line, /^.{21} {2}\S/, `help text starts in column 24, after a gap: ${line.trim().split(" ")[0]}`);
   t.match(
     USAGE,
-    /side by side:\n {23}ours-bun, ours-node, ours-nocoalesce, c, redis, or HOST:PORT$/m,
+    /side by side:\n {23}ours-bun, ours-node, ours-nocoalesce, ours-ws, c, redis, bun-publish,\n {23}HOST:PORT or ws:\/\/HOST:PORT\/PATH$/m,
     "a second help line is indented as far",
   );
   for (const line of lines) t.ok(line.length <= 100, `fits 100 columns: ${line.trim().split(" ")[0]}`);

@@ -1,92 +1,240 @@
 // The cluster relay in-process, on the node:net backend and a real
 // redis-server, without a chat server: its Redis links are `Service`s that a
-// few lines of dispatch serve, and the before-sleep hook ends its tick. A
-// tick's lines go out as few PUBLISHes as the message size allows, each
-// starting with the node id, and arrive at the other node in order.
+// few lines of dispatch serve, its sink records what it is handed, and the
+// test ends the relay's tick as the server's before-sleep hook would. A
+// proxy between a relay and Redis stalls or cuts its links on demand.
 import t from "tap";
 import { NodeBackend } from "../../lib/backends/node.ts";
+import { EntryKind, type EntryContent, type LogEntry } from "../../lib/chat/entry.ts";
 import { Reactor, type ReadySets } from "../../lib/reactor/reactor.ts";
 import type { Service } from "../../lib/reactor/service.ts";
-import { ClusterRelay } from "../../lib/cluster/relay.ts";
+import { ClusterRelay, type ClusterOptions } from "../../lib/cluster/relay.ts";
 import { parseRedisUrl } from "../../lib/cluster/url.ts";
 import { RedisServer, redisMissing } from "../support/redis.ts";
+import { Waiters } from "../support/waiters.ts";
+import { StallProxy } from "./support/proxy.ts";
+import { RedisClient } from "./support/redis-client.ts";
 
 const skip = redisMissing();
+const enc = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => Buffer.from(b).toString("latin1");
 
 function serveServices(ready: ReadySets<Service>): void {
   for (const key of ready.readable) if (key.valid) key.data.onReadable();
   for (const key of ready.errored) if (key.valid) key.data.onErrored();
 }
 
-/** One node: a reactor of its own, a relay on it, and what the relay hands to local clients. */
-async function startNode(redisUrl: string, nodeId: string) {
+/** What a sink was handed, in order. */
+type SinkEvent =
+  | { k: "entry"; seq: number; line: string; sender: string; local: boolean; shown: boolean }
+  | { k: "reset"; epoch: string; lastSeq: number }
+  | { k: "missed"; count: number };
+
+/** One node: a reactor of its own, a relay on it, and a sink that records. */
+async function startNode(port: number, node: string, more: Partial<ClusterOptions> = {}, waitUp = true) {
   const reactor = new Reactor<Service>(new NodeBackend());
   const logs: string[] = [];
-  const injected: string[] = [];
-  const waiters: Array<() => void> = [];
-  const wake = () => {
-    for (const w of [...waiters]) w();
-  };
+  const events: SinkEvent[] = [];
+  const waiters = new Waiters();
   const relay = new ClusterRelay(reactor, {
-    target: parseRedisUrl(redisUrl),
+    target: parseRedisUrl(`redis://127.0.0.1:${port}`),
     room: "relay-test",
+    node,
+    retention: 1000,
+    load: 100,
     queueBytes: 16 << 20,
-    nodeId,
+    timing: { retryMs: 20, maxRetryMs: 100 },
     log: (line) => {
       logs.push(line);
-      wake();
+      waiters.wake();
     },
+    ...more,
   });
   reactor.setBeforeSleep(() => relay.endTick());
   const running = reactor.run(serveServices);
-  relay.start((bytes) => {
-    injected.push(Buffer.from(bytes).toString("latin1"));
-    wake();
+  relay.start({
+    entry: (e: LogEntry, local, shown) => {
+      events.push({ k: "entry", seq: e.seq, line: text(e.line), sender: e.sender, local, shown });
+      waiters.wake();
+    },
+    reset: (epoch, lastSeq) => events.push({ k: "reset", epoch, lastSeq }),
+    missed: (count) => events.push({ k: "missed", count }),
   });
-  /** Resolves once `test` holds (checked after every log line and injected message). */
-  const until = (test: () => boolean) =>
-    new Promise<void>((resolve) => {
-      const check = () => {
-        if (!test()) return;
-        waiters.splice(waiters.indexOf(check), 1);
-        resolve();
-      };
-      waiters.push(check);
-      check();
-    });
+  const entries = () => events.filter((e) => e.k === "entry");
+  const until = (test: () => boolean, what: string) => waiters.until(test, what, 15_000, () => `; log: ${logs.join(" | ")}`);
+  /** Append lines as one tick (the test is outside the reactor's tick: end it as the hook would). */
+  const say = (...lines: string[]): boolean[] => {
+    const accepted = lines.map((l) => relay.append(line(l)));
+    relay.endTick();
+    return accepted;
+  };
   const stop = async () => {
     relay.close();
     reactor.stop();
     await running;
     reactor.close();
   };
-  return { relay, logs, injected, until, stop };
+  if (waitUp) await until(() => logs.some((l) => l.startsWith("Cluster link up")), "the link up");
+  return { relay, logs, events, entries, until, say, stop };
 }
 
-t.test("a tick's burst is split at the message size, relayed in order, and not echoed to its sender", { skip }, async (t) => {
+/** A line from an address-named client of this server. */
+const line = (t: string): EntryContent => ({
+  time: 1,
+  kind: EntryKind.LINE,
+  sender: "127.0.0.1:4000",
+  line: enc(`<127.0.0.1:4000> ${t}`),
+  textStart: 17,
+  newName: "",
+  origin: "",
+});
+
+t.test("every node gets every entry, its own included, numbered in one order", { skip }, async (t) => {
   const redis = await RedisServer.start();
   t.teardown(() => redis.kill());
-  const a = await startNode(redis.url, "aaaa");
-  const b = await startNode(redis.url, "bbbb");
+  const a = await startNode(redis.port, "na");
+  const b = await startNode(redis.port, "nb");
   t.teardown(() => Promise.all([a.stop(), b.stop()]));
-  for (const node of [a, b]) await node.until(() => node.logs.some((l) => l.startsWith("Cluster link up")));
 
-  // 600 lines of ~1 KiB, all in one tick: more than two 256 KiB messages.
-  const prefix = new TextEncoder().encode("<a> ");
-  const lines = Array.from({ length: 600 }, (_, i) => `${String(i).padStart(4, "0")} ${"x".repeat(1000)}`);
-  for (const line of lines) a.relay.line(prefix, new TextEncoder().encode(line));
-  a.relay.notice("Client (127.0.0.1, 1) quits");
-  const expected = lines.map((l) => `<a> ${l}\n`).join("") + "Client (127.0.0.1, 1) quits\n";
-  await b.until(() => b.injected.join("").length >= expected.length);
+  for (let i = 0; i < 20; i++) {
+    t.same(a.say(`a${i}`, `a${i}'`), [true, true], "the link is up: the entry will come back numbered");
+    b.say(`b${i}`);
+  }
+  for (const n of [a, b]) await n.until(() => n.entries().length === 60, "60 entries");
+  const order = (n: typeof a) => n.entries().map((e) => e.k === "entry" && `${e.seq} ${e.line}`);
+  t.same(order(a), order(b), "both nodes see the same numbers in the same order");
+  t.same(
+    a.entries().map((e) => e.k === "entry" && e.seq),
+    Array.from({ length: 60 }, (_, i) => i + 1),
+    "contiguous from 1",
+  );
+  const aLines = a.entries().filter((e) => e.k === "entry" && e.line.includes("@na>"));
+  t.equal(aLines.length, 40, "a's address-named client carries a's node name");
+  t.ok(
+    a.entries().every((e) => e.k === "entry" && e.local === e.line.includes("@na>") && !e.shown),
+    "a's own are local, none shown yet",
+  );
+  t.ok(
+    b.entries().every((e) => e.k === "entry" && e.local === e.line.includes("@nb>")),
+    "b's own are local",
+  );
+  t.match(a.entries()[0], { sender: "127.0.0.1:4000@na", line: "<127.0.0.1:4000@na> a0" });
+  t.same(a.events[0], { k: "reset", epoch: a.relay.position.epoch, lastSeq: 0 }, "the sink first learns the stream's epoch");
+  t.equal(a.relay.position.epoch, b.relay.position.epoch);
+  t.equal(a.relay.stats.appended, 40);
+  t.equal(a.relay.stats.remote, 20);
 
-  t.equal(b.injected.join(""), expected, "every line once, in order, without the node id header");
-  t.equal(a.relay.stats.published, 3, "two full messages, then the rest of the tick");
-  t.equal(a.relay.stats.linesOut, 601);
-  t.equal(b.relay.stats.received, 3);
-  // Redis sent a's messages back to a's subscriber before it took b's reply:
-  // once a has the reply, it has seen (and dropped) its own messages.
-  b.relay.notice("reply from b");
-  b.relay.endTick(); // b's reactor sleeps: end the tick as its hook would
-  await a.until(() => a.injected.length > 0);
-  t.same(a.injected, ["reply from b\n"], "the sender does not get its own messages back");
+  // A node that starts later has the newest entries as history, not live lines.
+  const c = await startNode(redis.port, "nc", { load: 5 });
+  t.teardown(() => c.stop());
+  t.same(c.events[0], { k: "reset", epoch: a.relay.position.epoch, lastSeq: 55 });
+  t.same(
+    c.entries().map((e) => e.k === "entry" && [e.seq, e.shown]),
+    [56, 57, 58, 59, 60].map((s) => [s, true]),
+    "the last 5, shown to nobody",
+  );
+  t.match(c.logs.join("\n"), /loaded 5 entries of the room's history/);
+  b.say("live");
+  await c.until(() => c.entries().length === 6, "the live entry");
+  t.match(c.entries()[5], { seq: 61, line: "<127.0.0.1:4000@nb> live", local: false, shown: false });
+});
+
+t.test("link down: entries wait and come back marked shown; a lost reply's batch is not appended twice", { skip }, async (t) => {
+  const redis = await RedisServer.start();
+  t.teardown(() => redis.kill());
+  const proxy = await StallProxy.start(redis.port);
+  t.teardown(() => proxy.close());
+  const a = await startNode(proxy.port, "na");
+  const b = await startNode(redis.port, "nb");
+  t.teardown(() => Promise.all([a.stop(), b.stop()]));
+
+  // Redis runs a's append, but its reply never reaches a...
+  proxy.stallReplies();
+  t.same(a.say("sent once"), [true]);
+  await b.until(() => b.entries().length === 1, "b has it");
+  // ...and a's links are lost: a sends the batch again on its next connection.
+  proxy.cut();
+  await a.until(() => a.logs.some((l) => l.startsWith("Cluster link down")), "a's link down");
+  t.same(a.say("while down 1", "while down 2"), [false, false], "the link is down: the server shows them now, unnumbered");
+  proxy.restore();
+  await a.until(() => a.logs.some((l) => l.startsWith("Cluster link back")), "a's link back");
+  await b.until(() => b.entries().length === 3, "b has all three");
+  await a.until(() => a.entries().length === 3, "a has all three back");
+
+  t.same(
+    b.entries().map((e) => e.k === "entry" && `${e.seq} ${e.line}`),
+    ["1 <127.0.0.1:4000@na> sent once", "2 <127.0.0.1:4000@na> while down 1", "3 <127.0.0.1:4000@na> while down 2"],
+    "each once, in order",
+  );
+  t.same(
+    a.entries().map((e) => e.k === "entry" && [e.seq, e.local, e.shown]),
+    [
+      [1, true, false],
+      [2, true, true],
+      [3, true, true],
+    ],
+    "the ones queued while down come back as already shown",
+  );
+  // The first reply was lost; the resend's says it appended nothing of that batch.
+  t.equal(a.relay.stats.appended, 2, "the resent batch was skipped by the script");
+  t.match(a.logs.join("\n"), /Cluster link back after [\d.]+ s \(entries queued meanwhile: 2, not relayed: 0\)/);
+  t.same((await RedisClient.connect(redis.port).then(async (r) => [await r.ok("XLEN", a.relay.keys.log), r.close()]))[0], 3);
+});
+
+t.test("a reader that fell behind the retention is told how many entries it missed", { skip }, async (t) => {
+  const redis = await RedisServer.start();
+  t.teardown(() => redis.kill());
+  const admin = await RedisClient.connect(redis.port);
+  t.teardown(() => admin.close());
+  // Small stream nodes, so that MAXLEN ~ 10 trims near 10.
+  await admin.ok("CONFIG", "SET", "stream-node-max-entries", "4");
+  const proxy = await StallProxy.start(redis.port);
+  t.teardown(() => proxy.close());
+  const a = await startNode(redis.port, "na", { retention: 10 });
+  const b = await startNode(proxy.port, "nb", { retention: 10 });
+  t.teardown(() => Promise.all([a.stop(), b.stop()]));
+  a.say("before");
+  await b.until(() => b.entries().length === 1, "b in step");
+
+  proxy.stall(); // b's reader (and writer) hear nothing from Redis now
+  // In ticks of 5, each read by a before the next: a keeps up, b does not.
+  for (let i = 0; i < 100; i += 5) {
+    a.say(...[0, 1, 2, 3, 4].map((j) => `n${i + j}`));
+    await a.until(() => a.entries().length === i + 6, `a has ${i + 6}`);
+  }
+  t.equal(a.relay.stats.missed, 0, "a missed nothing");
+  proxy.restore();
+  await b.until(() => b.relay.position.lastSeq === 101, "b read up to the newest");
+
+  const got = b.entries().map((e) => e.k === "entry" && e.seq) as number[];
+  const missed = b.events.filter((e) => e.k === "missed").reduce((n, e) => n + (e.k === "missed" ? e.count : 0), 0);
+  t.ok(missed > 0, `b missed some (${missed})`);
+  t.equal(got.length + missed, 101, "what b got and what it missed add up to everything");
+  t.ok(
+    got.every((s, i) => i === 0 || s > got[i - 1]!),
+    "in order",
+  );
+  t.equal(b.relay.stats.missed, missed);
+  const said = b.logs.filter((l) => / left the stream before this server read them/.test(l));
+  t.equal(said.length, 1, "logged once");
+  t.match(said[0], new RegExp(`^Cluster: ${missed} entries \\(\\w+:\\d+ to \\w+:\\d+\\) left the stream`));
+  // What b still got after the gap is what Redis kept.
+  const kept = (await admin.ok("XLEN", a.relay.keys.log)) as number;
+  t.ok(got.filter((s) => s > 101 - kept).length >= 1, "the retained tail arrived");
+});
+
+t.test("Redis refusing the script (a key of another type) is retried, later each time, until it works", { skip }, async (t) => {
+  const redis = await RedisServer.start();
+  t.teardown(() => redis.kill());
+  const admin = await RedisClient.connect(redis.port);
+  t.teardown(() => admin.close());
+  await admin.ok("SET", "select-chat:relay-test:log", "not a stream");
+  const a = await startNode(redis.port, "na", {}, false);
+  t.teardown(() => a.stop());
+  await a.until(() => a.logs.some((l) => /not up \(read: redis refused the sync: WRONGTYPE/.test(l)), "the refusal logged");
+  t.same(a.say("meanwhile"), [false], "not up: the server shows it now");
+  await admin.ok("DEL", "select-chat:relay-test:log");
+  await a.until(() => a.entries().length === 1, "the entry back once the key is fixed");
+  t.match(a.entries()[0], { seq: 1, line: "<127.0.0.1:4000@na> meanwhile", local: true, shown: true });
+  t.equal(a.logs.filter((l) => /refused/.test(l)).length, 1, "the refusal is logged once, not on every retry");
 });

@@ -1,8 +1,11 @@
-// The cluster's pure parts, in-process on Node: RESP, the Redis URL, backoff.
+// The cluster's pure parts, in-process on Node: RESP, the Redis URL, room
+// keys, backoff, and stream entries both ways.
 import t from "tap";
 import { backoffMs } from "../../lib/cluster/link.ts";
 import { asText, encodeCommand, RespError, RespParser, RespProtocolError, type RespValue } from "../../lib/cluster/resp.ts";
-import { describeTarget, parseRedisUrl, RedisUrlError, roomChannel } from "../../lib/cluster/url.ts";
+import { describeTarget, parseRedisUrl, RedisUrlError, roomKeys } from "../../lib/cluster/url.ts";
+import { EntryKind, type EntryContent } from "../../lib/chat/entry.ts";
+import { decodeStreamEntry, entryArgs, NODE_NAME, qualifySender, seqOfId, streamEntries } from "../../lib/cluster/stream-entry.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
@@ -78,7 +81,7 @@ t.test("Redis URLs", async (t) => {
   for (const bad of ["localhost:6379", "redis://", "redis://h:0", "redis://h:70000", "redis://h/x", "redis://h/1?a=b", "rediss://h"]) {
     t.throws(() => parseRedisUrl(bad), RedisUrlError, bad);
   }
-  t.equal(roomChannel(2, "lobby"), "select-chat:2:lobby");
+  t.same(roomKeys("lobby"), { log: "select-chat:lobby:log", meta: "select-chat:lobby:meta", producer: "select-chat:lobby:producer:" });
 });
 
 t.test("backoff doubles per failure up to the cap, with bounded jitter", async (t) => {
@@ -95,4 +98,116 @@ t.test("backoff doubles per failure up to the cap, with bounded jitter", async (
     backoffMs(0, 100, 2000, () => 0.999999),
     120,
   );
+});
+
+const content = (kind: EntryKind, sender: string, line: string, textStart = 0, newName = ""): EntryContent => ({
+  time: 1_700_000_000_123,
+  kind,
+  sender,
+  line: enc(line),
+  textStart,
+  newName,
+  origin: "",
+});
+const text = (e: EntryContent) => ({ sender: e.sender, line: latin1(e.line), x: e.textStart, rest: latin1(e.line.subarray(e.textStart)) });
+
+t.test("another server's address-named clients carry its node name; nicknames and notices stay", async (t) => {
+  t.same(text(qualifySender(content(EntryKind.LINE, "127.0.0.1:5555", "<127.0.0.1:5555> hi", 17), "n2")), {
+    sender: "127.0.0.1:5555@n2",
+    line: "<127.0.0.1:5555@n2> hi",
+    x: 20,
+    rest: "hi",
+  });
+  t.same(text(qualifySender(content(EntryKind.LINE, "127.0.0.1:5555", "* 127.0.0.1:5555 waves", 17), "n2")), {
+    sender: "127.0.0.1:5555@n2",
+    line: "* 127.0.0.1:5555@n2 waves",
+    x: 20,
+    rest: "waves",
+  });
+  // The text is the sender's: an address in it is not touched.
+  t.same(
+    text(qualifySender(content(EntryKind.LINE, "127.0.0.1:5555", "<127.0.0.1:5555> 127.0.0.1:5555", 17), "n2")).rest,
+    "127.0.0.1:5555",
+  );
+  t.same(text(qualifySender(content(EntryKind.JOIN, "127.0.0.1:5555", "Client (127.0.0.1, 5555) connected"), "n2")), {
+    sender: "127.0.0.1:5555@n2",
+    line: "Client (127.0.0.1, 5555)@n2 connected",
+    x: 0,
+    rest: "Client (127.0.0.1, 5555)@n2 connected",
+  });
+  t.equal(
+    latin1(qualifySender(content(EntryKind.NICK, "[::1]:7", "Client (::1, 7) is now bob", 0, "bob"), "n2").line),
+    "Client (::1, 7)@n2 is now bob",
+    "IPv6: the notice's tuple has no brackets",
+  );
+  t.same(
+    text(qualifySender(content(EntryKind.NICK, "bob", "Client (127.0.0.1, 5555) is now bob", 0, "bob"), "n2")),
+    { sender: "bob", line: "Client (127.0.0.1, 5555)@n2 is now bob", x: 0, rest: "Client (127.0.0.1, 5555)@n2 is now bob" },
+    "a notice naming a client by address, whatever its sender field",
+  );
+  const nick = content(EntryKind.LINE, "bob", "<bob> hi", 6);
+  t.equal(qualifySender(nick, "n2"), nick, "a nickname is unique as it is");
+  const notice = content(EntryKind.NOTICE, "", "Server is shutting down");
+  t.equal(qualifySender(notice, "n2"), notice);
+  const quits = content(EntryKind.LEAVE, "bob", "bob quits");
+  t.equal(qualifySender(quits, "n2"), quits);
+  t.ok(
+    NODE_NAME.test("eu-1.b") && !NODE_NAME.test("") && !NODE_NAME.test("a b") && !NODE_NAME.test("-x") && !NODE_NAME.test("x".repeat(33)),
+  );
+});
+
+/** An XRANGE-style entry `[id, [field, value...]]` as Redis would send it. */
+const rawEntry = (id: string, fields: Record<string, string | Uint8Array>) => [
+  enc(id),
+  Object.entries(fields).flatMap(([k, v]) => [enc(k), typeof v === "string" ? enc(v) : v]),
+];
+
+t.test("stream entries decode to log entries, bytes copied and unchanged", async (t) => {
+  const line = Uint8Array.of(0x3c, 0x62, 0x3e, 0x20, 0xff, 0x0d, 0x00); // "<b> " then invalid UTF-8, CR, NUL
+  const [time, kind, sender, newName, x, l] = entryArgs({ ...content(EntryKind.LINE, "b", "", 4), line });
+  const raw = rawEntry("42-0", {
+    o: "n1",
+    r: "ab12",
+    n: "7",
+    t: time as string,
+    k: kind as string,
+    s: sender as string,
+    w: newName as string,
+    x: x as string,
+    l: l as Uint8Array,
+  });
+  const se = decodeStreamEntry(raw)!;
+  t.same({ id: se.id, producer: se.producer, ref: se.ref }, { id: "42-0", producer: "n1/ab12", ref: 7 });
+  const e = se.entry!;
+  t.same(
+    { seq: e.seq, time: e.time, kind: e.kind, sender: e.sender, textStart: e.textStart, newName: e.newName, origin: e.origin },
+    { seq: 42, time: 1_700_000_000_123, kind: EntryKind.LINE, sender: "b", textStart: 4, newName: "", origin: "n1" },
+  );
+  t.same(Array.from(e.line), Array.from(line));
+  const wire = raw[1]![raw[1]!.length - 1] as Uint8Array;
+  wire[0] = 0;
+  t.equal(e.line[0], 0x3c, "a copy: the reply's buffer is not kept");
+
+  const nick = decodeStreamEntry(
+    rawEntry("3-0", { o: "n1", r: "x", n: "1", t: "5", k: "nick", s: "a", w: "bob", x: "0", l: "a is now bob" }),
+  )!;
+  t.same([nick.entry!.kind, nick.entry!.newName], [EntryKind.NICK, "bob"]);
+
+  // Written by hand: an id that is not SEQ-0, no line, or an unknown kind.
+  t.equal(decodeStreamEntry(rawEntry("1700000000000-1", { k: "line", l: "x" }))!.entry, null);
+  t.equal(decodeStreamEntry(rawEntry("5-0", { k: "line" }))!.entry, null);
+  t.equal(decodeStreamEntry(rawEntry("5-0", { k: "shout", l: "x" }))!.entry, null);
+  t.equal(decodeStreamEntry(rawEntry("5-0", { k: "line", l: "x", x: "99" }))!.entry!.textStart, 0, "a text start past the line is 0");
+  t.equal(decodeStreamEntry(enc("nope") as unknown as never), null);
+
+  t.same([seqOfId("1-0"), seqOfId("123456-0"), seqOfId("1-1"), seqOfId("x")], [1, 123456, null, null]);
+});
+
+t.test("XREAD and XRANGE replies give their entries; a timed-out XREAD gives none", async (t) => {
+  const e = rawEntry("1-0", { k: "line", l: "x" });
+  t.same(streamEntries(null, true), []);
+  t.same(streamEntries([[enc("key"), [e]]], true), [e]);
+  t.same(streamEntries([e], false), [e]);
+  t.equal(streamEntries(enc("x"), true), null);
+  t.equal(streamEntries([enc("key")], true), null);
 });

@@ -1,134 +1,181 @@
 // End to end: several `bun bin/server.ts --cluster` processes sharing one
-// room through a real redis-server.
+// room through a real redis-server, whose stream is the room's log. (Under
+// outages: cluster-outages.test.ts.)
+import * as net from "node:net";
 import t from "tap";
 import { LineClient } from "../support/line-client.ts";
-import { runBun, startServer, type ServerProcess } from "../support/bun.ts";
+import { runBun, type ServerProcess, startServer } from "../support/bun.ts";
 import { freePort, RedisServer, redisMissing } from "../support/redis.ts";
+import { clusterOf } from "../cluster/support/room.ts";
+import { StallProxy } from "../cluster/support/proxy.ts";
 
 const skip = redisMissing();
 
-async function clusterOf(
-  t: { teardown(fn: () => unknown): void },
-  redisUrl: string,
-  n: number,
-  extra: string[] = [],
-): Promise<ServerProcess[]> {
-  const servers: ServerProcess[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = await startServer(["--cluster", redisUrl, ...extra]);
-    t.teardown(() => s.stop());
-    servers.push(s);
-  }
-  return servers;
-}
-
-/** Connect a client and wait until `watchers` have seen its join notice. */
+/** Connect a client and wait until it is in the room and `watchers` have seen it join. */
 async function join(server: ServerProcess, ...watchers: LineClient[]): Promise<LineClient> {
   const c = await LineClient.connect(server.port);
-  for (const w of watchers) await w.waitFor(`Client ${c.addr} connected\n`);
+  await c.joined();
+  for (const w of watchers)
+    await w.waitUntil((r) => new RegExp(`Client \\(127\\.0\\.0\\.1, ${c.port}\\)(@\\w+)? connected\\n`).test(r), `${c.addr} joins`);
   return c;
 }
 
+/** `<127.0.0.1:PORT@NODE>`: how other servers name a client without a nickname. */
+const remote = (c: LineClient, node: string) => `<127.0.0.1:${c.port}@${node}>`;
+
 const count = (haystack: string, needle: string) => haystack.split(needle).length - 1;
 
-t.test("clients on different servers are one room", { skip }, async (t) => {
+t.test("clients on different servers are one room, numbered alike everywhere", { skip }, async (t) => {
   const redis = await RedisServer.start();
   t.teardown(() => redis.kill());
-  const [s1, s2, s3] = await clusterOf(t, redis.url, 3);
-  for (const s of [s1!, s2!, s3!]) await s.waitFor("Cluster link up");
-
+  const [s1, s2, s3] = await clusterOf(t, redis.url, ["n1", "n2", "n3"]);
   const a = await join(s1!);
   const b = await join(s2!, a);
   const c = await join(s3!, a, b);
   const a2 = await join(s1!, a, b, c); // a's neighbour on the same server
-  t.teardown(() =>
-    [a, b, c, a2].forEach((x) => {
-      x.reset();
-    }),
-  );
+  t.teardown(() => [a, b, c, a2].forEach((x) => void x.reset()));
+  t.match(a.received, `Client ${b.addr}@n2 connected\n`, "a notice names another server's client with its node");
+  t.match(b.received, `Client ${c.addr}@n3 connected\n`);
+  t.match(a.received, `Client ${a2.addr} connected\n`, "and a neighbour on the same server as it always did");
 
   // One sender's lines reach every other client, in order, exactly once.
   const lines = Array.from({ length: 50 }, (_, i) => `line ${i}`);
   a.send(lines.map((l) => `${l}\n`).join(""));
-  const last = `${a.from} line 49\n`;
-  for (const x of [b, c, a2]) await x.waitFor(last);
-  const expected = lines.map((l) => `${a.from} ${l}\n`).join("");
-  for (const x of [b, c, a2]) {
-    const got = x.received
-      .split("\n")
-      .filter((l) => l.startsWith(a.from))
-      .map((l) => `${l}\n`)
-      .join("");
-    t.equal(got, expected, "in order, once each");
+  for (const [x, from] of [
+    [b, remote(a, "n1")],
+    [c, remote(a, "n1")],
+    [a2, a.from],
+  ] as const) {
+    await x.waitFor(`${from} line 49\n`);
+    const got = x.received.split("\n").filter((l) => l.startsWith(from));
+    t.same(
+      got,
+      lines.map((l) => `${from} ${l}`),
+      "in order, once each",
+    );
   }
-
-  // Not back to the sender: a reply published after a's lines reaches a
-  // after anything a's own server could have echoed back from Redis.
   b.send("reply from b\n");
-  await a.waitFor(`${b.from} reply from b\n`);
-  await a2.waitFor(`${b.from} reply from b\n`);
+  for (const x of [a, a2]) await x.waitFor(`${remote(b, "n2")} reply from b\n`);
   t.equal(count(a.received, "line 0\n"), 0, "the sender does not get its own lines");
-  t.equal(count(a2.received, `${a.from} line 0\n`), 1, "a local neighbour gets a line once, not again via Redis");
+  t.equal(count(a2.received, `${a.from} line 0\n`), 1, "a local neighbour gets a line once, not again from the stream");
 
-  // Notices cross servers with the same wording.
+  // History has the same ids on every server: the stream's.
+  const history = async (x: LineClient) => {
+    const mark = x.received.length;
+    x.send("/history 3\n");
+    await x.waitUntil((r) => r.slice(mark).includes("[history end]"), "the history");
+    return x.received
+      .slice(mark)
+      .split("\n")
+      .filter((l) => l.startsWith("[history "))
+      .map((l) => l.replace(/ \d{4}-\d\d-\d\dT[\d:]+Z\]/, "]"));
+  };
+  const onA = await history(a2);
+  t.equal(onA.length, 4, "3 entries and the end line");
+  t.same(await history(c), onA, "the same ids, times and lines on another server");
+  t.match(onA.at(-1), /^\[history end\] 3 entries, last \w+:\d+$/);
+
+  // Notices cross servers; a server shutting down tells the others its clients are gone.
   c.send("q\n");
-  for (const x of [a, b, a2]) await x.waitFor(`Client ${c.addr} quits\n`);
-  b.reset();
-  for (const x of [a, a2]) await x.waitFor(`Client ${b.addr} is offline\n`);
-
-  // A server shutting down tells the other servers' clients its clients are gone.
+  for (const x of [a, b, a2]) await x.waitFor(`Client ${c.addr}@n3 quits\n`);
   const d = await join(s3!, a);
   s3!.child.kill("SIGTERM");
   await d.waitFor("Server is shutting down\n");
-  await a.waitFor(`Client ${d.addr} is offline (server shutting down)\n`);
+  await a.waitFor(`Client ${d.addr}@n3 is offline (server shutting down)\n`);
   t.equal((await s3!.exited).code, 0, "the stopping server exits cleanly");
 });
 
-t.test("Redis going away: local chat goes on, the link heals when it is back", { skip }, async (t) => {
+t.test("two clients with the same address on two servers are told apart", { skip }, async (t) => {
   const redis = await RedisServer.start();
   t.teardown(() => redis.kill());
-  const [s1, s2] = await clusterOf(t, redis.url, 2);
-  for (const s of [s1!, s2!]) await s.waitFor("Cluster link up");
+  const [s1, s2] = await clusterOf(t, redis.url, ["east", "west"]);
+  const watcher = await join(s1!);
+  t.teardown(() => watcher.reset());
+  // Same local address and port, two servers (libuv sets SO_REUSEADDR on a bound client socket).
+  const port = await freePort();
+  const twin = (server: ServerProcess) =>
+    new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ port: server.port, host: "127.0.0.1", localAddress: "127.0.0.1", localPort: port }, () => resolve(s));
+      s.once("error", reject);
+    });
+  const x = await twin(s1!);
+  const y = await twin(s2!);
+  t.teardown(() => {
+    x.destroy();
+    y.destroy();
+  });
+  x.write("from east\n");
+  y.write("from west\n");
+  await watcher.waitFor(`<127.0.0.1:${port}@west> from west\n`);
+  await watcher.waitFor(`<127.0.0.1:${port}> from east\n`);
+  t.match(watcher.received, `Client (127.0.0.1, ${port})@west connected\n`);
+  t.match(watcher.received, `Client (127.0.0.1, ${port}) connected\n`);
+});
+
+t.test("Redis lost: local chat goes on; when it is back the log starts a new epoch", { skip }, async (t) => {
+  const redis = await RedisServer.start();
+  t.teardown(() => redis.kill());
+  const [s1, s2] = await clusterOf(t, redis.url, ["n1", "n2"]);
   const a = await join(s1!);
   const b = await join(s2!, a);
   const a2 = await join(s1!, a, b);
-  t.teardown(() =>
-    [a, b, a2].forEach((x) => {
-      x.reset();
-    }),
-  );
+  t.teardown(() => [a, b, a2].forEach((x) => void x.reset()));
+  const epoch = /the room's log is at (\w+):0/.exec(s1!.output())![1];
 
   await redis.kill();
-  const down = /Cluster link down \((publish|subscribe): [^)]+\); local chat goes on/;
-  await t.resolves(s1!.waitFor(down), "server 1 logs the lost link");
-  await t.resolves(s2!.waitFor(down), "server 2 logs the lost link");
+  const down = /Cluster link down \((append|read): [^)]+\); local chat goes on/;
+  for (const s of [s1!, s2!]) await t.resolves(s.waitFor(down), "the lost link is logged");
   a.send("local while redis is down\n");
   await t.resolves(a2.waitFor(`${a.from} local while redis is down\n`), "local chat goes on");
 
-  await redis.restart();
-  await t.resolves(
-    s1!.waitFor(/Cluster link back after [\d.]+ s \(queued lines relayed: 1, not relayed: 0\)/),
-    "server 1 is back and relays what it queued",
-  );
-  await t.resolves(s2!.waitFor("Cluster link back"), "server 2 is back");
+  await redis.restart(); // empty: it kept nothing
+  for (const s of [s1!, s2!]) {
+    await t.resolves(s.waitFor(/the room's log started over in Redis \(was \w+:\d+, now epoch \w+ after 0\)/), "a new epoch");
+  }
+  await s1!.waitFor(/Cluster link back after [\d.]+ s \(entries queued meanwhile: 1, not relayed: 0\)/);
+  await t.resolves(b.waitFor(`${remote(a, "n1")} local while redis is down\n`), "what was said meanwhile is appended and read");
+  t.equal(count(a2.received, "local while redis is down"), 1, "a neighbour had it once, not again");
   b.send("after the outage\n");
-  await t.resolves(a.waitFor(`${b.from} after the outage\n`), "cross-server chat heals");
-  await a2.waitFor(`${b.from} after the outage\n`);
-  a.send("and back\n");
-  await t.resolves(b.waitFor(`${a.from} and back\n`), "in both directions");
+  await t.resolves(a.waitFor(`${remote(b, "n2")} after the outage\n`), "cross-server chat heals");
+  const newEpoch = /now epoch (\w+) after/.exec(s1!.output())![1];
+  t.not(newEpoch, epoch);
+});
+
+t.test("a server that connects late has the room's history, and does not replay it as live lines", { skip }, async (t) => {
+  const redis = await RedisServer.start();
+  t.teardown(() => redis.kill());
+  const proxy = await StallProxy.start(redis.port);
+  t.teardown(() => proxy.close());
+  proxy.cut(); // s2's way to Redis is closed for now
+  const [s1, s3] = await clusterOf(t, redis.url, ["n1", "n3"]);
+  const s2 = await startServer(["--cluster", `redis://127.0.0.1:${proxy.port}`, "--node", "n2"]);
+  t.teardown(() => s2.stop());
+  const a = await join(s1!);
+  const b = await join(s2);
+  const c = await join(s3!);
+  t.teardown(() => [a, b, c].forEach((x) => void x.reset()));
+  a.send("said before s2 connected\n");
+  await c.waitFor(`${remote(a, "n1")} said before s2 connected\n`); // it is in the stream
+  proxy.restore();
+  await s2.waitFor("Cluster link up");
+  t.match(s2.output(), /Cluster: loaded \d+ entries of the room's history/);
+  a.send("said after\n");
+  await b.waitFor(`${remote(a, "n1")} said after\n`);
+  t.notMatch(b.received, "said before", "history is not replayed as live lines");
+  const mark = b.received.length;
+  b.send("/history 5\n");
+  await b.waitUntil((r) => r.slice(mark).includes("[history end]"), "the history");
+  t.match(b.received.slice(mark), `${remote(a, "n1")} said before s2 connected\n`, "but /history has it");
 });
 
 t.test("a server starts without Redis and joins once Redis is up", { skip }, async (t) => {
   const port = await freePort();
-  const [s1] = await clusterOf(t, `redis://127.0.0.1:${port}`, 1);
+  const s1 = await startServer(["--cluster", `redis://127.0.0.1:${port}`, "--node", "n1"]);
+  t.teardown(() => s1.stop());
   await s1!.waitFor(/Cluster link to redis:\/\/127\.0\.0\.1:\d+\/0 not up \(\w+: .*refused.*\); local chat goes on/);
   const a = await join(s1!);
   const a2 = await join(s1!, a);
-  t.teardown(() =>
-    [a, a2].forEach((x) => {
-      x.reset();
-    }),
-  );
+  t.teardown(() => [a, a2].forEach((x) => void x.reset()));
   a.send("no redis needed for this\n");
   await a2.waitFor(`${a.from} no redis needed for this\n`);
   t.notMatch(s1!.output(), /Cluster link up/);
@@ -138,9 +185,13 @@ t.test("a server starts without Redis and joins once Redis is up", { skip }, asy
   await t.resolves(s1!.waitFor("Cluster link up"), "the link comes up once Redis does");
 });
 
-t.test("a bad --cluster URL is one line and exit status 2", async (t) => {
+t.test("bad --cluster and --node values are one line and exit status 2", async (t) => {
   const r = await runBun(["bin/server.ts", "--port", "0", "--cluster", "localhost:6379"]);
   t.equal(r.code, 2);
   t.match(r.stderr, /^server: --cluster: "localhost:6379" is not a Redis URL: it must start with redis:\/\//);
   t.notMatch(r.stderr, /\n\s+at /, "no stack trace");
+  const n = await runBun(["bin/server.ts", "--port", "0", "--cluster", "redis://127.0.0.1:1", "--node", "a b"]);
+  t.equal(n.code, 2);
+  t.match(n.stderr, /--node.*must be 1 to 32 letters, digits/);
+  t.notMatch(n.stderr, /\n\s+at /, "no stack trace");
 });

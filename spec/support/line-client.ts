@@ -5,7 +5,8 @@
 import * as net from "node:net";
 import { Waiters } from "./waiters.ts";
 
-const PRESENCE = "In the room: ";
+/** The presence line, at the start of a line. */
+const PRESENCE_LINE = /(?<=^|\n)(In the room: [^\n]*)\n/;
 
 export class LineClient {
   /** What was received, without the presence line (`presence`). */
@@ -16,8 +17,6 @@ export class LineClient {
    * traffic; null until it has come (or when the first line is another).
    */
   presence: string | null = null;
-  /** The first line's start, while it may still be the presence line. */
-  private head: string | null = "";
   closed = false;
   private readonly waiters = new Waiters();
 
@@ -44,24 +43,18 @@ export class LineClient {
     });
   }
 
-  /** Set the presence line apart from the rest of what comes. */
+  /**
+   * Set the presence line apart from the rest of what comes. A TCP
+   * client gets it once its first bytes show it is no TLS client, or a
+   * moment after joining when it says nothing: other lines may come first.
+   */
   private take(text: string): void {
-    if (this.head === null) {
-      this.received += text;
-      return;
-    }
-    const head = this.head + text;
-    const nl = head.indexOf("\n");
-    const line = nl < 0 ? head : head.slice(0, nl);
-    if (!(line.startsWith(PRESENCE) || PRESENCE.startsWith(line))) {
-      this.head = null;
-      this.received += head;
-    } else if (nl < 0) this.head = head;
-    else {
-      this.head = null;
-      this.presence = line;
-      this.received += head.slice(nl + 1);
-    }
+    this.received += text;
+    if (this.presence !== null) return;
+    const m = PRESENCE_LINE.exec(this.received);
+    if (!m) return;
+    this.presence = m[1]!;
+    this.received = this.received.slice(0, m.index) + this.received.slice(m.index + m[0].length);
   }
 
   /** Resolves once the server has told this client who is here: it is in the room. */

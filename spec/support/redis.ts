@@ -63,6 +63,11 @@ export class RedisServer {
     });
   }
 
+  /** Send it a signal: SIGSTOP pauses it (connections stay open, nothing is answered), SIGCONT resumes it. */
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
   /** Kill it abruptly (as a crash would); resolves once it is gone. */
   async kill(): Promise<void> {
     const child = this.child;

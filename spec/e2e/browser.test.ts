@@ -1,0 +1,319 @@
+// The web page in a real headless Chromium (the system's `chromium`,
+// driven by playwright-core), against the real server with --web: two
+// pages and a TCP client in one room; the XSS line shown as text; a
+// cross-origin upgrade refused; a server restart the page rides out by
+// itself, then shows what was said while it was away. Every wait is for
+// something to appear (Playwright's locators re-check on each DOM change),
+// never a sleep. Screenshots go to tmp/artifacts/ (or $ARTIFACTS_DIR).
+import { mkdtempSync, rmSync } from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import t from "tap";
+import { colorFor, cssColor } from "../../lib/chat/names.ts";
+import { type ServerProcess, startServer } from "../support/bun.ts";
+import { artifactPath, chromiumMissing, DESKTOP, launchChromium, openPage, PHONE, type WatchedPage } from "../support/browser.ts";
+import { LineClient } from "../support/line-client.ts";
+
+// The browser's globals, for the functions this test runs in the page (the project's TypeScript has no DOM library).
+declare const getComputedStyle: (element: unknown) => { color: string };
+declare const document: { documentElement: { scrollWidth: number } };
+
+const missing = chromiumMissing();
+if (missing) t.plan(0, missing);
+else await run();
+
+/** `#rrggbb` as getComputedStyle reports colours. */
+function rgb(hex: string): string {
+  const n = Number.parseInt(hex.slice(1), 16);
+  return `rgb(${n >> 16}, ${(n >> 8) & 255}, ${n & 255})`;
+}
+
+/** The address line of `Web page on http://HOST:PORT/ ...` the server prints. */
+function webUrlOf(server: ServerProcess): string {
+  const m = /Web page on (http\S+)/.exec(server.output());
+  if (!m) throw new Error(`the server printed no web address: ${server.output()}`);
+  return m[1]!;
+}
+
+async function run(): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "browser-test-"));
+  const db = path.join(dir, "history.db");
+  const serverArgs = (tcpPort: number, webPort: number) => ["--port", String(tcpPort), "--web", `127.0.0.1:${webPort}`, "--history-db", db];
+  let server = await startServer(serverArgs(0, 0));
+  const url = webUrlOf(server);
+  const tcpPort = server.port;
+  const webPort = Number(new URL(url).port);
+  const browser = await launchChromium();
+  const clients: LineClient[] = [];
+  t.teardown(async () => {
+    for (const c of clients) c.reset();
+    await browser.close();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const open = async (viewport = DESKTOP): Promise<WatchedPage & { self: string }> => {
+    const watched = await openPage(browser, url, viewport);
+    watched.page.setDefaultTimeout(15_000);
+    await watched.page.locator("#state[data-state=connected]").waitFor();
+    // Its own entry in the member list, once presence has come: the name others see.
+    const self = await watched.page.locator("#member-list li", { hasText: "(you)" }).locator(".name").textContent();
+    return { ...watched, self: self! };
+  };
+  /** The log's item that contains `text`. */
+  const entry = (w: WatchedPage, text: string | RegExp) => w.page.locator("#log li", { hasText: text });
+  const type = async (w: WatchedPage, line: string) => {
+    await w.page.locator("#line").fill(line);
+    await w.page.locator("#line").press("Enter");
+  };
+  const tcp = async () => {
+    const c = await LineClient.connect(tcpPort);
+    clients.push(c);
+    await c.joined();
+    return c;
+  };
+
+  const a = await open(DESKTOP);
+  const b = await open(PHONE);
+  let carol: LineClient;
+
+  await t.test("two pages and a TCP client: lines, notices, /nick and /who, each seen by all", async (t) => {
+    t.match(a.self, /^127\.0\.0\.1:\d+$/, "a page is named by its address until it picks a name, like a TCP client");
+    await entry(a, `Client (127.0.0.1, ${b.self.split(":")[1]}) connected`).waitFor();
+
+    carol = await tcp();
+    t.match(carol.presence, a.self, "the TCP client is told the pages are here");
+    t.match(carol.presence, b.self);
+    const carolAddress = `127.0.0.1:${carol.port}`;
+    for (const w of [a, b]) {
+      const joined = entry(w, `Client ${carol.addr} connected`);
+      await joined.waitFor();
+      t.match(await joined.getAttribute("class"), /\bjoin\b/);
+      // Attached, not necessarily visible: on the phone the list is folded.
+      await w.page.locator("#member-list li", { hasText: carolAddress }).waitFor({ state: "attached" });
+    }
+
+    await type(a, "hello from a browser");
+    await entry(b, "hello from a browser").waitFor();
+    await carol.waitFor(`<${a.self}> hello from a browser\n`);
+
+    carol.send("hello from a terminal\n");
+    for (const w of [a, b]) {
+      const line = entry(w, "hello from a terminal");
+      await line.waitFor();
+      t.equal(await line.locator(".name").textContent(), carolAddress);
+      t.equal(
+        await line.locator(".name").evaluate((e) => getComputedStyle(e).color),
+        rgb(cssColor(colorFor(carolAddress))),
+        "the sender's name in the colour the terminal client gives it",
+      );
+      const text = await line.locator(".text").evaluate((e) => getComputedStyle(e).color);
+      const notice = await entry(w, `Client ${carol.addr} connected`).evaluate((e) => getComputedStyle(e).color);
+      t.not(notice, text, "notices are dimmed, not in the lines' colour");
+    }
+
+    // A name from the page's name field, another with /nick in the input, a third over TCP.
+    await a.page.locator("#nick").fill("alice");
+    await a.page.locator("#nick").press("Enter");
+    await carol.waitFor(`Client (127.0.0.1, ${a.self.split(":")[1]}) is now alice\n`);
+    await type(b, "/nick bob");
+    await carol.waitFor(`Client (127.0.0.1, ${b.self.split(":")[1]}) is now bob\n`);
+    carol.send("/nick carol\n");
+    await carol.waitFor("You are now carol\n");
+    for (const w of [a, b]) {
+      await entry(w, `Client ${carol.addr} is now carol`).waitFor();
+      await w.page.locator("#member-list li", { hasText: "carol" }).waitFor({ state: "attached" });
+      t.same(
+        (await w.page.locator("#member-list .name").allTextContents()).sort(),
+        ["alice", "bob", "carol"],
+        "the member list follows renames",
+      );
+    }
+    t.equal(await a.page.locator("#nick").inputValue(), "alice", "the name field shows the name the server granted");
+    t.equal(await b.page.locator("#nick").inputValue(), "bob", "...however it was chosen");
+
+    await type(b, "bob here");
+    await entry(a, "bob here").locator(".name", { hasText: "bob" }).waitFor();
+    await carol.waitFor("<bob> bob here\n");
+
+    await type(b, "/who");
+    const who = entry(b, /^\d\d:\d\d Online \(3\): /);
+    await who.waitFor();
+    // Each name with its address, the asker's marked.
+    t.match(await who.textContent(), /bob \(127\.0\.0\.1, \d+\) \(you\)/);
+    t.match(await who.textContent(), /alice/);
+    t.match(await who.textContent(), /carol/);
+    carol.send("/who\n");
+    await carol.waitUntil((r) => /Online \(3\): .*carol \(127\.0\.0\.1, \d+\) \(you\)/.test(r), "carol's /who");
+    t.match(carol.received, /Online \(3\): [^\n]*alice/);
+    t.match(carol.received, /Online \(3\): [^\n]*bob/);
+
+    // Up and Down bring back what was sent, and Down past the newest restores the empty input.
+    const input = b.page.locator("#line");
+    await input.press("ArrowUp");
+    t.equal(await input.inputValue(), "/who");
+    await input.press("ArrowUp");
+    t.equal(await input.inputValue(), "bob here");
+    await input.press("ArrowDown");
+    t.equal(await input.inputValue(), "/who");
+    await input.press("ArrowDown");
+    t.equal(await input.inputValue(), "");
+  });
+
+  await t.test("markup in a line is shown as text, from a page and from TCP", async (t) => {
+    const xss = "<img src=x onerror=alert(1)>";
+    carol.send(`${xss}\n`);
+    await type(a, xss);
+    await carol.waitFor(`<alice> ${xss}\n`);
+    for (const w of [a, b]) {
+      await w.page.locator("#log .text").getByText(xss, { exact: true }).nth(1).waitFor();
+      t.equal(await w.page.locator("#log img").count(), 0, "no element was made from it");
+      // As in the terminal client, a renamed person keeps the colour of the name they came with.
+      t.equal(
+        await entry(w, xss)
+          .locator(".name", { hasText: "carol" })
+          .evaluate((e) => getComputedStyle(e).color),
+        rgb(cssColor(colorFor(`127.0.0.1:${carol.port}`))),
+        "carol's colour is still her address's",
+      );
+    }
+  });
+
+  await t.test("the page on a phone-sized screen", async (t) => {
+    const width = await b.page.evaluate(() => document.documentElement.scrollWidth);
+    t.ok(width <= PHONE.width, `nothing wider than the screen (${width} px)`);
+    t.ok(await b.page.locator("#line").isVisible(), "the input is on screen");
+    t.ok(await b.page.locator("#state").isVisible(), "so is the connection's state");
+    t.equal(await b.page.locator("#count").textContent(), "3", "who is here, folded into a count");
+    await b.page.locator("#members summary").click();
+    await b.page.locator("#member-list li", { hasText: "alice" }).waitFor();
+  });
+
+  await t.test("screenshots, kept as artifacts", async (t) => {
+    await type(a, "/me waves");
+    await entry(b, "waves").waitFor();
+    const wide = artifactPath("web.png");
+    const phone = artifactPath("web-phone.png");
+    await a.page.screenshot({ path: wide });
+    await b.page.screenshot({ path: phone });
+    t.comment(`screenshots: ${wide} ${phone}`);
+    t.pass("taken");
+  });
+
+  await t.test("an upgrade from a page of another origin is refused", async (t) => {
+    // Another origin: a page served from another port.
+    const other = http.createServer((_, res) => res.end("<!doctype html><title>elsewhere</title>"));
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    t.teardown(() => void other.close());
+    const otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const page = await a.context.newPage();
+    await page.goto(otherOrigin);
+    const wsUrl = `ws://127.0.0.1:${webPort}/ws`;
+    const outcome = await page.evaluate(
+      (target) =>
+        new Promise<string>((resolve) => {
+          const ws = new WebSocket(target);
+          ws.onopen = () => resolve("open");
+          ws.onclose = (e) => resolve(`closed ${e.code}`);
+        }),
+      wsUrl,
+    );
+    t.equal(outcome, "closed 1006", "the browser could not open it");
+    await page.close();
+
+    // What the server answered that browser: 403, with the reason.
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request(`http://127.0.0.1:${webPort}/ws`, {
+        headers: {
+          Origin: otherOrigin,
+          Connection: "Upgrade",
+          Upgrade: "websocket",
+          "Sec-WebSocket-Version": "13",
+          "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        },
+      });
+      req.on("response", (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on("upgrade", () => reject(new Error("the upgrade was accepted")));
+      req.on("error", reject);
+      req.end();
+    });
+    t.equal(answer.status, 403);
+    t.match(answer.body, otherOrigin, "the refusal names the origin");
+    t.ok(await a.page.locator("#state[data-state=connected]").isVisible(), "the page on the server's own origin is still connected");
+  });
+
+  await t.test("after a server restart the pages reconnect by themselves and show what was said meanwhile", async (t) => {
+    const before = await a.page.locator("#log li[data-id]").count();
+    server.child.kill("SIGTERM");
+    await server.exited;
+    for (const w of [a, b]) await w.page.locator("#state:not([data-state=connected])").waitFor();
+    // Page a stays away while the server is back and someone speaks: the browser is offline.
+    await a.context.setOffline(true);
+    server = await startServer(serverArgs(tcpPort, webPort));
+
+    // Page b was never held back: it comes back on its own, and takes its name again.
+    await b.page.locator("#state[data-state=connected]").waitFor();
+    await b.page.locator("#member-list li", { hasText: "(you)" }).locator(".name", { hasText: "bob" }).waitFor({ state: "attached" });
+    const dave = await tcp();
+    dave.send("said while you were away\n");
+    await entry(b, "said while you were away").waitFor();
+
+    await a.context.setOffline(false);
+    await a.page.locator("#state[data-state=connected]").waitFor();
+    const missed = entry(a, "said while you were away");
+    await missed.waitFor();
+    t.equal(await missed.count(), 1, "shown once");
+    t.match(await missed.getAttribute("class"), /\breplayed\b/, "from the resume, not live");
+    await a.page.locator("#log .note", { hasText: /^\d\d:\d\d Back: \d+ entr/ }).waitFor();
+    await a.page.locator("#member-list li", { hasText: "(you)" }).locator(".name", { hasText: "alice" }).waitFor();
+
+    // No gap, no duplicate: the ids page a shows count up by one.
+    const ids = await a.page.locator("#log li[data-id]").evaluateAll((items) => items.map((e) => e.getAttribute("data-id")!));
+    t.ok(ids.length > before, "more than before the restart");
+    const epochs = new Set(ids.map((id) => id.split(":")[0]));
+    t.equal(epochs.size, 1, "one log across the restart (--history-db)");
+    const seqs = ids.map((id) => Number(id.split(":")[1]));
+    t.same(
+      seqs,
+      seqs.map((_, i) => seqs[0]! + i),
+      "consecutive ids",
+    );
+
+    // The page and the TCP client are in one room again.
+    await type(a, "back again");
+    await dave.waitFor("<alice> back again\n");
+    dave.send("/quit\n");
+    const left = entry(a, `Client ${dave.addr} quits`);
+    await left.waitFor();
+    t.match(await left.getAttribute("class"), /\bleave\b/);
+    await a.page.locator("#member-list li", { hasText: `127.0.0.1:${dave.port}` }).waitFor({ state: "detached" });
+  });
+
+  await t.test("a server restarted without its history: the page says what it cannot know", async (t) => {
+    server.child.kill("SIGTERM");
+    await server.exited;
+    await a.page.locator("#state:not([data-state=connected])").waitFor();
+    server = await startServer(["--port", String(tcpPort), "--web", `127.0.0.1:${webPort}`]);
+    await a.page.locator("#state[data-state=connected]").waitFor();
+    await a.page.locator("#log .note", { hasText: "The server's log started over" }).waitFor();
+    t.pass("told");
+  });
+
+  t.test("no page raised an error or opened a dialog", async (t) => {
+    for (const w of [a, b]) {
+      t.same(w.dialogs, [], "no dialog");
+      // While the server was down, Chromium logs each failed connection attempt: expected, and nothing else.
+      t.same(
+        w.errors.filter((e) => !/WebSocket connection to .* failed/.test(e)),
+        [],
+        "no script error",
+      );
+    }
+  });
+}

@@ -1,0 +1,287 @@
+// End to end: `bun bin/server.ts --history-db FILE`. A restart (SIGTERM, or
+// SIGKILL) keeps the room's history with the same ids; every file the
+// server cannot use stops it at start with one line and exit code 1 (a
+// second server on the same file among them); a disk that fills up is
+// logged and chat goes on. The store itself: spec/server/history-sqlite.test.ts.
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import t, { type Test } from "tap";
+import { LineClient } from "../support/line-client.ts";
+import { bunPath, root, runBun, type ServerProcess, startServer } from "../support/bun.ts";
+import { Waiters } from "../support/waiters.ts";
+
+/** `[history ID TIME] LINE` lines of a replay, as [id, line]. */
+function replayed(text: string): [string, string][] {
+  return [...text.matchAll(/^\[history (\S+) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] (.*)$/gm)].map((m) => [m[1]!, m[2]!]);
+}
+
+/** Send `/history ...` and resolve with what came back, up to its end line. */
+async function ask(client: LineClient, command: string): Promise<string> {
+  const from = client.received.length;
+  client.send(`${command}\n`);
+  await client.waitUntil((r) => r.slice(from).includes("[history end]"), `the end of ${command}`);
+  const answer = client.received.slice(from);
+  return answer.slice(0, answer.indexOf("\n", answer.indexOf("[history end]")) + 1);
+}
+
+const epochOf = (id: string) => id.split(":")[0]!;
+const seqOf = (id: string) => Number(id.split(":")[1]);
+
+function tempDir(t: Test): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "history-db-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function stopWith(server: ServerProcess, signal: NodeJS.Signals) {
+  server.child.kill(signal);
+  return server.exited;
+}
+
+/** The `History in FILE: N entries loaded, last id ID` start line, parsed. */
+function loadedLine(output: string): { count: number; last: string | null } {
+  const m = /History in .*: (\d+) entries loaded, last id (\S+)/.exec(output);
+  if (!m) throw new Error(`no history start line in ${output}`);
+  return { count: Number(m[1]), last: m[2] === "none" ? null : m[2]! };
+}
+
+t.test("a restarted server has its history: same ids, same epoch, numbering goes on", async (t) => {
+  const file = path.join(tempDir(t), "room.db");
+  const first = await startServer(["--history-db", file]);
+  t.teardown(() => first.stop());
+  t.same(loadedLine(first.output()), { count: 0, last: null }, "a new file");
+  const [a, b] = (await LineClient.connectAll(first.port, 2)) as [LineClient, LineClient];
+  a.send("/nick alice\n");
+  await b.waitFor("is now alice\n");
+  a.send("one\ntwo\n");
+  await b.waitFor("<alice> two\n");
+  const before = replayed(await ask(b, "/history"));
+  t.same(before.map(([, line]) => line).slice(-3), [`Client ${a.addr} is now alice`, "<alice> one", "<alice> two"]);
+  a.end();
+  b.end();
+  t.same(await stopWith(first, "SIGTERM"), { code: 0, signal: null }, "a clean stop");
+  t.notOk(existsSync(`${file}-wal`), "the WAL was checkpointed into the file and removed on close");
+
+  const second = await startServer(["--history-db", file]);
+  t.teardown(() => second.stop());
+  const loaded = loadedLine(second.output());
+  t.ok(loaded.count >= before.length, `what was said is loaded (${loaded.count} entries: the shutdown's leaves too)`);
+  t.equal(epochOf(loaded.last!), epochOf(before[0]![0]), "the epoch is unchanged");
+  const c = await LineClient.connect(second.port);
+  await c.joined();
+  const after = replayed(await ask(c, "/history 1000"));
+  t.same(after.slice(0, before.length), before, "the old entries, with their ids, as they were");
+  t.same(
+    after.map(([id]) => seqOf(id)),
+    after.map((_, i) => i + 1),
+    "one run of ids, 1, 2, 3... across the restart",
+  );
+  t.ok(
+    after.every(([id]) => epochOf(id) === epochOf(before[0]![0])),
+    "one epoch",
+  );
+  t.same(
+    after.at(-1),
+    [`${epochOf(loaded.last!)}:${seqOf(loaded.last!) + 1}`, `Client ${c.addr} connected`],
+    "the first new entry is the next id",
+  );
+  c.end();
+});
+
+t.test("entries survive the server being killed (SIGKILL): committed every tick", async (t) => {
+  const file = path.join(tempDir(t), "room.db");
+  const first = await startServer(["--history-db", file]);
+  t.teardown(() => first.stop());
+  const [a, b] = (await LineClient.connectAll(first.port, 2)) as [LineClient, LineClient];
+  a.send("kept\n");
+  await b.waitFor(`${a.from} kept\n`);
+  // The reply comes in a later tick than the line's, whose entries were committed before that tick ended.
+  const before = replayed(await ask(b, "/history"));
+  t.same(await stopWith(first, "SIGKILL"), { code: null, signal: "SIGKILL" });
+  a.reset();
+  b.reset();
+  const second = await startServer(["--history-db", file]);
+  t.teardown(() => second.stop());
+  const c = await LineClient.connect(second.port);
+  await c.joined();
+  const after = replayed(await ask(c, "/history"));
+  t.same(after.slice(0, before.length), before, "everything up to the kill is there, same ids");
+  t.same(after.at(-1)![1], `Client ${c.addr} connected`);
+  t.equal(seqOf(after.at(-1)![0]), seqOf(before.at(-1)![0]) + 1, "no id given twice");
+  c.end();
+});
+
+t.test("a second server on the same file is refused at start; the first goes on", async (t) => {
+  const file = path.join(tempDir(t), "room.db");
+  const first = await startServer(["--history-db", file]);
+  t.teardown(() => first.stop());
+  const second = await runBun(["bin/server.ts", "--port", "0", "--history-db", file]);
+  t.equal(second.code, 1, "exit code 1");
+  t.equal(second.stderr, `server: cannot use history database ${file}: it is locked by another process (another server using it?)\n`);
+  t.notMatch(second.stdout, "listening", "it never listened");
+  const a = await LineClient.connect(first.port);
+  await a.joined();
+  const answer = await ask(a, "/history");
+  t.match(answer, `Client ${a.addr} connected`, "the first server still serves and records");
+  a.end();
+  t.same(await stopWith(first, "SIGTERM"), { code: 0, signal: null });
+  const third = await startServer(["--history-db", file]);
+  t.teardown(() => third.stop());
+  t.match(third.output(), /History in .* entries loaded/, "once the first has stopped, the file is free");
+});
+
+/** Run the server on `file` until it exits; as user nobody when `asNobody`. */
+function runServer(file: string, asNobody = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bunPath, ["bin/server.ts", "--port", "0", "--history-db", file], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      ...(asNobody ? { uid: 65534, gid: 65534, env: { ...process.env, HOME: tmpdir(), BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" } } : {}),
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => {
+      stdout += d;
+      // A file it can use: the test failed; do not leave it running.
+      if (stdout.includes("listening")) child.kill("SIGKILL");
+    });
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+t.test("files the server cannot use: one line on stderr, exit code 1, before it listens", async (t) => {
+  const dir = tempDir(t);
+  const refused = async (file: string, reason: string, asNobody = false) => {
+    const r = await runServer(file, asNobody);
+    t.same([r.code, r.stderr], [1, `server: cannot use history database ${file}: ${reason}\n`], reason);
+    t.notMatch(r.stdout, "listening", `${reason}: it never listened`);
+  };
+  await refused(path.join(dir, "missing", "room.db"), `directory ${path.join(dir, "missing")} does not exist`);
+  const sub = path.join(dir, "sub");
+  mkdirSync(sub);
+  await refused(sub, "it is a directory");
+  const junk = path.join(dir, "junk.db");
+  writeFileSync(junk, Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 251)));
+  await refused(junk, "it is not a SQLite database");
+
+  // Made by this server, then marked as made by a newer one.
+  const newer = path.join(dir, "newer.db");
+  const made = await startServer(["--history-db", newer]);
+  t.same(await stopWith(made, "SIGTERM"), { code: 0, signal: null });
+  const bump = await runBun([
+    "-e",
+    `import { Database } from "bun:sqlite"; new Database(${JSON.stringify(newer)}).run("PRAGMA user_version = 9");`,
+  ]);
+  t.equal(bump.code, 0, bump.stderr);
+  await refused(newer, "its schema is version 9, newer than this server knows (1)");
+
+  const other = path.join(dir, "other.db");
+  const create = await runBun([
+    "-e",
+    `import { Database } from "bun:sqlite"; new Database(${JSON.stringify(other)}).run("CREATE TABLE notes (x)");`,
+  ]);
+  t.equal(create.code, 0, create.stderr);
+  await refused(other, "it is another program's SQLite database");
+
+  // Permissions: root may open anything, so as root the server runs as nobody (uid 65534).
+  const asNobody = process.getuid?.() === 0;
+  chmodSync(dir, 0o755);
+  const secret = path.join(dir, "secret.db");
+  writeFileSync(secret, "");
+  chmodSync(secret, asNobody ? 0o600 : 0o000);
+  await refused(secret, "permission denied", asNobody);
+  const readOnly = path.join(dir, "read-only.db");
+  writeFileSync(readOnly, "");
+  chmodSync(readOnly, asNobody ? 0o644 : 0o444);
+  await refused(readOnly, "it cannot be written (read-only file or directory)", asNobody);
+});
+
+t.test("flags: --history-db not with --cluster, --history-age needs --history-db and a duration", async (t) => {
+  const usage = async (args: string[], message: string) => {
+    const r = await runBun(["bin/server.ts", "--port", "0", ...args]);
+    t.same([r.code, r.stderr], [2, `server: ${message} (see --help)\n`], message);
+  };
+  await usage(
+    ["--history-db", "x.db", "--cluster", "redis://127.0.0.1:1"],
+    "--history-db and --cluster do not go together (in a cluster the log is in Redis)",
+  );
+  await usage(["--history-age", "7d"], "--history-age needs --history-db");
+  await usage(["--history-db", "x.db", "--history-age", "week"], '--history-age needs a duration such as 7d, 12h, 30m or 45s, got "week"');
+  t.notOk(existsSync(path.join(root, "x.db")), "no file was made");
+});
+
+/**
+ * The server with a file-size limit (RLIMIT_FSIZE, `ulimit -f`): a write
+ * past it fails with EFBIG, as on a full disk. SIGXFSZ, which would kill
+ * the process, is ignored (an ignored signal stays ignored across exec).
+ */
+function startLimited(file: string, kib: number) {
+  const args = ["bin/server.ts", "--port", "0", "--rate", "0", "--history-db", file];
+  const child = spawn("bash", ["-c", `trap '' XFSZ; ulimit -f ${kib} && exec "$0" "$@"`, bunPath, ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" },
+  });
+  let out = "";
+  let err = "";
+  const waiters = new Waiters();
+  child.stdout!.on("data", (d) => {
+    out += d;
+    waiters.wake();
+  });
+  child.stderr!.on("data", (d) => (err += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => {
+      waiters.wake();
+      resolve({ code, signal });
+    }),
+  );
+  const waitFor = (re: RegExp) =>
+    waiters.until(
+      () => {
+        if (re.test(out)) return true;
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited; stderr: ${err}`);
+        return false;
+      },
+      String(re),
+      20_000,
+      () => `; stdout: ${out}; stderr: ${err}`,
+    );
+  return { child, exited, waitFor, output: () => out, errors: () => err };
+}
+
+t.test("a disk that fills up: the failure is logged, chat goes on, the server stops cleanly", async (t) => {
+  const file = path.join(tempDir(t), "room.db");
+  const server = startLimited(file, 256);
+  t.teardown(() => {
+    if (server.child.exitCode === null) server.child.kill("SIGKILL");
+  });
+  await server.waitFor(/listening on \S+:(\d+)/);
+  const port = Number(/listening on \S+:(\d+)/.exec(server.output())![1]);
+  const [a, b] = (await LineClient.connectAll(port, 2)) as [LineClient, LineClient];
+  // 400 lines of 2 KB: more than 256 KiB of WAL.
+  const filler = "z".repeat(2000);
+  for (let i = 0; i < 400; i++) a.send(`${i} ${filler}\n`);
+  await b.waitFor(`${a.from} 399 ${filler}\n`);
+  await server.waitFor(/History: cannot save to .*room\.db: .*\(SQLITE_(IOERR\w*|FULL)\); chat goes on/);
+  t.pass("the failed write was logged");
+  // Chat goes on after the failure.
+  a.send("still here\n");
+  await b.waitFor(`${a.from} still here\n`);
+  b.send("me too\n");
+  await a.waitFor(`${b.from} me too\n`);
+  const replay = await ask(b, "/history 3");
+  t.match(replay, `${a.from} still here`, "the log in memory has what the disk could not take");
+  a.end();
+  b.end();
+  server.child.kill("SIGTERM");
+  t.same(await server.exited, { code: 0, signal: null }, "the server stops cleanly (no crash, no stack)");
+  t.notMatch(server.errors(), /\S/, "nothing on stderr");
+  const failures = server.output().match(/History: cannot save to/g)!.length;
+  const recoveries = server.output().match(/History: saving to .* again/g)?.length ?? 0;
+  t.ok(failures - recoveries === 1 || failures - recoveries === 0, `one line per episode (${failures} failed, ${recoveries} recovered)`);
+});
