@@ -364,12 +364,13 @@ function nick(host: CommandHost, peer: Peer, requested: string): void {
   peer.repliesRefused = false;
   if (problem) return host.reply(peer, `Error: ${problem}`);
   const old = peer.nick;
-  const before = peer.noticeName;
+  host.reply(peer, `You are now ${wanted}`);
+  // Announced before the rename: a nick entry's sender is the name the others
+  // knew (the web page's member list and a cluster's roster replace it).
+  host.announce(peer, notice.renamed(peer.noticeName, wanted), undefined, EntryKind.NICK, wanted);
   peer.rename(wanted);
   nicks.renamed(peer, old, host.members());
   who.invalidate();
-  host.reply(peer, `You are now ${wanted}`);
-  host.announce(peer, notice.renamed(before, wanted), undefined, EntryKind.NICK, wanted);
 }
 
 const HISTORY_USAGE = "Error: usage: /history [N] or /history since ID (ID as /history's last line gives it)";

@@ -278,7 +278,7 @@ t.test("Bun's WebSocket client and a TCP client chat", async (t) => {
     events.filter((e) => e.k !== "presence"),
     [
       { k: "reply", x: "You are now bunny" },
-      { k: "nick", to: "bunny" },
+      { k: "nick", s: /^127\.0\.0\.1:\d+$/, to: "bunny" },
       { k: "line", s: "bunny", x: "hello from Bun" },
     ],
   );

@@ -111,6 +111,14 @@ t.test("TCP and web clients see the same room in the same order", async (t) => {
     Array.from({ length: 20 }, (_, i) => `b${i}`),
     "a web client gets its own lines too (the page shows what the room recorded)",
   );
+  t.same(
+    ow.events
+      .filter((e) => e.k === "nick")
+      .map((e) => `${e.s} -> ${e.to}`)
+      .sort(),
+    [`127.0.0.1:${a.port} -> alice`, `127.0.0.1:${b.port} -> bob`],
+    "a nick event names the old name and the new (a page's member list replaces one with the other)",
+  );
   const ids = ow.events
     .slice(owFrom)
     .filter((e) => e.id)
