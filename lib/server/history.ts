@@ -15,6 +15,7 @@
  * of the log is never taken for one of this life.
  */
 import { formatId, type EntryContent, type LogEntry, newEpoch } from "../chat/entry.ts";
+import { EMPTY_BYTES } from "../bytes.ts";
 
 /** What a resume finds: the entries after the client's id, and what it cannot have. */
 export interface Resume {
@@ -70,11 +71,17 @@ export const DEFAULT_HISTORY_BYTES = 8 * 1024 * 1024;
  *
  * Entries' bytes live in one byte ring (`arena`) of at most `maxBytes`,
  * written in order and wrapping round: keeping a line costs a copy into
- * memory allocated once, not an allocation per line (a relay handles
+ * memory allocated ahead, not an allocation per line (a relay handles
  * hundreds of thousands a second, and a garbage collector that lags behind
- * that many short-lived buffers shows as resident memory). The oldest
- * entries go when either bound is reached. So an entry's `line` is a view
- * that the log reuses later: whoever keeps one beyond the tick copies it.
+ * that many short-lived buffers shows as resident memory). The byte ring
+ * starts small and doubles, up to `maxBytes`, only when the entries kept
+ * and the tick's own would not fit otherwise: an idle room costs little,
+ * and the collector, which counts the buffer as live memory and lets the
+ * heap grow in proportion to what is live, is not told a quiet log holds
+ * megabytes. The oldest entries go when either bound is reached. So an
+ * entry's `line` is a view that the log reuses later: whoever keeps one
+ * beyond the tick copies it. Within a tick (until `takeUnsaved`) the bytes
+ * of the tick's entries are never reused, even those the ring has dropped.
  */
 export class RoomLog {
   private ring: (LogEntry | undefined)[];
@@ -85,6 +92,11 @@ export class RoomLog {
   private arena: Uint8Array | null = null;
   /** Where the next entry's bytes go in `arena`. */
   private writeAt = 0;
+  /**
+   * Bytes of `arena` behind `writeAt` written since `takeUnsaved` (a tail
+   * skipped at a wrap included): the tick's, which the writer must not reach.
+   */
+  private tickBytes = 0;
   /** Entries not yet handed to the store (see `takeUnsaved`). */
   private unsaved: LogEntry[] = [];
   readonly resumes: ResumeCounters = { complete: 0, gaps: 0, missed: 0 };
@@ -92,7 +104,7 @@ export class RoomLog {
   /**
    * @param capacity entries kept (0: none; ids are still given)
    * @param epoch this life of the log (see `newEpoch`)
-   * @param maxBytes bytes of entries kept at most (allocated on first use)
+   * @param maxBytes bytes of entries kept at most (allocated as needed, from `FIRST_ARENA_BYTES`)
    */
   constructor(
     readonly capacity: number,
@@ -105,6 +117,11 @@ export class RoomLog {
   /** Entries kept now. */
   get size(): number {
     return this.count;
+  }
+
+  /** Bytes allocated for kept lines (the byte ring, which grows as needed up to `maxBytes`). */
+  get bytesAllocated(): number {
+    return this.arena?.length ?? 0;
   }
 
   /** The newest entry's SEQ (0: none yet in this epoch). */
@@ -165,6 +182,7 @@ export class RoomLog {
     this.clear(entries.length > 0 ? entries[0]!.seq - 1 : 0);
     for (const e of entries) this.insert(e);
     this.unsaved = [];
+    this.tickBytes = 0;
   }
 
   /** The newest `n` entries, oldest first. */
@@ -196,6 +214,8 @@ export class RoomLog {
 
   /** Entries appended or inserted since the last call, for the store (their lines are views: see the class). */
   takeUnsaved(): LogEntry[] {
+    // The tick is over: its bytes may be reused.
+    this.tickBytes = 0;
     if (this.unsaved.length === 0) return NONE;
     const out = this.unsaved;
     this.unsaved = [];
@@ -203,49 +223,79 @@ export class RoomLog {
   }
 
   /**
-   * `head` then `rest`, copied to the byte ring; the oldest entries whose
-   * bytes are in the way go first. A line too big for a quarter of the
-   * ring gets bytes of its own (kept only while it is the newest few).
+   * `head` then `rest`, copied to the byte ring (see `placeFor`). A line
+   * too big for a quarter of `maxBytes`, or one that finds the ring full of
+   * this tick's entries, gets bytes of its own.
    */
   private copyIn(head: Uint8Array, rest: Uint8Array | null): Uint8Array {
     const n = head.length + (rest ? rest.length : 0);
-    if (this.capacity === 0 || n > this.maxBytes / 4) {
-      const own = new Uint8Array(n);
-      own.set(head);
-      if (rest) own.set(rest, head.length);
-      return own;
+    if (n === 0) return EMPTY_BYTES;
+    if (this.capacity === 0 || n > this.maxBytes / 4) return ownCopy(head, rest, n);
+    this.arena ??= new Uint8Array(Math.min(this.maxBytes, FIRST_ARENA_BYTES));
+    let at = this.placeFor(n);
+    while (at < 0) {
+      if (this.arena.length < this.maxBytes) this.growArena();
+      // At full size the oldest entries give way, but not the tick's.
+      else if (this.count > 0 && this.keptSpan() > this.tickBytes) this.dropOldest();
+      else return ownCopy(head, rest, n);
+      at = this.placeFor(n);
     }
-    this.arena ??= new Uint8Array(this.maxBytes);
-    if (this.writeAt + n > this.arena.length) {
-      // Wrap round: the previous lap's tail is the oldest, and goes first.
-      this.evictFrom(this.writeAt, this.arena.length);
-      this.writeAt = 0;
-    }
-    this.evictFrom(this.writeAt, this.writeAt + n);
-    const at = this.writeAt;
-    this.arena.set(head, at);
-    if (rest) this.arena.set(rest, at + head.length);
-    this.writeAt += n;
-    return this.arena.subarray(at, at + n);
+    const arena = this.arena;
+    if (at < this.writeAt) this.tickBytes += arena.length - this.writeAt; // the tail skipped by the wrap
+    arena.set(head, at);
+    if (rest) arena.set(rest, at + head.length);
+    this.writeAt = at + n;
+    this.tickBytes += n;
+    return arena.subarray(at, at + n);
   }
 
   /**
-   * Drop the oldest entries while their bytes start in [from, to): the
-   * previous lap's, just ahead of the writer (this lap's are all behind it).
+   * Where `n` bytes go: at `writeAt`, or at 0 when they do not fit before
+   * the end (the tail is skipped); -1 when that would reach bytes still in
+   * use, the kept entries' or this tick's, which lie just behind `writeAt`.
    */
-  private evictFrom(from: number, to: number): void {
+  private placeFor(n: number): number {
+    const length = this.arena!.length;
+    const free = length - Math.max(this.keptSpan(), this.tickBytes);
+    if (this.writeAt + n <= length) return n <= free ? this.writeAt : -1;
+    return length - this.writeAt + n <= free ? 0 : -1;
+  }
+
+  /** Bytes of the ring from the oldest kept entry in it up to `writeAt` (all of it when they meet). */
+  private keptSpan(): number {
     const arena = this.arena!;
-    while (this.count > 0) {
-      const line = this.ring[this.head]!.line;
-      if (line.buffer !== arena.buffer) {
-        // Bytes of its own: in nobody's way, but older than what is.
-        this.dropOldest();
-        continue;
-      }
-      const start = line.byteOffset;
-      if (start < from || start >= to) return;
-      this.dropOldest();
+    for (let i = 0; i < this.count; i++) {
+      const line = this.ring[(this.head + i) % this.ring.length]!.line;
+      // Entries with bytes of their own are in nobody's way.
+      if (line.buffer !== arena.buffer) continue;
+      const span = this.writeAt - line.byteOffset;
+      return span > 0 ? span : span + arena.length;
     }
+    return 0;
+  }
+
+  /**
+   * Double the byte ring (up to `maxBytes`), moving the kept entries' bytes
+   * to its start, oldest first. Entries the ring no longer holds keep their
+   * views of the old buffer, which is not written again: the tick's among
+   * them stay as they were for the store.
+   */
+  private growArena(): void {
+    const old = this.arena!;
+    const next = new Uint8Array(Math.min(this.maxBytes, old.length * 2));
+    let at = 0;
+    for (let i = 0; i < this.count; i++) {
+      const slot = (this.head + i) % this.ring.length;
+      const entry = this.ring[slot]!;
+      if (entry.line.buffer !== old.buffer) continue;
+      next.set(entry.line, at);
+      this.ring[slot] = { ...entry, line: next.subarray(at, at + entry.line.length) };
+      at += entry.line.length;
+    }
+    this.arena = next;
+    this.writeAt = at;
+    // Some of the moved bytes may be the tick's: all are kept from reuse until it ends.
+    this.tickBytes = at;
   }
 
   private dropOldest(): void {
@@ -258,14 +308,10 @@ export class RoomLog {
     this.last = entry.seq;
     this.unsaved.push(entry);
     if (this.capacity === 0) return;
-    if (this.count < this.capacity) {
-      if (this.count === this.ring.length) this.grow();
-      this.ring[(this.head + this.count) % this.ring.length] = entry;
-      this.count++;
-    } else {
-      this.ring[this.head] = entry;
-      this.head = (this.head + 1) % this.ring.length;
-    }
+    if (this.count === this.capacity) this.dropOldest();
+    if (this.count === this.ring.length) this.grow();
+    this.ring[(this.head + this.count) % this.ring.length] = entry;
+    this.count++;
   }
 
   /** The ring starts small and doubles up to `capacity`: an idle room costs little. */
@@ -294,3 +340,14 @@ export class RoomLog {
 }
 
 const NONE: LogEntry[] = [];
+
+/** The byte ring's first size: a few hundred typical lines. */
+const FIRST_ARENA_BYTES = 64 * 1024;
+
+/** `head` then `rest` in bytes of their own. */
+function ownCopy(head: Uint8Array, rest: Uint8Array | null, n: number): Uint8Array {
+  const own = new Uint8Array(n);
+  own.set(head);
+  if (rest) own.set(rest, head.length);
+  return own;
+}

@@ -97,3 +97,72 @@ t.test("ids: EPOCH:SEQ, parsed strictly; new epochs differ", async (t) => {
   );
   t.ok(parseId(formatId(newEpoch(), 1)), "a new epoch makes a valid id");
 });
+
+/** A line of `size` bytes that says which entry it is, so that reused bytes show. */
+function sized(n: number, size: number): EntryContent {
+  const tag = `<bob> ${n}:`;
+  const line = enc(tag + String.fromCharCode(97 + (n % 26)).repeat(Math.max(0, size - tag.length)));
+  return { ...content(""), line };
+}
+
+/** Deterministic pseudo-random numbers (an LCG), so a failure can be replayed. */
+function lcg(seed: number): (below: number) => number {
+  let x = seed >>> 0;
+  return (below) => {
+    x = (Math.imul(x, 1_664_525) + 1_013_904_223) >>> 0;
+    return x % below;
+  };
+}
+
+t.test("the byte ring: grows from small only as needed, keeps lines intact, and never reuses a tick's bytes", async (t) => {
+  for (const [seed, capacity, maxBytes] of [
+    [1, 1000, 8 * 1024 * 1024],
+    [2, 50, 256 * 1024],
+    [3, 3, 64 * 1024],
+    [4, 400, 96 * 1024],
+  ] as const) {
+    const random = lcg(seed);
+    const log = new RoomLog(capacity, "ep", maxBytes);
+    const model: string[] = [];
+    const decode = (e: { line: Uint8Array }) => new TextDecoder().decode(e.line);
+    let wrong = 0;
+    for (let tick = 0; tick < 300; tick++) {
+      const said: string[] = [];
+      // Mostly short lines, now and then a long one; some ticks far bigger than the ring.
+      const lines = random(10) === 0 ? 400 + random(400) : random(20);
+      for (let i = 0; i < lines; i++) {
+        const size = random(50) === 0 ? 2000 + random(14_000) : 20 + random(100);
+        const entry = log.append(sized(model.length + said.length + 1, size));
+        said.push(decode(entry));
+      }
+      model.push(...said);
+      // What the store gets at the end of the tick is what was said, byte for byte.
+      if (log.takeUnsaved().map(decode).join("\n") !== said.join("\n")) wrong++;
+      const kept = log.latest(log.size).map(decode);
+      if (kept.join("\n") !== model.slice(model.length - kept.length).join("\n")) wrong++;
+    }
+    const keptBytes = log.latest(log.size).reduce((sum, e) => sum + e.line.length, 0);
+    t.equal(wrong, 0, `seed ${seed}: every tick's entries and every kept line intact`);
+    t.ok(log.size <= capacity && keptBytes <= maxBytes, `seed ${seed}: within both bounds (${log.size} entries, ${keptBytes} bytes)`);
+    t.ok(log.bytesAllocated <= maxBytes, `seed ${seed}: ${log.bytesAllocated} bytes allocated`);
+  }
+});
+
+t.test("the byte ring starts small; a room of short lines never needs the largest size", async (t) => {
+  const log = new RoomLog(1000, "ep");
+  t.equal(log.bytesAllocated, 0, "nothing before the first entry");
+  for (let i = 1; i <= 10_000; i++) {
+    log.append(sized(i, 60));
+    if (i % 10 === 0) log.takeUnsaved();
+  }
+  t.equal(log.size, 1000, "bounded by count");
+  t.ok(log.bytesAllocated <= 256 * 1024, `1000 lines of 60 bytes: ${log.bytesAllocated} bytes allocated, not 8 MiB`);
+  const big = new RoomLog(1000, "ep", 1024 * 1024);
+  for (let i = 1; i <= 2000; i++) {
+    big.append(sized(i, 4000));
+    big.takeUnsaved();
+  }
+  t.equal(big.bytesAllocated, 1024 * 1024, "long lines: the ring grows to its largest size");
+  t.ok(big.size < 1000 && big.size >= 200, `and the byte bound keeps the newest that fit (${big.size} of 4000 bytes)`);
+  t.same(new TextDecoder().decode(big.latest(1)[0]!.line).split(":")[0], "<bob> 2000", "the newest is kept");
+});
