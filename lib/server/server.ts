@@ -44,6 +44,7 @@ import { EntryKind, formatId, type EntryContent, type LogEntry } from "../chat/e
 import { entryEvent, errorEvent, historyEndEvent, presenceEvent, replyEvent, unnumberedEvent } from "../chat/events.ts";
 import { type HistoryStore, RoomLog } from "./history.ts";
 import { Roster } from "./roster.ts";
+import { qualifySender } from "../cluster/stream-entry.ts";
 import { concat, EMPTY_BYTES } from "../bytes.ts";
 import { Peer, type ServerAttachment } from "./peer.ts";
 import type { Relay, RelaySink } from "./relay.ts";
@@ -292,7 +293,8 @@ export class ChatServer implements CommandHost {
       const line = rest ? concat([head, rest]) : head;
       const content: EntryContent = { time, kind, sender, line, textStart, newName, origin };
       if (!relay.append(content) && show && this.room.eventReaders > 0) {
-        this.counters.linesOut += this.room.broadcastEvent(unnumberedEvent(content));
+        // Named as the stream names it, as web clients get every entry.
+        this.counters.linesOut += this.room.broadcastEvent(unnumberedEvent(qualifySender(content, origin)));
       }
       return;
     }
@@ -456,16 +458,27 @@ export class ChatServer implements CommandHost {
     peer.presenceTimer?.cancel();
     peer.presenceTimer = null;
     if (!peer.key.valid) return;
+    const nameOf = peer.member.events ? (p: Peer) => this.eventName(p) : displayName;
     const names: string[] = [];
     for (const m of this.room.list()) {
       if (names.length >= PRESENCE_NAMES) break;
-      if (m !== peer.member) names.push(displayName(m.key.data as Peer));
+      if (m !== peer.member) names.push(nameOf(m.key.data as Peer));
     }
     if (names.length < PRESENCE_NAMES) names.push(...this.roster.names(PRESENCE_NAMES - names.length));
     const others = this.room.size - 1 + this.roster.size;
     if (peer.member.events) {
-      this.room.sendTo(peer.member, presenceEvent(displayName(peer), names, others - names.length, this.log.lastId));
+      this.room.sendTo(peer.member, presenceEvent(nameOf(peer), names, others - names.length, this.log.lastId));
     } else this.room.sendTo(peer.member, encode(presenceLine(names, others) + "\n"));
+  }
+
+  /**
+   * A client's name in web events: in a cluster, as the stream names it
+   * (an address gets `@NODE`, see `qualifySender`), since web clients get
+   * even this server's entries back from the stream.
+   */
+  private eventName(peer: Peer): string {
+    const name = displayName(peer);
+    return this.options.relay && name.includes(":") ? `${name}@${this.options.origin}` : name;
   }
 
   /** Take up to `maxBytes` of a client's input and handle its lines; returns the bytes taken. */
