@@ -1,5 +1,5 @@
 /**
- * RESP2, the Redis wire protocol: just what a pub/sub link needs.
+ * RESP2, the Redis wire protocol: just what the cluster's links need.
  *
  * Commands go out as arrays of bulk strings; replies come back as simple
  * strings, errors, integers, bulk strings and arrays. Bulk strings stay

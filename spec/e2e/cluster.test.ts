@@ -25,6 +25,25 @@ const remote = (c: LineClient, node: string) => `<127.0.0.1:${c.port}@${node}>`;
 
 const count = (haystack: string, needle: string) => haystack.split(needle).length - 1;
 
+/** Send `/history ...`; resolves with the answer's lines, up to and with its end line. */
+async function ask(client: LineClient, command: string): Promise<string[]> {
+  const mark = client.received.length;
+  client.send(`${command}\n`);
+  await client.waitUntil((r) => /\n\[history end\][^\n]*\n/.test(`\n${r.slice(mark)}`), `the answer to ${command}`);
+  const lines = client.received.slice(mark).split("\n");
+  return lines.slice(0, lines.findIndex((l) => l.startsWith("[history end]")) + 1);
+}
+
+/** The `[history ID TIME] LINE` lines of an answer as [id, line]. */
+const replayed = (answer: string[]): Array<[string, string]> =>
+  answer.flatMap((l) => {
+    const m = /^\[history (\S+) \S+\] (.*)$/.exec(l);
+    return m ? [[m[1]!, m[2]!] as [string, string]] : [];
+  });
+
+/** The newest id an answer's end line gives. */
+const lastId = (answer: string[]): string => /^\[history end\] \d+ entr(?:y|ies), last (\S+)$/.exec(answer.at(-1) ?? "")![1]!;
+
 t.test("clients on different servers are one room, numbered alike everywhere", { skip }, async (t) => {
   const redis = await RedisServer.start();
   t.teardown(() => redis.kill());
@@ -60,19 +79,9 @@ t.test("clients on different servers are one room, numbered alike everywhere", {
   t.equal(count(a2.received, `${a.from} line 0\n`), 1, "a local neighbour gets a line once, not again from the stream");
 
   // History has the same ids on every server: the stream's.
-  const history = async (x: LineClient) => {
-    const mark = x.received.length;
-    x.send("/history 3\n");
-    await x.waitUntil((r) => r.slice(mark).includes("[history end]"), "the history");
-    return x.received
-      .slice(mark)
-      .split("\n")
-      .filter((l) => l.startsWith("[history "))
-      .map((l) => l.replace(/ \d{4}-\d\d-\d\dT[\d:]+Z\]/, "]"));
-  };
-  const onA = await history(a2);
+  const onA = await ask(a2, "/history 3");
   t.equal(onA.length, 4, "3 entries and the end line");
-  t.same(await history(c), onA, "the same ids, times and lines on another server");
+  t.same(await ask(c, "/history 3"), onA, "the same ids, times and lines on another server");
   t.match(onA.at(-1), /^\[history end\] 3 entries, last \w+:\d+$/);
 
   // Notices cross servers; a server shutting down tells the others its clients are gone.
@@ -84,6 +93,103 @@ t.test("clients on different servers are one room, numbered alike everywhere", {
   await a.waitFor(`Client ${d.addr}@n3 is offline (server shutting down)\n`);
   t.equal((await s3!.exited).code, 0, "the stopping server exits cleanly");
 });
+
+t.test("a client resumes on another server with an id it got from the first: the ids are the room's everywhere", { skip }, async (t) => {
+  const redis = await RedisServer.start();
+  t.teardown(() => redis.kill());
+  const [s1, s2, s3] = await clusterOf(t, redis.url, ["n1", "n2", "n3"]);
+  const a = await join(s1!);
+  const b = await join(s2!, a);
+  const c = await join(s3!, a, b);
+  t.teardown(() => [a, b, c].forEach((x) => void x.reset()));
+
+  // A client of s1 learns where the room is, and goes (a quiet client: it never said a word).
+  const gone = await join(s1!, a, b, c);
+  const mark = lastId(await ask(gone, "/history 0"));
+  gone.end();
+  await c.waitFor(`Client ${gone.addr}@n1 is offline\n`);
+  a.send("while\n");
+  await c.waitFor(`${remote(a, "n1")} while\n`);
+  b.send("you were away\n");
+  await c.waitFor(`${remote(b, "n2")} you were away\n`);
+
+  // It comes back through another server (as a load balancer may send it).
+  const back = await join(s2!, a, c);
+  t.teardown(() => back.reset());
+  // A line from a third server, read by s1 and s2 after everything before it: both logs hold the same entries now.
+  c.send("sync\n");
+  for (const x of [a, back]) await x.waitFor(`${remote(c, "n3")} sync\n`);
+
+  const onB = await ask(back, `/history since ${mark}`);
+  t.same(
+    replayed(onB).map(([, line]) => line),
+    [
+      `Client ${gone.addr}@n1 is offline`,
+      `${remote(a, "n1")} while`,
+      `${remote(b, "n2")} you were away`,
+      `Client ${back.addr}@n2 connected`,
+      `${remote(c, "n3")} sync`,
+    ],
+    "everything after the id s1 gave, once each, in the room's order",
+  );
+  t.notMatch(onB.join("\n"), /missed|started over/, "no gap, same epoch");
+  const [epoch, seq] = mark.split(":");
+  t.same(
+    replayed(onB).map(([id]) => id),
+    [1, 2, 3, 4, 5].map((i) => `${epoch}:${Number(seq) + i}`),
+    "ids follow on from s1's",
+  );
+  t.same(await ask(a, `/history since ${mark}`), onB, "s1 answers the same resume with the same ids, times and lines");
+  t.same(replayed(await ask(back, `/history since ${lastId(onB)}`)), [], "resuming from the newest id gives nothing");
+});
+
+t.test(
+  "a joining client is told who is here on every server, and the count follows renames, quits and a server going",
+  { skip },
+  async (t) => {
+    const redis = await RedisServer.start();
+    t.teardown(() => redis.kill());
+    const [s1, s2, s3] = await clusterOf(t, redis.url, ["n1", "n2", "n3"]);
+    const w = await join(s3!);
+    const a = await join(s1!, w);
+    a.send("/nick alice\n");
+    await w.waitFor(`Client ${a.addr}@n1 is now alice\n`);
+    const b = await join(s2!, w, a);
+    t.teardown(() => [w, a, b].forEach((x) => void x.reset()));
+
+    const newcomer = async (server: ServerProcess) => {
+      const x = await join(server, w);
+      t.teardown(() => x.reset());
+      return x;
+    };
+    const n1 = await newcomer(s3!);
+    t.equal(n1.presence, `In the room: 127.0.0.1:${w.port}, alice, 127.0.0.1:${b.port}@n2 (3 others)`, "this server's and the others'");
+
+    b.send("/nick bob\n");
+    await w.waitFor(`Client ${b.addr}@n2 is now bob\n`);
+    a.send("q\n");
+    await w.waitFor("alice quits\n");
+    const n2 = await newcomer(s3!);
+    t.equal(n2.presence, `In the room: 127.0.0.1:${w.port}, 127.0.0.1:${n1.port}, bob (3 others)`, "renamed, and one less");
+
+    s2!.child.kill("SIGTERM");
+    await w.waitFor("bob is offline (server shutting down)\n");
+    const n3 = await newcomer(s3!);
+    t.equal(
+      n3.presence,
+      `In the room: 127.0.0.1:${w.port}, 127.0.0.1:${n1.port}, 127.0.0.1:${n2.port} (3 others)`,
+      "a server that went takes its clients",
+    );
+
+    // A server that joins later learns who is here from the history it loads.
+    const [s4] = await clusterOf(t, redis.url, ["n4"]);
+    const n4 = await newcomer(s4!);
+    t.equal(
+      n4.presence,
+      `In the room: 127.0.0.1:${w.port}@n3, 127.0.0.1:${n1.port}@n3, 127.0.0.1:${n2.port}@n3, 127.0.0.1:${n3.port}@n3 (4 others)`,
+    );
+  },
+);
 
 t.test("two clients with the same address on two servers are told apart", { skip }, async (t) => {
   const redis = await RedisServer.start();
