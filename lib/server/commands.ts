@@ -49,6 +49,8 @@ export interface CommandHost {
   say(peer: Peer, prefix: Uint8Array, line: Uint8Array): void;
   /** The client leaves as with `q`. */
   quit(peer: Peer): void;
+  /** Whether a client of another server of the cluster goes by `nick` (in any case), as far as this one knows. */
+  nickElsewhere(nick: string): boolean;
 }
 
 /** What `/history` asks for: the last `count` entries, or those after `since`. */
@@ -359,7 +361,7 @@ function nick(host: CommandHost, peer: Peer, requested: string): void {
   const { nicks, who } = stateOf(host);
   const problem = nickProblem(wanted, (name) => {
     const holder = nicks.holder(name);
-    return holder !== null && holder !== peer;
+    return (holder !== null && holder !== peer) || host.nickElsewhere(name);
   });
   peer.repliesRefused = false;
   if (problem) return host.reply(peer, `Error: ${problem}`);

@@ -11,6 +11,8 @@ import { EntryKind, type LogEntry } from "../chat/entry.ts";
 export class Roster {
   /** Names by origin, then by name. */
   private readonly byOrigin = new Map<string, Set<string>>();
+  /** How many members of other servers have each name, in lower case. */
+  private readonly lower = new Map<string, number>();
   private count = 0;
 
   /** Members known on other servers. */
@@ -25,6 +27,11 @@ export class Roster {
     else if (e.kind === EntryKind.NICK) {
       if (this.remove(e.origin, e.sender)) this.add(e.origin, e.newName);
     }
+  }
+
+  /** Whether a member of another server is called `name`, in any case (`/nick` refuses it). */
+  has(name: string): boolean {
+    return (this.lower.get(name.toLowerCase()) ?? 0) > 0;
   }
 
   /** Up to `limit` names, in no particular order. */
@@ -45,6 +52,8 @@ export class Roster {
     if (!names.has(name)) {
       names.add(name);
       this.count++;
+      const key = name.toLowerCase();
+      this.lower.set(key, (this.lower.get(key) ?? 0) + 1);
     }
   }
 
@@ -52,6 +61,10 @@ export class Roster {
     const names = this.byOrigin.get(origin);
     if (!names?.delete(name)) return false;
     this.count--;
+    const key = name.toLowerCase();
+    const left = (this.lower.get(key) ?? 1) - 1;
+    if (left > 0) this.lower.set(key, left);
+    else this.lower.delete(key);
     if (names.size === 0) this.byOrigin.delete(origin);
     return true;
   }

@@ -317,6 +317,11 @@ export class ChatServer implements CommandHost {
     return this.options.limits.maxOutbound;
   }
 
+  /** Whether a client of another server goes by `nick` (the cluster's roster; a lone server has none). */
+  nickElsewhere(nick: string): boolean {
+    return this.roster.has(nick);
+  }
+
   /** One line to one client only (command replies; to a web client, an `error` event when it starts with "Error"). */
   reply(peer: Peer, text: string): void {
     if (!peer.member.events) return this.room.sendTo(peer.member, encode(text + "\n"));

@@ -216,6 +216,17 @@ t.test("two clients with the same address on two servers are told apart", { skip
   await watcher.waitFor(`<127.0.0.1:${port}> from east\n`);
   t.match(watcher.received, `Client (127.0.0.1, ${port})@west connected\n`);
   t.match(watcher.received, `Client (127.0.0.1, ${port}) connected\n`);
+
+  // A nickname held on one server is refused on the other, in any case.
+  const other = await join(s2!);
+  t.teardown(() => other.reset());
+  watcher.send("/nick Zed\n");
+  // Once s2 shows the rename, its roster has it (an entry is noted before it is shown).
+  await other.waitFor(" is now Zed\n");
+  other.send("/nick zed\n");
+  await other.waitFor("Error: the nickname zed is taken\n");
+  other.send("/nick Yan\n");
+  await other.waitFor("You are now Yan\n");
 });
 
 t.test("Redis lost: local chat goes on; when it is back the log starts a new epoch", { skip }, async (t) => {

@@ -73,6 +73,17 @@ t.test("/nick: a name taken in another case is refused; your own in another case
   t.equal(b.nick, null, "still taken in its new case");
 });
 
+t.test("/nick: a name a client of another server goes by is refused, in any case", async (t) => {
+  const host = new FakeCommandHost();
+  const a = host.join();
+  host.elsewhere.add("bob");
+  runCommand(host, a, line("/nick Bob"));
+  t.match(host.received(a), "Error: the nickname Bob is taken\n");
+  t.equal(a.nick, null);
+  runCommand(host, a, line("/nick Bobby"));
+  t.equal(a.nick, "Bobby");
+});
+
 t.test("/nick: reserved names over the command, in several spellings", async (t) => {
   const host = new FakeCommandHost();
   const a = host.join();

@@ -79,6 +79,11 @@ export class FakeCommandHost implements CommandHost {
     this.said.push(decoder.decode(prefix) + decoder.decode(line));
   }
 
+  /** Names other servers' clients go by (lower case), for `nickElsewhere`. */
+  readonly elsewhere = new Set<string>();
+  nickElsewhere(nick: string): boolean {
+    return this.elsewhere.has(nick.toLowerCase());
+  }
   quit(peer: Peer): void {
     this.leave(peer);
   }
