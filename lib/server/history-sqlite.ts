@@ -182,22 +182,27 @@ export class SqliteHistoryStore implements HistoryStore {
 
   /**
    * Write one tick's entries (SEQ increasing, after what was saved) in one
-   * transaction, trimming what is out of retention. Never throws.
+   * transaction, trimming what is out of retention. Never throws. The
+   * entries' lines are views valid only during the call (see `RoomLog`):
+   * written at once they are not copied; entries that must wait (writes
+   * failing) are.
    */
   save(entries: readonly LogEntry[]): void {
     if (!this.statements) return;
-    for (const e of entries) this.pending.push(e);
-    if (this.pending.length === 0) return;
-    this.boundPending();
     const now = this.now();
-    if (this.failing && now < this.retryAt) return;
-    this.write(now);
+    if (this.failing && now < this.retryAt) return this.hold(entries);
+    if (this.pending.length === 0) {
+      if (entries.length > 0 && !this.write(entries, now)) this.hold(entries);
+      return;
+    }
+    this.hold(entries);
+    if (this.write(this.pending, now)) this.pending = [];
   }
 
   /** Write what waits (one last attempt), and close the file, releasing its lock. Never throws. */
   close(): void {
     if (!this.db) return;
-    if (this.pending.length > 0) this.write(this.now());
+    if (this.pending.length > 0 && this.write(this.pending, this.now())) this.pending = [];
     try {
       this.statements?.finalize();
       // In WAL mode the last connection checkpoints and removes the -wal file.
@@ -248,15 +253,15 @@ export class SqliteHistoryStore implements HistoryStore {
     }
   }
 
-  /** One transaction: every pending entry, then the trims. */
-  private write(now: number): void {
+  /** One transaction: `entries`, then the trims. False when it failed (logged and counted). */
+  private write(entries: readonly LogEntry[], now: number): boolean {
     const s = this.statements!;
-    const last = this.pending[this.pending.length - 1]!.seq;
+    const last = entries[entries.length - 1]!.seq;
     let trimmedBelow = this.trimmedBelow;
     let ageTrimmed = false;
     try {
       s.begin.run();
-      for (const e of this.pending) {
+      for (const e of entries) {
         s.insert.run(e.seq, e.time, ENTRY_KIND_NAMES[e.kind] ?? "notice", e.sender, e.line, e.textStart, e.newName, e.origin);
       }
       // By count, in steps: a range delete on the rowid every `step` entries, not a scan per tick.
@@ -278,21 +283,32 @@ export class SqliteHistoryStore implements HistoryStore {
     } catch (err) {
       this.rollback();
       this.failed(err, now);
-      return;
+      return false;
     }
     this.trimmedBelow = trimmedBelow;
     if (ageTrimmed) this.nextAgeTrim = now + ageTrimPeriod(this.options.maxAgeMs!);
-    const written = this.pending.length;
-    this.pending = [];
     if (this.failing) {
       this.failing = false;
       this.log(
-        `History: saving to ${this.file} again (${written} entries written now; ${this.failuresInEpisode} writes had failed` +
+        `History: saving to ${this.file} again (${entries.length} entries written now; ${this.failuresInEpisode} writes had failed` +
           `${this.dropped > 0 ? `, ${this.dropped} older entries were never saved` : ""})`,
       );
       this.failuresInEpisode = 0;
       this.dropped = 0;
     }
+    return true;
+  }
+
+  /** Entries that must wait for a later write: kept with lines of their own (the log reuses its bytes). */
+  private hold(entries: readonly LogEntry[]): void {
+    // Only the newest `keep` can ever be written (see `boundPending`): the rest are not copied.
+    const skip = Math.max(0, entries.length - 2 * this.keep);
+    if (skip > 0 && this.failing) this.dropped += skip;
+    for (let i = skip; i < entries.length; i++) {
+      const e = entries[i]!;
+      this.pending.push({ ...e, line: e.line.slice() });
+    }
+    this.boundPending();
   }
 
   private failed(err: unknown, now: number): void {

@@ -240,6 +240,11 @@ t.test("disk full (SQLite's page limit, for real): counted, logged once per epis
   t.match(ok.log[0], /^History: saving to .* again \(11 entries written now; 2 writes had failed, 11 older entries were never saved\)$/);
   const loaded = await a.do(t, { op: "load", capacity: 10 });
   t.same(seqs(loaded.entries), range(16, 25), "what waited was written: the newest 10, consecutive");
+  t.same(
+    loaded.entries.map((e: EntryJson) => e.line),
+    range(16, 25).map(() => "<bob> small"),
+    "byte for byte, though the server's buffers were reused meanwhile",
+  );
   await a.do(t, { op: "clock", ms: T0 + 3000 });
   const second = await a.do(t, { op: "save", entries: range(26, 35).map((s) => entry(s, "y".repeat(20_000))) });
   t.same([second.failures, second.log.length], [3, 1], "a new episode, a new line");

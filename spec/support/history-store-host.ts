@@ -7,6 +7,7 @@
  *   {"op":"load","capacity":N}            -> {epoch, entries, lastSeq}
  *   {"op":"setEpoch","epoch":E}
  *   {"op":"save","entries":[{seq,time,kind,sender,line,textStart,newName,origin}]}
+ *                                          (the lines' bytes are overwritten with "#" once save returns)
  *   {"op":"flood","from":SEQ,"ticks":N,"perTick":N,"size":BYTES}  (generated entries)
  *   {"op":"clock","ms":N}                   the store's wall clock
  *   {"op":"sql","sql":S}                   on the store's own connection (it holds the lock)
@@ -63,9 +64,13 @@ function run(cmd: Record<string, unknown>): unknown {
     case "setEpoch":
       store!.setEpoch(cmd.epoch as string);
       return {};
-    case "save":
-      store!.save((cmd.entries as EntryJson[]).map(toEntry));
+    case "save": {
+      const batch = (cmd.entries as EntryJson[]).map(toEntry);
+      store!.save(batch);
+      // As the log reuses its bytes after the tick: what the store kept must be its own copy.
+      for (const e of batch) new Uint8Array(e.line.buffer).fill(0x23);
       return {};
+    }
     case "flood": {
       let seq = cmd.from as number;
       const text = "x".repeat(cmd.size as number);
