@@ -348,6 +348,8 @@ function roomLog(capacity: number, history: { store: SqliteHistoryStore; stored:
   const log = new RoomLog(capacity);
   if (!history) return log;
   const { store, stored } = history;
+  // What the store drops for age is not replayed from memory either.
+  log.maxAgeMs = store.maxAgeMs;
   try {
     if (stored.epoch === null) store.setEpoch(log.epoch);
     else {

@@ -123,6 +123,11 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.failedWrites;
   }
 
+  /** Entries older than this (ms) are dropped (`maxAgeMs`); null: kept by count only. */
+  get maxAgeMs(): number | null {
+    return this.options.maxAgeMs ?? null;
+  }
+
   /** Entries waiting to be written (while writes fail). */
   get unsaved(): number {
     return this.pending.length;

@@ -100,6 +100,14 @@ export class RoomLog {
   /** Entries not yet handed to the store (see `takeUnsaved`). */
   private unsaved: LogEntry[] = [];
   readonly resumes: ResumeCounters = { complete: 0, gaps: 0, missed: 0 };
+  /**
+   * Entries older than this (ms) are dropped too, as the store drops them
+   * (`--history-age`): an entry past its age is not replayed, before a
+   * restart or after. Null: kept by count and bytes only.
+   */
+  maxAgeMs: number | null = null;
+  /** The wall clock that ages are measured on (entries' `time` is on it). */
+  now: () => number = Date.now;
 
   /**
    * @param capacity entries kept (0: none; ids are still given)
@@ -187,6 +195,7 @@ export class RoomLog {
 
   /** The newest `n` entries, oldest first. */
   latest(n: number): LogEntry[] {
+    this.expire(this.now());
     return this.range(Math.max(0, this.count - Math.max(0, n)), this.count);
   }
 
@@ -197,6 +206,7 @@ export class RoomLog {
    * nothing since has. Counted in `resumes`.
    */
   since(epoch: string, seq: number): Resume {
+    this.expire(this.now());
     let result: Resume;
     if (epoch !== this.epoch || seq > this.last) {
       // Another life of the log (or an id from its future, which is the same).
@@ -298,6 +308,13 @@ export class RoomLog {
     this.tickBytes = at;
   }
 
+  /** With `maxAgeMs`: drop the entries older than it at `now` (the oldest are first). */
+  private expire(now: number): void {
+    if (this.maxAgeMs === null) return;
+    const cutoff = now - this.maxAgeMs;
+    while (this.count > 0 && this.ring[this.head]!.time < cutoff) this.dropOldest();
+  }
+
   private dropOldest(): void {
     this.ring[this.head] = undefined;
     this.head = (this.head + 1) % this.ring.length;
@@ -309,6 +326,8 @@ export class RoomLog {
     this.unsaved.push(entry);
     if (this.capacity === 0) return;
     if (this.count === this.capacity) this.dropOldest();
+    // The new entry's time is the clock's: no clock read per entry.
+    this.expire(entry.time);
     if (this.count === this.ring.length) this.grow();
     this.ring[(this.head + this.count) % this.ring.length] = entry;
     this.count++;

@@ -100,8 +100,10 @@ t.test("entries survive the server being killed (SIGKILL): committed every tick"
   // The reply comes in a later tick than the line's, whose entries were committed before that tick ended.
   const before = replayed(await ask(b, "/history"));
   t.same(await stopWith(first, "SIGKILL"), { code: null, signal: "SIGKILL" });
-  a.reset();
-  b.reset();
+  // Closed by the kernel's FIN, not reset: Node 20's resetAndDestroy() while
+  // its own end() (at the server's EOF) is pending fails with EINVAL and
+  // leaves the process unable to exit.
+  await Promise.all([a.waitClosed(), b.waitClosed()]);
   const second = await startServer(["--history-db", file]);
   t.teardown(() => second.stop());
   const c = await LineClient.connect(second.port);
@@ -111,6 +113,31 @@ t.test("entries survive the server being killed (SIGKILL): committed every tick"
   t.same(after.at(-1)![1], `Client ${c.addr} connected`);
   t.equal(seqOf(after.at(-1)![0]), seqOf(before.at(-1)![0]) + 1, "no id given twice");
   c.end();
+});
+
+t.test("--history-age: an entry past its age is replayed neither by the running server nor after a restart", async (t) => {
+  const file = path.join(tempDir(t), "room.db");
+  const args = ["--history-db", file, "--history-age", "3s"];
+  const first = await startServer(args);
+  t.teardown(() => first.stop());
+  const a = await LineClient.connect(first.port);
+  await a.joined();
+  const saidAt = Date.now();
+  a.send("soon too old\n");
+  t.match(await ask(a, "/history"), `${a.from} soon too old`, "replayed while it is young");
+  // The age is the subject here: nothing but the clock can say it has passed.
+  await new Promise((resolve) => setTimeout(resolve, saidAt + 3300 - Date.now()));
+  const aged = await ask(a, "/history");
+  t.notMatch(aged, "soon too old", "past 3 s it is not replayed from memory");
+  t.match(aged, /^\[history end\] 0 entries, last \S+:2$/m, "nothing else was said: nothing is replayed, and ids go on");
+  a.end();
+  t.same(await stopWith(first, "SIGTERM"), { code: 0, signal: null });
+  const second = await startServer(args);
+  t.teardown(() => second.stop());
+  const b = await LineClient.connect(second.port);
+  await b.joined();
+  t.notMatch(await ask(b, "/history"), "soon too old", "nor from the file after a restart");
+  b.end();
 });
 
 t.test("a second server on the same file is refused at start; the first goes on", async (t) => {
@@ -220,7 +247,7 @@ t.test("flags: --history-db not with --cluster, --history-age needs --history-db
  * the process, is ignored (an ignored signal stays ignored across exec).
  */
 function startLimited(file: string, kib: number) {
-  const args = ["bin/server.ts", "--port", "0", "--rate", "0", "--history-db", file];
+  const args = ["bin/server.ts", "--port", "0", "--rate", "0", "--history-db", file, "--metrics", "127.0.0.1:0"];
   const child = spawn("bash", ["-c", `trap '' XFSZ; ulimit -f ${kib} && exec "$0" "$@"`, bunPath, ...args], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
@@ -269,6 +296,16 @@ t.test("a disk that fills up: the failure is logged, chat goes on, the server st
   await b.waitFor(`${a.from} 399 ${filler}\n`);
   await server.waitFor(/History: cannot save to .*room\.db: .*\(SQLITE_(IOERR\w*|FULL)\); chat goes on/);
   t.pass("the failed write was logged");
+  // Counted in the metrics too (sampled once a second: asked until the sample shows it).
+  const metricsUrl = /Metrics on (http:\/\/\S+?\/metrics)/.exec(server.output())![1]!;
+  const deadline = Date.now() + 10_000;
+  let failures = 0;
+  while (failures === 0 && Date.now() < deadline) {
+    const text = await (await fetch(metricsUrl)).text();
+    failures = Number(/^chat_history_write_failures_total (\d+)$/m.exec(text)?.[1] ?? 0);
+    if (failures === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.ok(failures >= 1, `chat_history_write_failures_total counts it (${failures})`);
   // Chat goes on after the failure.
   a.send("still here\n");
   await b.waitFor(`${a.from} still here\n`);
@@ -281,7 +318,7 @@ t.test("a disk that fills up: the failure is logged, chat goes on, the server st
   server.child.kill("SIGTERM");
   t.same(await server.exited, { code: 0, signal: null }, "the server stops cleanly (no crash, no stack)");
   t.notMatch(server.errors(), /\S/, "nothing on stderr");
-  const failures = server.output().match(/History: cannot save to/g)!.length;
+  const failed = server.output().match(/History: cannot save to/g)!.length;
   const recoveries = server.output().match(/History: saving to .* again/g)?.length ?? 0;
-  t.ok(failures - recoveries === 1 || failures - recoveries === 0, `one line per episode (${failures} failed, ${recoveries} recovered)`);
+  t.ok(failed - recoveries === 1 || failed - recoveries === 0, `one line per episode (${failed} failed, ${recoveries} recovered)`);
 });

@@ -3,7 +3,7 @@
 // line on joining, and what a client that asks for nothing gets.
 import t from "tap";
 import { LineClient } from "../support/line-client.ts";
-import { startServer } from "../support/bun.ts";
+import { type ServerProcess, startServer } from "../support/bun.ts";
 
 /** `[history ID TIME] LINE` lines of a replay, as [id, line]. */
 function replayed(text: string): [string, string][] {
@@ -24,6 +24,20 @@ async function ask(client: LineClient, command: string): Promise<string> {
   await client.waitUntil((r) => r.slice(from).includes("[history end]"), `the end of ${command}`);
   const answer = client.received.slice(from);
   return answer.slice(0, answer.indexOf("\n", answer.indexOf("[history end]")) + 1);
+}
+
+/** Fetch the server's `/metrics` until `test` holds for it (they are sampled once a second); resolves with the text. */
+async function metricsUntil(server: ServerProcess, test: (text: string) => boolean): Promise<string> {
+  const where = /Metrics on (http:\/\/\S+?\/metrics)/;
+  await server.waitFor(where);
+  const url = where.exec(server.output())![1]!;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = await (await fetch(url)).text();
+    if (test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for the metrics; last: ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 t.test("/history replays the room's last entries, marked, oldest first, closed by an end line with the last id", async (t) => {
@@ -109,26 +123,60 @@ t.test("/history since ID resumes without gaps or duplicates, also for a client 
   c.end();
 });
 
-t.test("a resume past what is kept says how many were missed; an id of another epoch says the log started over", async (t) => {
-  const server = await startServer(["--history", "3"]);
-  t.teardown(() => server.stop());
-  const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
-  const start = lastId(await ask(b, "/history 0"))!;
-  for (let i = 1; i <= 6; i++) a.send(`m${i}\n`);
-  await b.waitFor("m6\n");
-  const gap = await ask(b, `/history since ${start}`);
-  t.match(gap, /^\[history\] 3 entries missed: no longer kept$/m, "the gap is counted: 6 entries after the id, 3 kept");
-  t.same(
-    replayed(gap).map(([, line]) => line.slice(line.indexOf(">") + 2)),
-    ["m4", "m5", "m6"],
-    "then what is kept",
+t.test(
+  "a resume past what is kept says how many were missed; an id of another epoch says the log started over; metrics count them",
+  async (t) => {
+    const server = await startServer(["--history", "3", "--metrics", "127.0.0.1:0"]);
+    t.teardown(() => server.stop());
+    const [a, b] = (await LineClient.connectAll(server.port, 2)) as [LineClient, LineClient];
+    const start = lastId(await ask(b, "/history 0"))!;
+    for (let i = 1; i <= 6; i++) a.send(`m${i}\n`);
+    await b.waitFor("m6\n");
+    const gap = await ask(b, `/history since ${start}`);
+    t.match(gap, /^\[history\] 3 entries missed: no longer kept$/m, "the gap is counted: 6 entries after the id, 3 kept");
+    t.same(
+      replayed(gap).map(([, line]) => line.slice(line.indexOf(">") + 2)),
+      ["m4", "m5", "m6"],
+      "then what is kept",
+    );
+    const epoch = start.split(":")[0]!;
+    const other = `${epoch === "zz" ? "yy" : "zz"}:5`;
+    const reset = await ask(b, `/history since ${other}`);
+    t.match(reset, new RegExp(`^\\[history\\] the log started over since ${other}: what was missed is unknown$`, "m"), "another epoch");
+    t.equal(replayed(reset).length, 3, "and all that is kept");
+    const complete = await ask(b, `/history since ${lastId(gap)}`);
+    t.same(replayed(complete), [], "a resume from the newest id: complete, nothing to send");
+    // The metrics are sampled once a second: asked until the sample has the three resumes.
+    const wanted = ["chat_resumes_complete_total 1", "chat_resumes_gap_total 2", "chat_resume_missed_entries_total 3"];
+    const metrics = await metricsUntil(server, (text) => wanted.every((line) => text.includes(`\n${line}\n`)));
+    for (const line of wanted) t.match(metrics, line, line);
+    a.end();
+    b.end();
+  },
+);
+
+t.test("a server restarted without a database starts a new epoch: an id from before is told the log started over", async (t) => {
+  const first = await startServer();
+  t.teardown(() => first.stop());
+  const a = await LineClient.connect(first.port);
+  await a.joined();
+  a.send("said before the restart\n");
+  const before = lastId(await ask(a, "/history 0"))!;
+  t.equal(before.split(":")[1], "2", "the join and the line");
+  await first.stop();
+  // Not reset(): see the SIGKILL case in history-db.test.ts.
+  await a.waitClosed();
+  const second = await startServer();
+  t.teardown(() => second.stop());
+  const b = await LineClient.connect(second.port);
+  await b.joined();
+  const answer = await ask(b, `/history since ${before}`);
+  t.match(
+    answer,
+    `[history] the log started over since ${before}: what was missed is unknown`,
+    "not taken for an id of this life of the log",
   );
-  const epoch = start.split(":")[0]!;
-  const other = `${epoch === "zz" ? "yy" : "zz"}:5`;
-  const reset = await ask(b, `/history since ${other}`);
-  t.match(reset, new RegExp(`^\\[history\\] the log started over since ${other}: what was missed is unknown$`, "m"), "another epoch");
-  t.equal(replayed(reset).length, 3, "and all that is kept");
-  a.end();
+  t.not(lastId(answer)!.split(":")[0], before.split(":")[0], "a new epoch");
   b.end();
 });
 

@@ -166,3 +166,18 @@ t.test("the byte ring starts small; a room of short lines never needs the larges
   t.ok(big.size < 1000 && big.size >= 200, `and the byte bound keeps the newest that fit (${big.size} of 4000 bytes)`);
   t.same(new TextDecoder().decode(big.latest(1)[0]!.line).split(":")[0], "<bob> 2000", "the newest is kept");
 });
+
+t.test("maxAgeMs: entries past the age go as new ones come and when the log is read; a resume counts them as missed", async (t) => {
+  const t0 = 1_764_072_000_000;
+  const log = new RoomLog(100, "ep");
+  log.maxAgeMs = 60_000;
+  let clock = t0;
+  log.now = () => clock;
+  for (const [i, dt] of [0, 10_000, 50_000, 70_000].entries()) log.append({ ...content(`m${i + 1}`), time: t0 + dt });
+  t.same([log.size, log.oldestSeq], [3, 2], "the entry 70 s older than the newest went as it came; one of 60 s stays");
+  clock = t0 + 115_000;
+  t.same(texts(log.latest(10)), ["m4"], "read at +115 s: only what is under a minute old");
+  const gap = log.since("ep", 1);
+  t.same([texts(gap.entries), gap.missed], [["m4"], 2], "entries 2 and 3 aged out: missed");
+  t.same(log.since("ep", 3).missed, 0, "from id 3 nothing is missing");
+});
