@@ -141,9 +141,10 @@ export class WsClient {
     this.sendFrame(0x8, payload);
   }
 
-  /** Drop the TCP connection. */
+  /** Drop the TCP connection (with a reset, unless the server already closed it: see `LineClient.reset`). */
   reset(): void {
-    this.socket.resetAndDestroy();
+    if (this.socket.writableEnded || this.socket.destroyed) this.socket.destroy();
+    else this.socket.resetAndDestroy();
   }
 
   /** Resolves when `test` holds for the events so far (rejects on timeout). */

@@ -116,7 +116,7 @@ t.test("TCP and web clients see the same room in the same order", async (t) => {
       .filter((e) => e.k === "nick")
       .map((e) => `${e.s} -> ${e.to}`)
       .sort(),
-    [`127.0.0.1:${a.port} -> alice`, `127.0.0.1:${b.port} -> bob`],
+    [`127.0.0.1:${a.port} -> alice`, `127.0.0.1:${b.port} -> bob`].sort(),
     "a nick event names the old name and the new (a page's member list replaces one with the other)",
   );
   const ids = ow.events
