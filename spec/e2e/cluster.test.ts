@@ -25,13 +25,17 @@ const remote = (c: LineClient, node: string) => `<127.0.0.1:${c.port}@${node}>`;
 
 const count = (haystack: string, needle: string) => haystack.split(needle).length - 1;
 
-/** Send `/history ...`; resolves with the answer's lines, up to and with its end line. */
+/**
+ * Send `/history ...`; resolves with the answer's lines, up to and with its
+ * end line. Live lines may arrive before or between them (the room goes on
+ * while the answer is queued): only `[history` lines are the answer.
+ */
 async function ask(client: LineClient, command: string): Promise<string[]> {
   const mark = client.received.length;
   client.send(`${command}\n`);
   await client.waitUntil((r) => /\n\[history end\][^\n]*\n/.test(`\n${r.slice(mark)}`), `the answer to ${command}`);
   const lines = client.received.slice(mark).split("\n");
-  return lines.slice(0, lines.findIndex((l) => l.startsWith("[history end]")) + 1);
+  return lines.slice(0, lines.findIndex((l) => l.startsWith("[history end]")) + 1).filter((l) => l.startsWith("[history"));
 }
 
 /** The `[history ID TIME] LINE` lines of an answer as [id, line]. */
