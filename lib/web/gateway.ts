@@ -303,6 +303,10 @@ export function startGateway(options: GatewayOptions): WebGateway {
       port: options.port,
       idleTimeout: HTTP_IDLE_TIMEOUT_S,
       development: false,
+      // Bun sets SO_REUSEPORT outside development mode unless told not to: a
+      // second server on the same port would then share its connections
+      // instead of being told the port is taken.
+      reusePort: false,
       ...(options.tls ? { tls: { cert: options.tls.cert, key: options.tls.key } } : {}),
       websocket: listener.handlers,
       fetch(req, server) {

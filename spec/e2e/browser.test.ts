@@ -17,7 +17,7 @@ import { artifactPath, chromiumMissing, DESKTOP, launchChromium, openPage, PHONE
 import { LineClient } from "../support/line-client.ts";
 
 // The browser's globals, for the functions this test runs in the page (the project's TypeScript has no DOM library).
-declare const getComputedStyle: (element: unknown) => { color: string };
+declare const getComputedStyle: (element: unknown) => { color: string; display: string };
 declare const document: { documentElement: { scrollWidth: number } };
 
 const missing = chromiumMissing();
@@ -28,6 +28,35 @@ else await run();
 function rgb(hex: string): string {
   const n = Number.parseInt(hex.slice(1), 16);
   return `rgb(${n >> 16}, ${(n >> 8) & 255}, ${n & 255})`;
+}
+
+/** HTML-escaped text. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * One picture of the room: the desktop page, the phone page, and the last
+ * lines a TCP client (`nc`) received, each under a caption.
+ */
+function overviewHtml(wide: Buffer, phone: Buffer, tcpReceived: string, tcpPort: number): string {
+  const png = (b: Buffer) => `data:image/png;base64,${b.toString("base64")}`;
+  const lines = tcpReceived.trimEnd().split("\n").slice(-8);
+  return `<!doctype html><meta charset="utf-8"><style>
+    body { margin: 0; background: #d8dce3; font: 13px system-ui, sans-serif; }
+    #sheet { display: inline-grid; grid-template-columns: ${DESKTOP.width}px ${PHONE.width}px; gap: 16px; padding: 16px; }
+    figure { margin: 0; } figcaption { color: #333; margin: 0 0 4px; }
+    img { display: block; border: 1px solid #aab; }
+    .left { display: grid; gap: 12px; align-content: start; }
+    pre { margin: 0; padding: 8px 10px; background: #1d1f21; color: #d0d0d0; border: 1px solid #aab;
+          font: 13px/1.4 ui-monospace, monospace; white-space: pre-wrap; overflow-wrap: anywhere; }
+  </style><div id="sheet">
+    <div class="left">
+      <figure><figcaption>A browser (alice)</figcaption><img src="${png(wide)}" width="${DESKTOP.width}"></figure>
+      <figure><figcaption>A TCP client: nc 127.0.0.1 ${tcpPort} (carol)</figcaption><pre>${escapeHtml(lines.join("\n"))}</pre></figure>
+    </div>
+    <figure><figcaption>A phone-sized browser (bob)</figcaption><img src="${png(phone)}" width="${PHONE.width}"></figure>
+  </div>`;
 }
 
 /** The address line of `Web page on http://HOST:PORT/ ...` the server prints. */
@@ -123,7 +152,17 @@ async function run(): Promise<void> {
     carol.send("/nick carol\n");
     await carol.waitFor("You are now carol\n");
     for (const w of [a, b]) {
-      await entry(w, `Client ${carol.addr} is now carol`).waitFor();
+      const renamed = entry(w, `Client ${carol.addr} is now carol`);
+      await renamed.waitFor();
+      const look = (e: unknown) => {
+        const style = getComputedStyle(e);
+        return [style.color, style.display];
+      };
+      t.same(
+        await renamed.evaluate(look),
+        await entry(w, `Client ${carol.addr} connected`).evaluate(look),
+        "a rename is shown like the other notices",
+      );
       await w.page.locator("#member-list li", { hasText: "carol" }).waitFor({ state: "attached" });
       t.same(
         (await w.page.locator("#member-list .name").allTextContents()).sort(),
@@ -194,11 +233,18 @@ async function run(): Promise<void> {
   await t.test("screenshots, kept as artifacts", async (t) => {
     await type(a, "/me waves");
     await entry(b, "waves").waitFor();
+    await carol.waitFor("* alice waves\n");
     const wide = artifactPath("web.png");
     const phone = artifactPath("web-phone.png");
-    await a.page.screenshot({ path: wide });
-    await b.page.screenshot({ path: phone });
-    t.comment(`screenshots: ${wide} ${phone}`);
+    const overview = artifactPath("web-overview.png");
+    const wideShot = await a.page.screenshot({ path: wide });
+    const phoneShot = await b.page.screenshot({ path: phone });
+    // The two pages and what the TCP client received, side by side (docs/img/web.png is one of these).
+    const sheet = await browser.newPage({ viewport: { width: 100, height: 100 } });
+    await sheet.setContent(overviewHtml(wideShot, phoneShot, carol.received, tcpPort));
+    await sheet.locator("#sheet").screenshot({ path: overview });
+    await sheet.close();
+    t.comment(`screenshots: ${wide} ${phone} ${overview}`);
     t.pass("taken");
   });
 
@@ -292,6 +338,11 @@ async function run(): Promise<void> {
     const left = entry(a, `Client ${dave.addr} quits`);
     await left.waitFor();
     t.match(await left.getAttribute("class"), /\bleave\b/);
+    t.not(
+      await left.evaluate((e) => getComputedStyle(e).color),
+      await entry(a, "back again").locator(".text").evaluate((e) => getComputedStyle(e).color),
+      "leaves are dimmed too",
+    );
     await a.page.locator("#member-list li", { hasText: `127.0.0.1:${dave.port}` }).waitFor({ state: "detached" });
   });
 
