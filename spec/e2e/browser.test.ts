@@ -340,7 +340,9 @@ async function run(): Promise<void> {
     t.match(await left.getAttribute("class"), /\bleave\b/);
     t.not(
       await left.evaluate((e) => getComputedStyle(e).color),
-      await entry(a, "back again").locator(".text").evaluate((e) => getComputedStyle(e).color),
+      await entry(a, "back again")
+        .locator(".text")
+        .evaluate((e) => getComputedStyle(e).color),
       "leaves are dimmed too",
     );
     await a.page.locator("#member-list li", { hasText: `127.0.0.1:${dave.port}` }).waitFor({ state: "detached" });
