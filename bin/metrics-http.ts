@@ -58,6 +58,9 @@ export function serveMetrics(
     hostname: host,
     port,
     idleTimeout: METRICS_IDLE_TIMEOUT_S,
+    // Bun sets SO_REUSEPORT outside development mode (NODE_ENV=production):
+    // a taken port would then be shared instead of refused.
+    reusePort: false,
     fetch(req) {
       const lease = descriptors.acquire();
       if (!lease)

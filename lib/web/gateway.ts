@@ -9,7 +9,7 @@
  *
  * The HTTP side sits beside the reactor, like the metrics endpoint; the
  * WebSockets are the reactor's: each upgraded connection comes out of
- * `listener` (lib/backends/websocket.ts), which the chat server accepts
+ * `listener` (lib/web/websocket.ts), which the chat server accepts
  * from as from its TCP listener.
  *
  * Refusals are one line of text with a status: 400 for a request on /ws
@@ -27,7 +27,7 @@ import type { Server } from "bun";
 import { formatHostPort } from "../reactor/address.ts";
 import { describeError, type Listener, ListenError, type TlsServerOptions } from "../reactor/backend.ts";
 import { DescriptorBudget } from "../reactor/descriptors.ts";
-import { type WebSocketData, WebSocketListener } from "../backends/websocket.ts";
+import { type WebSocketData, WebSocketListener } from "./websocket.ts";
 
 /** The page's files. */
 export const PAGE_DIR = fileURLToPath(new URL("./page/", import.meta.url));

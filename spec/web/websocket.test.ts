@@ -1,4 +1,4 @@
-// The WebSocket handle and listener (lib/backends/websocket.ts) against a
+// The WebSocket handle and listener (lib/web/websocket.ts) against a
 // fake ServerWebSocket: readiness, backpressure, the inbound bound, close
 // codes. The real thing, through Bun, is in reactor.test.ts and gateway.test.ts.
 import t from "tap";
@@ -10,7 +10,7 @@ import {
   WebSocketConnection,
   type WebSocketLike,
   WebSocketListener,
-} from "../../lib/backends/websocket.ts";
+} from "../../lib/web/websocket.ts";
 import { INBOUND_HIGH_WATER } from "../../lib/backends/handles.ts";
 import { Ready } from "../../lib/reactor/events.ts";
 import { DescriptorBudget } from "../../lib/reactor/descriptors.ts";

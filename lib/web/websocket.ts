@@ -25,7 +25,7 @@ import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { Connection, Listener } from "../reactor/backend.ts";
 import type { DescriptorLease } from "../reactor/descriptors.ts";
 import { type Address, Ready } from "../reactor/events.ts";
-import { INBOUND_HIGH_WATER, ListenerHandle, StreamHandle } from "./handles.ts";
+import { INBOUND_HIGH_WATER, ListenerHandle, StreamHandle } from "../backends/handles.ts";
 
 /**
  * Bytes Bun may hold for one socket before `send()` refuses more. Small,
