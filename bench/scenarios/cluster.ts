@@ -51,7 +51,7 @@ interface Cluster {
 
 async function startCluster(ctx: Ctx): Promise<Cluster> {
   const { label } = ctx.target;
-  const { backend, noCoalesce } = ctx.opts;
+  const { backend, noCoalesce, serverArgs } = ctx.opts;
   const started: Array<{ stop(): Promise<void> }> = [];
   const stop = async (): Promise<void> => {
     for (const part of started.reverse()) await part.stop();
@@ -62,7 +62,11 @@ async function startCluster(ctx: Ctx): Promise<Cluster> {
     started.push(redis);
     const servers: Target[] = [];
     for (const name of ["a", "b"]) {
-      const server = await startOurs(`${label}-cluster-${name}`, backend, noCoalesce, ["--cluster", `redis://${redis.host}:${redis.port}`]);
+      const server = await startOurs(`${label}-cluster-${name}`, backend, noCoalesce, [
+        "--cluster",
+        `redis://${redis.host}:${redis.port}`,
+        ...serverArgs,
+      ]);
       started.push(server);
       servers.push(server);
     }

@@ -36,3 +36,30 @@ t.test("bun bench --scenario cluster: deliveries cross servers, none lost", { sk
   t.ok(result.metrics.crossDeliveriesPerSec > 0.3 * result.deliveriesPerSec, "deliveries cross servers");
   t.type(result.metrics.crossP50Ms, "number");
 });
+
+t.test("bun bench --scenario cluster: --server-args reach the cluster's servers", { skip: redisMissing() }, async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), "cluster-bench-"));
+  // A flag a lone server takes (the harness starts one per scenario first)
+  // but a --cluster server refuses: only when the cluster's servers get it
+  // does the scenario fail, with their reason.
+  const run = await runBun([
+    "bench/main.ts",
+    "--scenario",
+    "cluster",
+    "--clients",
+    "4",
+    "--senders",
+    "1",
+    "--duration",
+    "0.2",
+    "--server-args",
+    `--history-db ${path.join(dir, "history.db")}`,
+    "--json",
+    "--svg",
+    path.join(dir, "chart.svg"),
+  ]);
+  t.equal(run.code, 1, "no scenario ran");
+  const result = jsonLines(run.stdout).at(-1);
+  t.equal(result.status, "failed");
+  t.match(result.note, /cluster-a exited before listening.*--history-db and --cluster do not go together/);
+});
