@@ -36,9 +36,21 @@ const isAction = (e: Omit<LogEntry, "seq">): boolean => e.kind === EntryKind.LIN
 
 /** A log entry as an event; `replayed` marks it as part of a `/history` answer. */
 export function entryEvent(epoch: string, e: LogEntry, replayed = false): Uint8Array {
+  return eventOf(e, formatId(epoch, e.seq), replayed);
+}
+
+/**
+ * An entry not numbered yet (a cluster server's own line while it waits
+ * for the stream's number, or while Redis is away): shown without an id.
+ */
+export function unnumberedEvent(e: Omit<LogEntry, "seq">): Uint8Array {
+  return eventOf(e, null, false);
+}
+
+function eventOf(e: Omit<LogEntry, "seq">, id: string | null, replayed: boolean): Uint8Array {
   const ev: Record<string, unknown> = {
     k: ENTRY_KIND_NAMES[e.kind],
-    id: formatId(epoch, e.seq),
+    id,
     t: e.time,
     s: e.sender,
     x: decoder.decode(e.line.subarray(e.textStart)),
@@ -47,24 +59,6 @@ export function entryEvent(epoch: string, e: LogEntry, replayed = false): Uint8A
   else if (isAction(e)) ev.me = 1;
   if (e.origin) ev.o = e.origin;
   if (replayed) ev.h = 1;
-  return eventBytes(ev);
-}
-
-/**
- * An entry not numbered yet (a cluster server's own line while it waits
- * for the stream's number, or while Redis is away): shown without an id.
- */
-export function unnumberedEvent(e: Omit<LogEntry, "seq">): Uint8Array {
-  const ev: Record<string, unknown> = {
-    k: ENTRY_KIND_NAMES[e.kind],
-    id: null,
-    t: e.time,
-    s: e.sender,
-    x: decoder.decode(e.line.subarray(e.textStart)),
-  };
-  if (e.kind === EntryKind.NICK) ev.to = e.newName;
-  else if (isAction(e)) ev.me = 1;
-  if (e.origin) ev.o = e.origin;
   return eventBytes(ev);
 }
 

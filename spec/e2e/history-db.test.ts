@@ -9,22 +9,9 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import t, { type Test } from "tap";
 import { LineClient } from "../support/line-client.ts";
+import { ask, replayed } from "../support/history-answers.ts";
 import { bunPath, root, runBun, type ServerProcess, startServer } from "../support/bun.ts";
 import { Waiters } from "../support/waiters.ts";
-
-/** `[history ID TIME] LINE` lines of a replay, as [id, line]. */
-function replayed(text: string): [string, string][] {
-  return [...text.matchAll(/^\[history (\S+) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] (.*)$/gm)].map((m) => [m[1]!, m[2]!]);
-}
-
-/** Send `/history ...` and resolve with what came back, up to its end line. */
-async function ask(client: LineClient, command: string): Promise<string> {
-  const from = client.received.length;
-  client.send(`${command}\n`);
-  await client.waitUntil((r) => r.slice(from).includes("[history end]"), `the end of ${command}`);
-  const answer = client.received.slice(from);
-  return answer.slice(0, answer.indexOf("\n", answer.indexOf("[history end]")) + 1);
-}
 
 const epochOf = (id: string) => id.split(":")[0]!;
 const seqOf = (id: string) => Number(id.split(":")[1]);

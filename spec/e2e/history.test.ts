@@ -3,28 +3,8 @@
 // line on joining, and what a client that asks for nothing gets.
 import t from "tap";
 import { LineClient } from "../support/line-client.ts";
+import { ask, lastId, replayed } from "../support/history-answers.ts";
 import { type ServerProcess, startServer } from "../support/bun.ts";
-
-/** `[history ID TIME] LINE` lines of a replay, as [id, line]. */
-function replayed(text: string): [string, string][] {
-  return [...text.matchAll(/^\[history (\S+) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] (.*)$/gm)].map((m) => [m[1]!, m[2]!]);
-}
-
-/** The id a replay's end line gives (`last ID`), or null for `last none`. */
-function lastId(text: string): string | null {
-  const m = /^\[history end\] \d+ entr(?:y|ies), last (\S+)$/m.exec(text);
-  if (!m) throw new Error(`no end line in ${JSON.stringify(text)}`);
-  return m[1] === "none" ? null : m[1]!;
-}
-
-/** Send `/history ...` and resolve with what came back, up to its end line. */
-async function ask(client: LineClient, command: string): Promise<string> {
-  const from = client.received.length;
-  client.send(`${command}\n`);
-  await client.waitUntil((r) => r.slice(from).includes("[history end]"), `the end of ${command}`);
-  const answer = client.received.slice(from);
-  return answer.slice(0, answer.indexOf("\n", answer.indexOf("[history end]")) + 1);
-}
 
 /** Fetch the server's `/metrics` until `test` holds for it (they are sampled once a second); resolves with the text. */
 async function metricsUntil(server: ServerProcess, test: (text: string) => boolean): Promise<string> {

@@ -11,17 +11,7 @@ import { createInterface } from "node:readline";
 import t, { type Test } from "tap";
 import { parseDuration } from "../../lib/cli/duration.ts";
 import { bunPath, root } from "../support/bun.ts";
-
-interface EntryJson {
-  seq: number;
-  time: number;
-  kind: number;
-  sender: string;
-  line: string;
-  textStart: number;
-  newName: string;
-  origin: string;
-}
+import type { EntryJson } from "../support/history-store-host.ts";
 
 /** A reply of the host: what the op returned, and the store's counters and new log lines. */
 interface Reply {

@@ -23,7 +23,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** An entry as the spec writes it: `line` as text. */
-interface EntryJson {
+export interface EntryJson {
   seq: number;
   time: number;
   kind: number;
