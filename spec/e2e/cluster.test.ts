@@ -78,7 +78,8 @@ t.test("clients on different servers are one room, numbered alike everywhere", {
     );
   }
   b.send("reply from b\n");
-  for (const x of [a, a2]) await x.waitFor(`${remote(b, "n2")} reply from b\n`);
+  // c too: s3 reads the stream on its own connection, maybe after s1 (its /history is compared below).
+  for (const x of [a, a2, c]) await x.waitFor(`${remote(b, "n2")} reply from b\n`);
   t.equal(count(a.received, "line 0\n"), 0, "the sender does not get its own lines");
   t.equal(count(a2.received, `${a.from} line 0\n`), 1, "a local neighbour gets a line once, not again from the stream");
 
@@ -109,6 +110,10 @@ t.test("a client resumes on another server with an id it got from the first: the
 
   // A client of s1 learns where the room is, and goes (a quiet client: it never said a word).
   const gone = await join(s1!, a, b, c);
+  // Its join is in s1's log only once s1 reads it back from the stream (another connection than
+  // gone's): a line from c that gone has heard was read after it.
+  c.send("before the mark\n");
+  await gone.waitFor(`${remote(c, "n3")} before the mark\n`);
   const mark = lastId(await ask(gone, "/history 0"));
   gone.end();
   await c.waitFor(`Client ${gone.addr}@n1 is offline\n`);

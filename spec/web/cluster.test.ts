@@ -40,6 +40,9 @@ t.test("a page's member list follows the clients of another server of the cluste
     l.reset();
   });
   await Promise.all([c.joined(), l.joined()]);
+  // s1 learns of c from the stream, on another connection than c's: once l has c's line, s1 has read c's join.
+  c.send("here\n");
+  await l.waitFor(`<127.0.0.1:${c.port}@n2> here\n`);
   const w = await WsClient.open({ port: webPort });
   t.teardown(() => w.reset());
   const presence = await w.waitEvent((e) => e.k === "presence", "presence");

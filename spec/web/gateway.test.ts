@@ -2,6 +2,7 @@
 // and its headers, what /ws refuses and how (one line each, and nothing
 // else affected), https/wss with --tls-cert, --web-origin, the web-client
 // figures in --metrics, and the errors of --web where it cannot run.
+import { once } from "node:events";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as net from "node:net";
@@ -358,5 +359,8 @@ t.test("shutdown: web clients hear the server go and are closed with 1001 (going
   t.same(web.closeFrame, { code: 1001, reason: "server shutting down" });
   await tcp.waitClosed();
   t.equal((await server.exited).code, 0);
+  // "exit" may come before the last of stdout is read: wait for its end.
+  const stdout = server.child.stdout!;
+  if (!stdout.readableEnded) await once(stdout, "end");
   t.match(server.output(), /Server stopped\n$/);
 });

@@ -71,6 +71,10 @@ t.test("TCP and web clients see the same room in the same order", async (t) => {
   t.match(owWho, `bob (127.0.0.1, ${b.port})`);
   t.match(otWho, `alice (127.0.0.1, ${a.port})`);
 
+  // The actors' transcripts are compared below: each has the other's last line (on its own connection) before it leaves.
+  await a.waitFor("<bob> after b\n");
+  await b.waitText("after a");
+
   // Both leave.
   a.send("q\n");
   b.close();
