@@ -50,7 +50,12 @@ async function startNode(port: number, node: string, more: Partial<ClusterOption
     },
     ...more,
   });
-  reactor.setBeforeSleep(() => relay.endTick());
+  reactor.setBeforeSleep(() => {
+    relay.endTick();
+    // Every tick: state the sink does not report (the writer's replies, counted in
+    // relay.stats) changes in a tick too, and a waiting condition may hold now.
+    waiters.wake();
+  });
   const running = reactor.run(serveServices);
   relay.start({
     entry: (e: LogEntry, local, shown) => {
