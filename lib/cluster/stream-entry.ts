@@ -35,6 +35,11 @@ export const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 const NOTICE_BY_ADDRESS = encoder.encode("Client (");
 const CLOSE_PAREN = 0x29;
 
+/** A sender's name as every server shows it: an address (`HOST:PORT`) gets `@NODE`, a nickname stays. */
+export function qualifiedName(name: string, node: string): string {
+  return name.includes(":") ? `${name}@${node}` : name;
+}
+
 /**
  * How another server shows `e`: a client without a nickname is named by
  * its address, which another server's client may share, so the address
@@ -70,7 +75,7 @@ export function qualifySender(e: EntryContent, node: string): EntryContent {
     line.set(e.line.subarray(at), at + suffix.length);
     if (textStart >= at) textStart += suffix.length;
   }
-  return { ...e, sender: byAddress ? `${e.sender}@${node}` : e.sender, line, textStart };
+  return { ...e, sender: qualifiedName(e.sender, node), line, textStart };
 }
 
 /** Where `needle` starts in `hay[0, limit)`, or -1. */

@@ -44,7 +44,7 @@ import { EntryKind, formatId, type EntryContent, type LogEntry } from "../chat/e
 import { entryEvent, errorEvent, historyEndEvent, presenceEvent, replyEvent, unnumberedEvent } from "../chat/events.ts";
 import { type HistoryStore, RoomLog } from "./history.ts";
 import { Roster } from "./roster.ts";
-import { qualifySender } from "../cluster/stream-entry.ts";
+import { qualifiedName, qualifySender } from "../cluster/stream-entry.ts";
 import { concat, EMPTY_BYTES } from "../bytes.ts";
 import { Peer, type ServerAttachment } from "./peer.ts";
 import type { Relay, RelaySink } from "./relay.ts";
@@ -482,8 +482,7 @@ export class ChatServer implements CommandHost {
    * even this server's entries back from the stream.
    */
   private eventName(peer: Peer): string {
-    const name = displayName(peer);
-    return this.options.relay && name.includes(":") ? `${name}@${this.options.origin}` : name;
+    return this.options.relay ? qualifiedName(displayName(peer), this.options.origin) : displayName(peer);
   }
 
   /** Take up to `maxBytes` of a client's input and handle its lines; returns the bytes taken. */
@@ -531,8 +530,7 @@ export class ChatServer implements CommandHost {
       if (peer.presenceTimer) this.tellPresence(peer);
       return bytes;
     }
-    peer.presenceTimer?.cancel();
-    peer.presenceTimer = null;
+    // Eviction cancels the presence line too: a TLS client is told only why it is refused.
     this.evictOverLimit(peer, PLAIN_TCP_ONLY, offlineReason.tls);
     return EMPTY_BYTES;
   }
