@@ -15,6 +15,7 @@
  */
 import { formatHostPort } from "../lib/reactor/address.ts";
 import { DescriptorBudget } from "../lib/reactor/descriptors.ts";
+import { withRequestLease } from "../lib/web/request-lease.ts";
 import { formatJson, formatPrometheus, statusPage } from "../lib/server/metrics.ts";
 import type { StatsSnapshot } from "../lib/server/stats.ts";
 
@@ -62,12 +63,7 @@ export function serveMetrics(
     // a taken port would then be shared instead of refused.
     reusePort: false,
     fetch(req) {
-      const lease = descriptors.acquire();
-      if (!lease)
-        return new Response("out of file descriptors, try again later\n", { status: 503, headers: { ...CLOSE, "retry-after": "1" } });
-      // Bun writes the answer, and closes the connection, once this returns.
-      setImmediate(() => lease.release());
-      return answer(new URL(req.url).pathname);
+      return withRequestLease(descriptors, CLOSE, () => answer(new URL(req.url).pathname));
     },
   });
   return {

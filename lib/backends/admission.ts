@@ -25,3 +25,18 @@ export function budgetFor(options: ListenOptions): DescriptorBudget {
 export function handshakeTimeoutMs(budget: DescriptorBudget): number {
   return budget.underPressure ? HANDSHAKE_TIMEOUT_UNDER_PRESSURE_MS : HANDSHAKE_TIMEOUT_MS;
 }
+
+/** Whatever holds a TLS socket's handshake timeout while its handshake is pending. */
+export interface HandshakeDeadline {
+  handshakeTimer: ReturnType<typeof setTimeout> | null;
+}
+
+/**
+ * The handshake is over (completed, failed, or the socket closed first):
+ * its timeout must not fire on a socket that has moved on. Idempotent, as
+ * a socket may get here both from its handshake and from its close.
+ */
+export function clearHandshakeTimer(holder: HandshakeDeadline): void {
+  if (holder.handshakeTimer) clearTimeout(holder.handshakeTimer);
+  holder.handshakeTimer = null;
+}

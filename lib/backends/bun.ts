@@ -7,6 +7,7 @@
  */
 import type { Socket, TCPSocketListener } from "bun";
 import type { Address } from "../reactor/events.ts";
+import { plainHost } from "../reactor/address.ts";
 import {
   type ConnectOptions,
   type Connection,
@@ -22,16 +23,11 @@ import type { DescriptorLease } from "../reactor/descriptors.ts";
 import { setListenBacklog } from "./backlog.ts";
 import { CallbackBackend } from "./io-pass.ts";
 import { ListenerHandle, SocketHandle } from "./handles.ts";
-import { budgetFor, handshakeTimeoutMs } from "./admission.ts";
+import { budgetFor, clearHandshakeTimer, type HandshakeDeadline, handshakeTimeoutMs } from "./admission.ts";
 
 type BunSocket = Socket<BunConnection | undefined>;
 
-/** Bun reports IPv4 peers of a dual-stack socket as ::ffff:a.b.c.d. */
-function plainHost(host: string): string {
-  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
-}
-
-class BunConnection extends SocketHandle implements Connection {
+class BunConnection extends SocketHandle implements Connection, HandshakeDeadline {
   readonly kind = "connection" as const;
   readonly remote: Address;
   private localAddress: Address | null = null;
@@ -51,7 +47,7 @@ class BunConnection extends SocketHandle implements Connection {
   /** Asked for lazily: a server rarely needs it, and it costs a getsockname() and an object per connection. */
   get local(): Address {
     const s = this.socket;
-    return (this.localAddress ??= { host: plainHost(s.localAddress ?? ""), port: s.localPort ?? 0 });
+    return (this.localAddress ??= { host: plainHost(s.localAddress), port: s.localPort ?? 0 });
   }
 
   send(bytes: Uint8Array): number {
@@ -78,8 +74,7 @@ class BunConnection extends SocketHandle implements Connection {
     close(s: BunSocket, err?: Error) {
       const conn = s.data;
       if (!conn) return;
-      if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
-      conn.handshakeTimer = null;
+      clearHandshakeTimer(conn);
       conn.onClosed(err ?? null);
       conn.lease?.release();
     },
@@ -133,8 +128,7 @@ class BunListener extends ListenerHandle<BunConnection> implements Listener {
       handshake(s: BunSocket, success: boolean) {
         const conn = s.data;
         if (!conn) return;
-        if (conn.handshakeTimer) clearTimeout(conn.handshakeTimer);
-        conn.handshakeTimer = null;
+        clearHandshakeTimer(conn);
         // A failed handshake (a plain client's line, say) ends at once: the
         // runtime has queued its alert, which the client gets before the FIN.
         if (!success) return void conn.close();

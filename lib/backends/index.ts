@@ -4,9 +4,11 @@
  * Bun backend imports `bun:ffi`); their classes are exported as types only.
  */
 import type { Backend } from "../reactor/backend.ts";
+import { isBunRuntime } from "./runtime.ts";
 
 export type { BunBackend } from "./bun.ts";
 export type { NodeBackend } from "./node.ts";
+export { isBunRuntime } from "./runtime.ts";
 
 /** The backends `createBackend` knows. */
 export type BackendName = "bun" | "node";
@@ -14,7 +16,7 @@ export type BackendName = "bun" | "node";
 /** A new backend instance by name (the "bun" one needs the Bun runtime). */
 export async function createBackend(name: BackendName): Promise<Backend> {
   if (name === "bun") {
-    if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {
+    if (!isBunRuntime()) {
       throw new Error('the "bun" backend needs the Bun runtime; use --backend node under Node');
     }
     const { BunBackend } = await import("./bun.ts");

@@ -10,6 +10,7 @@
 import * as net from "node:net";
 import * as tls from "node:tls";
 import type { Address } from "../reactor/events.ts";
+import { plainHost } from "../reactor/address.ts";
 import {
   type ConnectOptions,
   type Connection,
@@ -23,14 +24,8 @@ import {
 import type { DescriptorBudget, DescriptorLease } from "../reactor/descriptors.ts";
 import { CallbackBackend } from "./io-pass.ts";
 import { ListenerHandle, SocketHandle } from "./handles.ts";
-import { budgetFor, handshakeTimeoutMs } from "./admission.ts";
-
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-
-function plainHost(host: string | undefined): string {
-  if (!host) return "";
-  return host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host;
-}
+import { budgetFor, clearHandshakeTimer, type HandshakeDeadline, handshakeTimeoutMs } from "./admission.ts";
+import { isBunRuntime } from "./runtime.ts";
 
 const OWNER = Symbol("connection");
 type OwnedSocket = net.Socket & { [OWNER]: NodeConnection };
@@ -109,7 +104,7 @@ class NodeConnection extends SocketHandle implements Connection {
   protected resetSocket(): void {
     // Node resets only a plain TCP handle; a TLS socket under Node has a
     // TLS wrap instead (ERR_INVALID_HANDLE_TYPE), so it is destroyed.
-    if (this.socket instanceof tls.TLSSocket && !isBun) this.socket.destroy();
+    if (this.socket instanceof tls.TLSSocket && !isBunRuntime()) this.socket.destroy();
     else this.socket.resetAndDestroy();
   }
 
@@ -121,10 +116,9 @@ class NodeConnection extends SocketHandle implements Connection {
 
 /** What a listener keeps on each socket it accepted, until the reactor gets it or it closes. */
 const ACCEPTED = Symbol("accepted");
-interface Accepted {
+interface Accepted extends HandshakeDeadline {
   remote: Address;
   lease: DescriptorLease;
-  handshakeTimer: ReturnType<typeof setTimeout> | null;
 }
 type AcceptedSocket = net.Socket & { [ACCEPTED]?: Accepted };
 
@@ -132,8 +126,7 @@ type AcceptedSocket = net.Socket & { [ACCEPTED]?: Accepted };
 function releaseAccepted(this: AcceptedSocket): void {
   const accepted = this[ACCEPTED];
   if (!accepted) return;
-  if (accepted.handshakeTimer) clearTimeout(accepted.handshakeTimer);
-  accepted.handshakeTimer = null;
+  clearHandshakeTimer(accepted);
   accepted.lease.release();
 }
 
@@ -183,8 +176,7 @@ class NodeListener extends ListenerHandle<NodeConnection> implements Listener {
     const raw = (ACCEPTED in socket ? socket : (socket as { _parent?: net.Socket })._parent) as AcceptedSocket | undefined;
     const accepted = raw?.[ACCEPTED];
     if (!accepted) return void socket.destroy();
-    if (accepted.handshakeTimer) clearTimeout(accepted.handshakeTimer);
-    accepted.handshakeTimer = null;
+    clearHandshakeTimer(accepted);
     accepted.lease.confirm();
     this.onConnection(NodeConnection.adopt(socket, accepted.remote));
   }
@@ -207,7 +199,7 @@ export class NodeBackend extends CallbackBackend {
         const backlog = options.backlog ?? DEFAULT_BACKLOG;
         server.listen({ host: options.host, port: options.port, backlog }, async () => {
           server.off("error", fail);
-          if (isBun) {
+          if (isBunRuntime()) {
             // Under Bun, node:net ignores `backlog` (it listens with 512); raise it as the Bun backend does.
             const { setListenBacklog } = await import("./backlog.ts");
             setListenBacklog((server as unknown as { _handle?: { fd?: number } })._handle?.fd, backlog);

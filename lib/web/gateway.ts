@@ -24,10 +24,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Server } from "bun";
-import { formatHostPort } from "../reactor/address.ts";
+import { formatHostPort, plainHost } from "../reactor/address.ts";
 import { describeError, type Listener, ListenError, type TlsServerOptions } from "../reactor/backend.ts";
 import { DescriptorBudget } from "../reactor/descriptors.ts";
+import { isBunRuntime } from "../backends/runtime.ts";
 import { type WebSocketData, WebSocketListener } from "./websocket.ts";
+import { withRequestLease } from "./request-lease.ts";
 
 /** The page's files. */
 export const PAGE_DIR = fileURLToPath(new URL("./page/", import.meta.url));
@@ -195,15 +197,12 @@ function addModules(page: Map<string, PageFile>): void {
   }
 }
 
-/** Bun reports IPv4 peers of a dual-stack socket as ::ffff:a.b.c.d. */
-const plainHost = (host: string) => (host.startsWith("::ffff:") && host.includes(".") ? host.slice(7) : host);
+/** The headers of a one-line text answer. */
+const TEXT_HEADERS: Record<string, string> = { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8" };
 
 /** A one-line text answer. */
 function answer(status: number, text: string, headers: Record<string, string> = {}): Response {
-  return new Response(`${text}\n`, {
-    status,
-    headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...headers },
-  });
+  return new Response(`${text}\n`, { status, headers: { ...TEXT_HEADERS, ...headers } });
 }
 
 /** Whether a comma-separated header holds `token` (case-insensitive). */
@@ -242,7 +241,7 @@ export function upgradeProblem(req: Request): { status: number; reason: string; 
  * the address cannot be had, `WebGatewayError` outside Bun or without a page.
  */
 export function startGateway(options: GatewayOptions): WebGateway {
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined") {
+  if (!isBunRuntime()) {
     throw new WebGatewayError("the web gateway needs the Bun runtime (it is Bun.serve's WebSocket server)");
   }
   const page = loadPage(options.pageDir ?? PAGE_DIR);
@@ -272,13 +271,13 @@ export function startGateway(options: GatewayOptions): WebGateway {
     if (origin !== null && origin !== ownOrigin(req) && !allowed.has(origin)) {
       return answer(403, `a page from ${origin} may not open ${WS_PATH} here (allow it with --web-origin)`);
     }
-    const lease = descriptors.acquire();
-    if (!lease) return answer(503, "out of file descriptors, try again later", { "retry-after": "1" });
-    const ip = server.requestIP(req);
-    const data: WebSocketData = { remote: { host: plainHost(ip?.address ?? ""), port: ip?.port ?? 0 }, lease, conn: null };
-    if (ip && server.upgrade(req, { data })) return undefined;
-    lease.release();
-    return answer(400, "WebSocket upgrade failed");
+    // An upgraded socket keeps the request's descriptor for its life; a failed upgrade's answer gives it back.
+    return withRequestLease(descriptors, TEXT_HEADERS, (lease) => {
+      const ip = server.requestIP(req);
+      const data: WebSocketData = { remote: { host: plainHost(ip?.address), port: ip?.port ?? 0 }, lease, conn: null };
+      if (ip && server.upgrade(req, { data })) return undefined;
+      return answer(400, "WebSocket upgrade failed");
+    });
   };
 
   const asset = (req: Request, pathname: string): Response => {
@@ -312,11 +311,7 @@ export function startGateway(options: GatewayOptions): WebGateway {
       fetch(req, server) {
         const pathname = new URL(req.url).pathname;
         if (pathname === WS_PATH) return upgrade(req, server);
-        const lease = descriptors.acquire();
-        if (!lease) return answer(503, "out of file descriptors, try again later", { "retry-after": "1" });
-        // Bun writes the answer, and closes the connection, once this returns.
-        setImmediate(() => lease.release());
-        return asset(req, pathname);
+        return withRequestLease(descriptors, TEXT_HEADERS, () => asset(req, pathname));
       },
       // Never a stack trace to a browser.
       error() {
