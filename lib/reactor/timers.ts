@@ -19,9 +19,6 @@ export class Timer {
   cancel(): void {
     this.cancelled = true;
   }
-  get active(): boolean {
-    return !this.cancelled;
-  }
 }
 
 function before(a: Timer, b: Timer): boolean {
@@ -59,7 +56,6 @@ export class TimerQueue {
     const top = this.heap[0];
     if (!top || top.deadline > now) return null;
     this.pop();
-    top.cancelled = true; // fired: no longer active
     return top;
   }
 
