@@ -88,19 +88,25 @@ export type WebSocketLike = Pick<
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-// A tick sends the same batch, by reference, to every web member: decode it
-// once, not once per member. Identity is a safe key: a sender never changes
-// bytes it has handed to send() (see `Connection.send`).
-let lastBytes: Uint8Array | null = null;
-let lastText = "";
+/**
+ * The text of the last bytes sent, kept by a listener for all its
+ * connections: a tick sends the same batch, by reference, to every web
+ * member, so it is decoded once, not once per member. Identity is a safe
+ * key: a sender never changes bytes it has handed to send() (see
+ * `Connection.send`).
+ */
+export class SentText {
+  private lastBytes: Uint8Array | null = null;
+  private lastText = "";
 
-/** `bytes` as a string for `sendText` (they are whole UTF-8 events). */
-function textOf(bytes: Uint8Array): string {
-  if (bytes !== lastBytes) {
-    lastText = decoder.decode(bytes);
-    lastBytes = bytes;
+  /** `bytes` as a string for `sendText` (they are whole UTF-8 events). */
+  of(bytes: Uint8Array): string {
+    if (bytes !== this.lastBytes) {
+      this.lastText = decoder.decode(bytes);
+      this.lastBytes = bytes;
+    }
+    return this.lastText;
   }
-  return lastText;
 }
 
 /** One browser (or other WebSocket client) as a reactor connection. */
@@ -121,6 +127,7 @@ export class WebSocketConnection extends StreamHandle implements Connection {
    *   (see `received`)
    * @param closing whether the server is shutting down: a close then says
    *   1001 (going away) instead of 1000
+   * @param text the decoding of sent bytes, shared with the listener's other connections
    */
   constructor(
     private readonly ws: WebSocketLike,
@@ -128,6 +135,7 @@ export class WebSocketConnection extends StreamHandle implements Connection {
     readonly local: Address,
     private readonly inboundLimit: number,
     private readonly closing: () => boolean = () => false,
+    private readonly text: SentText = new SentText(),
   ) {
     super();
   }
@@ -151,7 +159,7 @@ export class WebSocketConnection extends StreamHandle implements Connection {
   send(bytes: Uint8Array): number {
     if (this.gone) return -1;
     if (bytes.length === 0 || this.overHighWater()) return 0;
-    const status = this.ws.sendText(textOf(bytes));
+    const status = this.ws.sendText(this.text.of(bytes));
     if (status === -1) this.queued = true;
     else if (status === 0) {
       // Dropped: the socket is closing, or the frame alone passed Bun's limit.
@@ -249,6 +257,8 @@ export class WebSocketListener extends ListenerHandle<WebSocketConnection> imple
   private stopped = false;
   /** Unread input past which a connection is closed (see `WebSocketConnection.received`). */
   private readonly inboundLimit: number;
+  /** Shared by its connections: a batch sent to all of them is decoded once. */
+  private readonly sentText = new SentText();
   /** Bun.serve's `websocket` option: the events of every upgraded socket, routed to its handle. */
   readonly handlers: WebSocketHandler<WebSocketData>;
 
@@ -268,7 +278,7 @@ export class WebSocketListener extends ListenerHandle<WebSocketConnection> imple
       perMessageDeflate: false,
       open(ws) {
         if (listener.stopped) return void ws.close(CloseCode.GOING_AWAY, "server shutting down");
-        const conn = new WebSocketConnection(ws, ws.data.remote, listener.address, listener.inboundLimit, closing);
+        const conn = new WebSocketConnection(ws, ws.data.remote, listener.address, listener.inboundLimit, closing, listener.sentText);
         ws.data.conn = conn;
         listener.onConnection(conn);
       },

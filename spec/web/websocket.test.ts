@@ -221,3 +221,22 @@ t.test("the listener: open queues a connection, binary frames are refused with 1
   t.same(late.closedWith, [1001, "server shutting down"], "a connection opened after that is turned away");
   t.equal(listener.accept(), null);
 });
+
+t.test("a batch sent to every connection of a listener is decoded once, by that listener, not by a process-wide cache", async (t) => {
+  // biome-ignore lint/suspicious/noExplicitAny: the fakes stand in for Bun's sockets
+  const openOn = (listener: WebSocketListener, ws: FakeSocket) => ((listener.handlers as any).open(ws), listener.accept()!);
+  const mine = new WebSocketListener(100);
+  const other = new WebSocketListener(100);
+  const [a, b, c] = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
+  const [connA, connB, connC] = [openOn(mine, a), openOn(mine, b), openOn(other, c)];
+  const batch = bytes("one\n");
+  connA.send(batch);
+  // A probe, against the contract (a sender never changes bytes it has sent):
+  // a connection that decoded again would see the change.
+  batch.set(bytes("two\n"));
+  connB.send(batch);
+  connC.send(batch);
+  t.same(a.sent, ["one\n"]);
+  t.same(b.sent, ["one\n"], "the second connection of the listener reuses the first one's text");
+  t.same(c.sent, ["two\n"], "another listener's connection decodes for itself");
+});
