@@ -4,7 +4,21 @@
 // second server on the same file among them); a disk that fills up is
 // logged and chat goes on. The store itself: spec/server/history-sqlite.test.ts.
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import t, { type Test } from "tap";
@@ -147,13 +161,83 @@ t.test("a second server on the same file is refused at start; the first goes on"
   t.match(third.output(), /History in .* entries loaded/, "once the first has stopped, the file is free");
 });
 
-/** Run the server on `file` until it exits; as user nobody when `asNobody`. */
-function runServer(file: string, asNobody = false): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** User and group nobody. */
+const NOBODY = 65534;
+
+/** The bun binary and a directory holding bin/server.ts, for a user who cannot enter the clone. */
+interface ProgramCopy {
+  bun: string;
+  cwd: string;
+}
+
+/** The first directory from `dir` up to / that users other than its owner cannot enter, or null. */
+function closedAncestor(dir: string): string | null {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (!(statSync(d).mode & 0o001)) return d;
+    if (d === path.dirname(d)) return null;
+  }
+}
+
+/** Make everything under `dir` readable (and its folders enterable) by every user, whatever umask made it. */
+function openToAll(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) openToAll(p);
+    else if (entry.isFile()) chmodSync(p, statSync(p).mode & 0o111 ? 0o755 : 0o644);
+  }
+}
+
+/** The packages the program needs at run time: package.json's dependencies and theirs (npm's flat node_modules). */
+function runtimePackages(): string[] {
+  const found = new Set<string>();
+  const visit = (packageJson: string) => {
+    const deps = (JSON.parse(readFileSync(packageJson, "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {};
+    for (const name of Object.keys(deps)) {
+      if (found.has(name)) continue;
+      found.add(name);
+      visit(path.join(root, "node_modules", name, "package.json"));
+    }
+  };
+  visit(path.join(root, "package.json"));
+  return [...found];
+}
+
+/**
+ * The server for user nobody: the clone may sit where only its owner can
+ * enter (a mode-700 home, `mktemp -d`), and then user nobody reaches
+ * neither node_modules/.bin/bun nor bin/server.ts. So the bun binary (a
+ * hard link when it can be) and the program's files go into a fresh
+ * directory under the temporary directory, open to all. A string: why that
+ * cannot be done.
+ */
+function programForNobody(t: Test): ProgramCopy | string {
+  const dir = mkdtempSync(path.join(tmpdir(), "history-db-program-"));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const closed = closedAncestor(path.dirname(dir));
+  if (closed) return `user nobody cannot enter ${closed}, where the temporary directory is (set TMPDIR elsewhere)`;
+  for (const name of ["package.json", "tsconfig.json", "bin", "lib", ...runtimePackages().map((p) => path.join("node_modules", p))]) {
+    const from = path.join(root, name);
+    if (existsSync(from)) cpSync(from, path.join(dir, name), { recursive: true });
+  }
+  openToAll(dir);
+  const bun = path.join(dir, "bun");
+  try {
+    linkSync(realpathSync(bunPath), bun);
+  } catch {
+    copyFileSync(realpathSync(bunPath), bun); // another file system
+    chmodSync(bun, 0o755);
+  }
+  return { bun, cwd: dir };
+}
+
+/** Run the server on `file` until it exits; as user nobody, from `nobody`'s copy, when given. */
+function runServer(file: string, nobody?: ProgramCopy): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bunPath, ["bin/server.ts", "--port", "0", "--history-db", file], {
-      cwd: root,
+    const child = spawn(nobody?.bun ?? bunPath, ["bin/server.ts", "--port", "0", "--history-db", file], {
+      cwd: nobody?.cwd ?? root,
       stdio: ["ignore", "pipe", "pipe"],
-      ...(asNobody ? { uid: 65534, gid: 65534, env: { ...process.env, HOME: tmpdir(), BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" } } : {}),
+      ...(nobody ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: tmpdir(), BUN_RUNTIME_TRANSPILER_CACHE_PATH: "0" } } : {}),
     });
     let stdout = "";
     let stderr = "";
@@ -168,20 +252,22 @@ function runServer(file: string, asNobody = false): Promise<{ code: number | nul
   });
 }
 
+/** The server refuses `file` at start, for `reason`: one line on stderr, exit code 1, never listening. */
+async function refused(t: Test, file: string, reason: string, nobody?: ProgramCopy): Promise<void> {
+  const r = await runServer(file, nobody);
+  t.same([r.code, r.stderr], [1, `server: cannot use history database ${file}: ${reason}\n`], reason);
+  t.notMatch(r.stdout, "listening", `${reason}: it never listened`);
+}
+
 t.test("files the server cannot use: one line on stderr, exit code 1, before it listens", async (t) => {
   const dir = tempDir(t);
-  const refused = async (file: string, reason: string, asNobody = false) => {
-    const r = await runServer(file, asNobody);
-    t.same([r.code, r.stderr], [1, `server: cannot use history database ${file}: ${reason}\n`], reason);
-    t.notMatch(r.stdout, "listening", `${reason}: it never listened`);
-  };
-  await refused(path.join(dir, "missing", "room.db"), `directory ${path.join(dir, "missing")} does not exist`);
+  await refused(t, path.join(dir, "missing", "room.db"), `directory ${path.join(dir, "missing")} does not exist`);
   const sub = path.join(dir, "sub");
   mkdirSync(sub);
-  await refused(sub, "it is a directory");
+  await refused(t, sub, "it is a directory");
   const junk = path.join(dir, "junk.db");
   writeFileSync(junk, Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 251)));
-  await refused(junk, "it is not a SQLite database");
+  await refused(t, junk, "it is not a SQLite database");
 
   // Made by this server, then marked as made by a newer one.
   const newer = path.join(dir, "newer.db");
@@ -192,7 +278,7 @@ t.test("files the server cannot use: one line on stderr, exit code 1, before it 
     `import { Database } from "bun:sqlite"; new Database(${JSON.stringify(newer)}).run("PRAGMA user_version = 9");`,
   ]);
   t.equal(bump.code, 0, bump.stderr);
-  await refused(newer, "its schema is version 9, newer than this server knows (1)");
+  await refused(t, newer, "its schema is version 9, newer than this server knows (1)");
 
   const other = path.join(dir, "other.db");
   const create = await runBun([
@@ -200,19 +286,23 @@ t.test("files the server cannot use: one line on stderr, exit code 1, before it 
     `import { Database } from "bun:sqlite"; new Database(${JSON.stringify(other)}).run("CREATE TABLE notes (x)");`,
   ]);
   t.equal(create.code, 0, create.stderr);
-  await refused(other, "it is another program's SQLite database");
+  await refused(t, other, "it is another program's SQLite database");
 
   // Permissions: root may open anything, so as root the server runs as nobody (uid 65534).
-  const asNobody = process.getuid?.() === 0;
-  chmodSync(dir, 0o755);
-  const secret = path.join(dir, "secret.db");
-  writeFileSync(secret, "");
-  chmodSync(secret, asNobody ? 0o600 : 0o000);
-  await refused(secret, "permission denied", asNobody);
-  const readOnly = path.join(dir, "read-only.db");
-  writeFileSync(readOnly, "");
-  chmodSync(readOnly, asNobody ? 0o644 : 0o444);
-  await refused(readOnly, "it cannot be written (read-only file or directory)", asNobody);
+  const copy = process.getuid?.() === 0 ? programForNobody(t) : undefined;
+  const skip = typeof copy === "string" ? `as root the server runs as user nobody here, but ${copy}` : false;
+  await t.test("a file it may not open; a file it may not write", { skip }, async (t) => {
+    const nobody = typeof copy === "string" ? undefined : copy;
+    chmodSync(dir, 0o755);
+    const secret = path.join(dir, "secret.db");
+    writeFileSync(secret, "");
+    chmodSync(secret, nobody ? 0o600 : 0o000);
+    await refused(t, secret, "permission denied", nobody);
+    const readOnly = path.join(dir, "read-only.db");
+    writeFileSync(readOnly, "");
+    chmodSync(readOnly, nobody ? 0o644 : 0o444);
+    await refused(t, readOnly, "it cannot be written (read-only file or directory)", nobody);
+  });
 });
 
 t.test("flags: --history-db not with --cluster, --history-age needs --history-db and a duration", async (t) => {
