@@ -1,37 +1,25 @@
 #!/usr/bin/env bun
 /**
- * The chat server program: `bun bin/server.ts [--host H] [--port P] [--cluster redis://...]`.
- * Flags and signals are handled here; the select loop is lib/server/server.ts.
+ * The chat server program: `npm start -- [flags]` (`node_modules/.bin/bun
+ * bin/server.ts [flags]` in scripts and service files). It parses flags
+ * and hands them to lib/server/app.ts, which builds and runs the server;
+ * the select loop is lib/server/dispatcher.ts.
  */
-import { type BackendName, createBackend } from "../lib/backends/index.ts";
-import { clientsWithinFdLimit, defaultLimits, type Limits, limitMessages, socketsWithinFdLimit } from "../lib/server/limits.ts";
+import type { BackendName } from "../lib/backends/index.ts";
+import { canonicalRoom, ROOM_NAME_RULE } from "../lib/chat/rooms.ts";
+import { NODE_NAME } from "../lib/chat/naming.ts";
 import { openFileLimit } from "../lib/cli/fd-limit.ts";
-import { createLogger, type LogFormat } from "../lib/server/logger.ts";
-import type { ServerAttachment } from "../lib/server/peer.ts";
-import { ChatServer } from "../lib/server/server.ts";
-import { HistoryStoreError, RoomLog } from "../lib/server/history.ts";
-import { SqliteHistoryStore, type StoredHistory } from "../lib/server/history-sqlite.ts";
 import { parseDuration } from "../lib/cli/duration.ts";
-import { readTlsPair, TlsFileError } from "../lib/server/tls-files.ts";
-import { formatStatsLine, StatsSampler } from "../lib/server/stats.ts";
 import { checks, UsageError } from "../lib/cli/flags.ts";
-import { type GatewayOptions, OriginError, parseOrigin, startGateway, type WebGateway, WebGatewayError } from "../lib/web/gateway.ts";
 import { fail as failWith, parseProgramFlags, usageLine } from "../lib/cli/program.ts";
-import { type MetricsServer, serveMetrics } from "./metrics-http.ts";
-import { formatHostPort, parseHostPort } from "../lib/reactor/address.ts";
-import {
-  type Backend,
-  describeError,
-  type Listener,
-  ListenError,
-  type ListenOptions,
-  type TlsServerOptions,
-} from "../lib/reactor/backend.ts";
-import { Reactor } from "../lib/reactor/reactor.ts";
-import { DescriptorBudget } from "../lib/reactor/descriptors.ts";
-import { ClusterRelay, randomNodeName } from "../lib/cluster/relay.ts";
-import { NODE_NAME } from "../lib/cluster/stream-entry.ts";
 import { parseRedisUrl, type RedisTarget, RedisUrlError } from "../lib/cluster/url.ts";
+import { parseHostPort } from "../lib/reactor/address.ts";
+import type { TlsServerOptions } from "../lib/reactor/backend.ts";
+import { runServer, StartupError } from "../lib/server/app.ts";
+import { clientsWithinFdLimit, defaultLimits, type Limits } from "../lib/server/limits.ts";
+import type { LogFormat } from "../lib/server/logger.ts";
+import { readTlsPair, TlsFileError } from "../lib/server/tls-files.ts";
+import { OriginError, parseOrigin } from "../lib/web/gateway.ts";
 
 const flags = {
   host: { type: "string", default: "127.0.0.1", value: "HOST", help: "address to listen on" },
@@ -50,18 +38,24 @@ const flags = {
     value: "redis://[USER[:PASSWORD]@]HOST[:PORT][/DB]",
     help: "share the room with other servers: its log is a Redis Stream (default: none, a lone server)",
   },
-  room: { type: "string", default: "chat", value: "NAME", help: "with --cluster: servers with the same Redis and room are one room" },
+  room: {
+    type: "string",
+    default: "chat",
+    value: "NAME",
+    help: "the room clients enter (#NAME or NAME); with --cluster, servers with the same Redis and room share it",
+    check: (v: string | number) => (canonicalRoom(String(v)) ? null : `must be ${ROOM_NAME_RULE}`),
+  },
   node: {
     type: "string",
     value: "NAME",
-    help: "with --cluster: this server's name, shown after the address of its clients without a nickname\n(default: 6 random characters)",
+    help: "with --cluster: this server's name, shown after the address of its clients without a nickname (default: 6 random characters)",
     check: (v: string | number) =>
       NODE_NAME.test(String(v)) ? null : "must be 1 to 32 letters, digits, _, - or ., starting with a letter or digit",
   },
   "cluster-retention": {
     type: "number",
     value: "N",
-    help: "with --cluster: entries the stream keeps (MAXLEN ~N): how far behind a server may fall and miss nothing\n(default: --history or 10000, the larger)",
+    help: "with --cluster: entries the stream keeps (MAXLEN ~N): how far behind a server may fall and miss nothing (default: --history or 10000, the larger)",
     check: checks.wholePositive,
   },
   "cluster-queue": {
@@ -175,7 +169,7 @@ const flags = {
     type: "string",
     value: "ORIGIN",
     help: "with --web: another origin whose pages may open /ws (repeatable or comma-separated) (default: the page's own only)",
-    parse: (v: string | undefined, flag: string) => webOriginsFlag(v, flag),
+    parse: (v: string | undefined, flag: string, previous?: unknown) => webOriginsFlag(v, flag, previous as string[] | undefined),
   },
   "tls-cert": { type: "string", value: "FILE", help: "serve TLS with this PEM certificate chain (needs --tls-key) (default: none)" },
   "tls-key": { type: "string", value: "FILE", help: "PEM private key for --tls-cert" },
@@ -183,10 +177,10 @@ const flags = {
   help: { type: "boolean", help: "show this help" },
 } as const;
 
-const usage = "bun bin/server.ts [flags]";
+const usage = "npm start -- [flags]";
 const summary = "A TCP chat server: every line a client sends goes to every other client.";
 
-const program = { name: "server", usage, summary, flags };
+const program = { name: "server", usage, summary, flags, npm: "npm start" };
 function fail(message: string, code: number): never {
   return failWith(program.name, message, code);
 }
@@ -194,76 +188,44 @@ function fail(message: string, code: number): never {
 async function main(): Promise<void> {
   const opts = parseProgramFlags(program);
   if (!opts) return;
-  const redis = clusterTarget(opts.cluster);
-  const webAt = webTarget(opts.web, opts["web-origin"], opts.backend!);
-  const tls = readTlsFiles(opts["tls-cert"], opts["tls-key"]);
-  // Opened before listening: a file that cannot be used stops the program before it takes the port.
-  const history = openHistory(opts["history-db"], opts["history-age"], opts.history!, redis !== null, (line) => log(line));
+  if (opts["web-origin"] && opts.web === undefined) fail(usageLine("--web-origin goes with --web"), 2);
+  if (opts["history-age"] !== undefined && opts["history-db"] === undefined) fail(usageLine("--history-age needs --history-db"), 2);
   const fdLimit = openFileLimit();
-  const limits = limitsFrom(opts, fdLimit);
-  // Every socket the process accepts (chat, TLS handshakes, metrics) holds a descriptor from this one budget.
-  const descriptors = new DescriptorBudget(socketsWithinFdLimit(fdLimit));
-  const backend = await createBackend(opts.backend as BackendName);
-  const reactor = new Reactor<ServerAttachment>(backend);
-  const listener = await listenOrFail(backend, {
-    host: opts.host!,
-    port: opts.port!,
-    backlog: 4096,
-    descriptors,
-    fullMessage: new TextEncoder().encode(limitMessages.full(limits.maxClients) + "\n"),
-    ...(tls ? { tls } : {}),
-  });
-  const web = webAt
-    ? startWebOrFail({ ...webAt, origins: opts["web-origin"] ?? [], descriptors, maxLine: limits.maxLine, ...(tls ? { tls } : {}) })
-    : null;
-  const log = createLogger({
-    format: opts["log-format"] as LogFormat,
-    quiet: opts.quiet!,
-    write: (line) => process.stdout.write(line),
-  });
-  const node = redis ? (opts.node ?? randomNodeName()) : "";
-  const relay = redis
-    ? new ClusterRelay(reactor, {
-        target: redis,
-        room: opts.room!,
-        node,
-        retention: opts["cluster-retention"] ?? Math.max(opts.history!, 10_000),
-        load: opts.history!,
-        queueBytes: opts["cluster-queue"]!,
-        log,
-      })
-    : null;
-  const server = new ChatServer(reactor, listener, {
-    tailMs: opts["tail-ms"]!,
-    coalesce: opts.coalesce!,
-    log,
-    relay,
-    origin: node,
-    limits,
-    history: roomLog(opts.history!, history),
-    historyStore: history?.store ?? null,
-  });
-  if (history) log(`History in ${history.store.file}: ${server.log.size} entries loaded, last id ${server.log.lastId ?? "none"}`);
-  // Before the start line: whoever waits for it (a test, a supervisor) may signal at once.
-  const stop = (signal: string) => {
-    log(`Received ${signal}, shutting down`);
-    server.shutdown();
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  if (web) server.addListener(web.listener);
-  // Before the start line, so that whoever waits for that line has the web address too.
-  if (web) log(`Web page on ${web.url} (WebSocket ${web.wsUrl})`);
-  const { host, port } = listener.address;
-  log(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name}${tls ? ", TLS" : ""})`);
-  const metrics = startStats(server, log, descriptors, opts.stats, opts.metrics);
-  relay?.start(server.relaySink);
-  await server.run();
-  history?.store.close();
-  web?.stop();
-  reactor.close();
-  metrics?.stop();
-  log("Server stopped");
+  try {
+    await runServer(
+      {
+        host: opts.host!,
+        port: opts.port!,
+        backend: opts.backend as BackendName,
+        tailMs: opts["tail-ms"]!,
+        coalesce: opts.coalesce!,
+        room: canonicalRoom(opts.room!)!,
+        cluster: clusterTarget(opts.cluster),
+        node: opts.node ?? null,
+        clusterRetention: opts["cluster-retention"] ?? null,
+        clusterQueue: opts["cluster-queue"]!,
+        logFormat: opts["log-format"] as LogFormat,
+        quiet: opts.quiet!,
+        statsSeconds: opts.stats ?? null,
+        metrics: opts.metrics === undefined ? null : parseHostPort(opts.metrics),
+        limits: limitsFrom(opts, fdLimit),
+        fdLimit,
+        history: opts.history!,
+        historyDb: opts["history-db"] ?? null,
+        historyAgeMs: opts["history-age"] ?? null,
+        web: opts.web === undefined ? null : parseHostPort(opts.web),
+        webOrigins: opts["web-origin"] ?? [],
+        tls: readTlsFiles(opts["tls-cert"], opts["tls-key"]),
+      },
+      {
+        write: (line) => process.stdout.write(line),
+        onSignal: (signal, handler) => process.on(signal, handler),
+      },
+    );
+  } catch (err) {
+    if (err instanceof StartupError) fail(err.exitCode === 2 ? usageLine(err.message) : err.message, err.exitCode);
+    throw err;
+  }
   process.exit(0);
 }
 
@@ -278,148 +240,19 @@ function clusterTarget(url: string | undefined): RedisTarget | null {
   }
 }
 
-/** --web-origin values so far: the flag may be given more than once, each a comma-separated list. */
-const webOrigins: string[] = [];
-
-/** One `--web-origin` value, added to the others; a value that is not an origin is a usage error. */
-function webOriginsFlag(value: string | undefined, flag: string): string[] {
+/** One `--web-origin` value, added to those before it: the flag may be given more than once, each a comma-separated list. */
+function webOriginsFlag(value: string | undefined, flag: string, previous: string[] | undefined): string[] {
   if (value === undefined) throw new UsageError(`${flag} needs a value`);
+  const origins = [...(previous ?? [])];
   for (const item of value.split(",")) {
     try {
-      webOrigins.push(parseOrigin(item));
+      origins.push(parseOrigin(item));
     } catch (err) {
       if (err instanceof OriginError) throw new UsageError(`${flag}: ${err.message}`);
       throw err;
     }
   }
-  return webOrigins;
-}
-
-/**
- * `--web HOST:PORT`, checked against the runtime: the gateway is Bun.serve's
- * WebSocket server, so it needs Bun and the Bun backend (usage errors otherwise).
- */
-function webTarget(at: string | undefined, origins: string[] | undefined, backend: string): { host: string; port: number } | null {
-  if (at === undefined) {
-    if (origins) fail(usageLine("--web-origin goes with --web"), 2);
-    return null;
-  }
-  if (typeof (globalThis as { Bun?: unknown }).Bun === "undefined")
-    fail(usageLine("--web needs the Bun runtime (run the server with bun)"), 2);
-  if (backend !== "bun") fail(usageLine("--web needs --backend bun (its WebSockets come from Bun.serve)"), 2);
-  return parseHostPort(at)!;
-}
-
-/** Start the web gateway; one that cannot start (port taken, no page) ends the program. */
-function startWebOrFail(options: GatewayOptions): WebGateway {
-  try {
-    return startGateway(options);
-  } catch (err) {
-    if (err instanceof ListenError || err instanceof WebGatewayError) fail(`--web: ${err.message}`, 1);
-    throw err;
-  }
-}
-
-/** `--history-db`: the store, opened and read, or null without the flag; a file that cannot be used ends the program. */
-function openHistory(
-  file: string | undefined,
-  maxAgeMs: number | undefined,
-  capacity: number,
-  clustered: boolean,
-  log: (line: string) => void,
-): { store: SqliteHistoryStore; stored: StoredHistory } | null {
-  if (file === undefined) {
-    if (maxAgeMs !== undefined) fail(usageLine("--history-age needs --history-db"), 2);
-    return null;
-  }
-  // In a cluster the Redis stream is the log, shared by the servers.
-  if (clustered) fail(usageLine("--history-db and --cluster do not go together (in a cluster the log is in Redis)"), 2);
-  const store = new SqliteHistoryStore(file, { ...(maxAgeMs !== undefined ? { maxAgeMs } : {}), log });
-  try {
-    return { store, stored: store.load(capacity) };
-  } catch (err) {
-    if (err instanceof HistoryStoreError) fail(err.message, 1);
-    throw err;
-  }
-}
-
-/** The room's log, with what the store kept (the same epoch, so ids given before the restart still resume). */
-function roomLog(capacity: number, history: { store: SqliteHistoryStore; stored: StoredHistory } | null): RoomLog {
-  const log = new RoomLog(capacity);
-  if (!history) return log;
-  const { store, stored } = history;
-  // What the store drops for age is not replayed from memory either.
-  log.maxAgeMs = store.maxAgeMs;
-  try {
-    if (stored.epoch === null) store.setEpoch(log.epoch);
-    else {
-      log.restore(stored.epoch, stored.entries);
-      // None kept within retention: numbering still goes on from the last id given.
-      if (log.lastSeq < stored.lastSeq) log.reset(stored.epoch, stored.lastSeq);
-    }
-  } catch (err) {
-    if (err instanceof HistoryStoreError) fail(err.message, 1);
-    throw err;
-  }
-  return log;
-}
-
-/** Open the listener; one that cannot be opened (port taken, bad host) ends the program. */
-async function listenOrFail(backend: Backend, options: ListenOptions): Promise<Listener> {
-  try {
-    return await backend.listen(options);
-  } catch (err) {
-    if (err instanceof ListenError) fail(err.message, 1);
-    throw err;
-  }
-}
-
-/**
- * --stats and --metrics: one sampler, sampled every --stats seconds (every
- * second when only --metrics is on), on a reactor timer.
- */
-function startStats(
-  server: ChatServer,
-  log: (line: string) => void,
-  descriptors: DescriptorBudget,
-  statsSeconds?: number,
-  metricsAt?: string,
-): MetricsServer | null {
-  if (statsSeconds === undefined && metricsAt === undefined) return null;
-  const reactor = server.reactor;
-  const source = {
-    counters: server.counters,
-    reactor,
-    descriptors,
-    get clients() {
-      return server.clients;
-    },
-    get webClients() {
-      return server.webClients;
-    },
-    history: server.log,
-    get historyWriteFailures() {
-      return server.options.historyStore?.failures ?? 0;
-    },
-  };
-  const sampler = new StatsSampler(source, () => reactor.now());
-  const periodMs = (statsSeconds ?? 1) * 1000;
-  const sample = () => {
-    const snapshot = sampler.sample();
-    if (statsSeconds !== undefined) log(formatStatsLine(snapshot));
-    reactor.setTimer(periodMs, sample);
-  };
-  reactor.setTimer(periodMs, sample);
-  if (metricsAt === undefined) return null;
-  const { host, port } = parseHostPort(metricsAt)!;
-  let endpoint: MetricsServer;
-  try {
-    endpoint = serveMetrics(host, port, "select-chat server", () => sampler.current(), descriptors);
-  } catch (err) {
-    fail(`--metrics: cannot listen on ${metricsAt}: ${describeError(err)}`, 1);
-  }
-  log(`Metrics on ${endpoint.url}metrics, status page on ${endpoint.url}`);
-  return endpoint;
+  return origins;
 }
 
 /** `--tls-cert` and `--tls-key`, read and checked (a file that is not what its flag says is a usage error). */

@@ -217,4 +217,8 @@ export abstract class ListenerHandle<C extends Connection> implements Selectable
     this.error = err;
     this.watcher?.(this);
   }
+
+  clearError(): void {
+    this.error = null;
+  }
 }

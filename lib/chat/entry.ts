@@ -1,28 +1,36 @@
 /**
- * An entry of the room's log, as both ends of the protocol name it: its
- * kind, its id `EPOCH:SEQ`, and what it says. The log itself is
- * lib/server/history.ts; the TCP and web wordings are protocol.ts and
- * events.ts.
+ * An entry of a room's log, as data: what happened, who it is about, the
+ * text, when, and (once numbered) its id. Every wire format words it at
+ * the edge (lib/codecs/); the log, the SQLite store and the cluster's
+ * stream hold these fields, never a transport's wording.
+ *
+ * Ids: `EPOCH:SEQ`. Each room's log has an epoch of its own (chosen at
+ * random when that log starts empty), so an id names one entry of one
+ * room without naming the room; SEQ counts 1, 2, 3... with no gaps within
+ * an epoch.
  */
+import { type MemberName, parseShownName } from "./naming.ts";
 
-/** What an entry records. */
+/** What an entry records. The numbers are stable: stores and streams keep names, not numbers. */
 export enum EntryKind {
-  /** A client's message (`/me` included). */
+  /** A member's message. */
   LINE = 0,
-  /** A client connected. */
+  /** A member connected (joined). */
   JOIN = 1,
-  /** A client quit or was disconnected. */
+  /** A member was disconnected; `text` is why ("" for none said). */
   LEAVE = 2,
-  /** A client took a nickname. */
+  /** A member took a nickname: `newName`. */
   NICK = 3,
-  /** The server's own notice (shutting down). */
+  /** The server's own notice (shutting down): `text`. */
   NOTICE = 4,
+  /** A member's `/me` action: `text`. */
+  ACTION = 5,
+  /** A member chose to leave (`q`, `/quit`). */
+  QUIT = 6,
 }
 
-/** The kinds as the web page's events and the stores name them. */
-export const ENTRY_KIND_NAMES = ["line", "join", "leave", "nick", "notice"] as const;
-/** One of `ENTRY_KIND_NAMES`. */
-export type EntryKindName = (typeof ENTRY_KIND_NAMES)[number];
+/** The kinds by name, as stores and streams write them. */
+export const ENTRY_KIND_NAMES = ["line", "join", "leave", "nick", "notice", "action", "quit"] as const;
 
 /** An entry's kind by name, or null for a name that is none. */
 export function entryKindByName(name: string): EntryKind | null {
@@ -35,30 +43,25 @@ export interface EntryContent {
   /** Server time, ms since 1970. */
   readonly time: number;
   readonly kind: EntryKind;
+  /** Who it is about; null for the server's own notices. Its `node` is where the entry came from. */
+  readonly sender: MemberName | null;
   /**
-   * Who it is about, as others see the name: a nickname or `HOST:PORT`
-   * (in a cluster, another server's `HOST:PORT@NODE`); "" for the
-   * server's own notices.
+   * LINE and ACTION: the member's bytes, unchanged (not necessarily UTF-8);
+   * LEAVE: why; NOTICE: the notice; empty otherwise.
    */
-  readonly sender: string;
-  /**
-   * The line exactly as a TCP client gets it, without newline: `<bob> hi`,
-   * `* bob waves`, `bob quits`. Never changed after it is made.
-   */
-  readonly line: Uint8Array;
-  /** Where the text starts in `line` (after the `<NAME> ` of a message; 0 for notices). */
-  readonly textStart: number;
+  readonly text: Uint8Array;
   /** NICK: the new name; "" otherwise. */
   readonly newName: string;
-  /** The server it came from: its cluster node name, "" on a lone server. */
-  readonly origin: string;
 }
 
-/** A numbered entry of the room's log. */
+/** A numbered entry of a room's log. */
 export interface LogEntry extends EntryContent {
   /** Position in its epoch: 1, 2, 3... */
   readonly seq: number;
 }
+
+/** The node an entry came from ("" on a lone server or for the server's notices). */
+export const originOf = (e: EntryContent): string => e.sender?.node ?? "";
 
 /** `EPOCH:SEQ`. */
 export function formatId(epoch: string, seq: number): string {
@@ -79,4 +82,51 @@ export function newEpoch(now = Date.now(), random = Math.random): string {
       .toString(36)
       .padStart(4, "0")
   );
+}
+
+/** An entry as the first release stored it: flattened into the TCP line. */
+export interface LegacyEntry {
+  readonly seq: number;
+  readonly time: number;
+  /** line, join, leave, nick or notice. */
+  readonly kind: string;
+  /** As others saw the name: `bob`, `HOST:PORT`, `HOST:PORT@NODE`; "" for the server. */
+  readonly sender: string;
+  /** The TCP line: `<bob> hi`, `* bob waves`, `bob quits`, `Client (H, P) is offline (too slow)`. */
+  readonly line: Uint8Array;
+  /** Where the text starts in `line`. */
+  readonly textStart: number;
+  readonly newName: string;
+  readonly origin: string;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const OFFLINE = / is offline(?: \((.*)\))?$/;
+
+/**
+ * A first-release entry as data (the SQLite migration, and a stream that a
+ * server of that release wrote): its words parsed back into kind, sender,
+ * text. Null for a kind that release never wrote.
+ */
+export function entryFromLegacy(old: LegacyEntry): LogEntry | null {
+  const kind = entryKindByName(old.kind);
+  if (kind === null) return null;
+  const sender = old.sender === "" ? null : parseShownName(old.sender, old.origin);
+  const base = { seq: old.seq, time: old.time, sender, newName: old.newName };
+  const start = Math.min(Math.max(0, old.textStart), old.line.length);
+  switch (kind) {
+    case EntryKind.LINE:
+      // `* NAME action` was a /me; a message starts `<NAME> `.
+      return { ...base, kind: old.line[0] === 0x2a ? EntryKind.ACTION : EntryKind.LINE, text: old.line.slice(start) };
+    case EntryKind.LEAVE: {
+      const words = decoder.decode(old.line);
+      if (words.endsWith(" quits")) return { ...base, kind: EntryKind.QUIT, text: new Uint8Array(0) };
+      return { ...base, kind, text: encoder.encode(OFFLINE.exec(words)?.[1] ?? "") };
+    }
+    case EntryKind.NOTICE:
+      return { ...base, kind, text: old.line.slice() };
+    default:
+      return { ...base, kind, text: new Uint8Array(0) };
+  }
 }

@@ -16,8 +16,6 @@
  * fuzz.test.ts). Showing them harmlessly is the receiving client's job:
  * `visible()` in lib/client/display.ts.
  */
-import type { Address } from "../reactor/events.ts";
-import { formatHostPort } from "../reactor/address.ts";
 import { bytesEqual } from "../bytes.ts";
 
 const encoder = new TextEncoder();
@@ -25,21 +23,13 @@ const encoder = new TextEncoder();
 /** UTF-8 bytes of `text`. */
 export const encode = (text: string): Uint8Array => encoder.encode(text);
 
-/** `(HOST, PORT)`, as the original printed a peer's address tuple. */
-export const addressTuple = (a: Address): string => `(${a.host}, ${a.port})`;
-
-/**
- * How notices name a client: `bob` once it has a nickname, else
- * `Client (HOST, PORT)`. (No nickname starts with `Client`: it is reserved.)
- */
-export const noticeName = (a: Address, nick: string | null = null): string => nick ?? `Client ${addressTuple(a)}`;
-
 /**
  * The server's notices about clients and itself, without newline. `who` is
- * the client's `noticeName`: its nickname, or `Client (HOST, PORT)`.
+ * how notices name the client: its nickname, or `Client (HOST, PORT)`
+ * (`MemberName.noticeName` in lib/chat/naming.ts).
  */
 export const notice = {
-  connected: (a: Address) => `${noticeName(a)} connected`,
+  connected: (who: string) => `${who} connected`,
   quits: (who: string) => `${who} quits`,
   offline: (who: string, why?: string) => `${who} is offline${why ? ` (${why})` : ""}`,
   shutdown: () => "Server is shutting down",
@@ -71,12 +61,6 @@ export function looksLikeTls(bytes: Uint8Array): boolean | null {
   if (bytes.length === 2) return null;
   return bytes[2]! <= 0x04;
 }
-
-/** The bytes put in front of every message a client sends: `<HOST:PORT> `. */
-export const messagePrefix = (a: Address): Uint8Array => encode(`<${formatHostPort(a.host, a.port)}> `);
-
-/** The prefix once a client has chosen a nickname with `/nick`: `<NAME> `. */
-export const nickPrefix = (nick: string): Uint8Array => encode(`<${nick}> `);
 
 /**
  * Whether a line is the original client's quit: a bare `q` or `Q`. The

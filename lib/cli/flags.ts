@@ -3,8 +3,9 @@
  * and `--flag` / `--no-flag` for booleans; a flag may also be given as a
  * positional argument (`bun bin/client.ts HOST PORT`). A bad flag is a
  * `UsageError` with a one-line message; programs print it as one line
- * (lib/cli/program.ts), never a stack.
+ * (lib/cli/program.ts), never a stack. The --help text is lib/cli/help.ts.
  */
+import { positionalLabel } from "./help.ts";
 
 export type FlagType = "string" | "number" | "boolean";
 
@@ -23,7 +24,7 @@ export interface FlagSpec {
    * `check`; throws `UsageError`, with the whole message, to reject it.
    * For a program with its own wording.
    */
-  readonly parse?: (value: string | undefined, flag: string) => unknown;
+  readonly parse?: (value: string | undefined, flag: string, previous?: unknown) => unknown;
   /** A one-letter alias given with one dash, e.g. `h` for `-h`. */
   readonly short?: string;
   /**
@@ -102,7 +103,8 @@ export function parseFlags<S extends FlagSpecs>(argv: readonly string[], specs: 
     if (!spec) throw new UnknownFlagError(name, arg);
     given.add(name);
     if (spec.parse) {
-      out[name] = spec.parse(value ?? argv[++i], `--${name}`);
+      // A repeatable flag's parser gets what the flag gave before (`--web-origin` adds to it).
+      out[name] = spec.parse(value ?? argv[++i], `--${name}`, out[name]);
       continue;
     }
     if (spec.type === "boolean") {
@@ -134,9 +136,6 @@ function convert(spec: FlagSpec, value: string, label: string): unknown {
   return parsed;
 }
 
-/** How a positional flag is named in errors and help: its `value` placeholder, else its name in capitals. */
-const positionalLabel = (name: string, spec: FlagSpec) => spec.value ?? name.toUpperCase();
-
 /** Give the arguments that are not flags to the `positional` flags, in order (see `FlagSpec.positional`). */
 function takePositionals(specs: FlagSpecs, out: Record<string, unknown>, given: ReadonlySet<string>): void {
   const positional = Object.entries(specs).filter(([, spec]) => spec.positional);
@@ -150,18 +149,6 @@ function takePositionals(specs: FlagSpecs, out: Record<string, unknown>, given: 
     out[name] = convert(spec, arg, label);
   }
   out._ = [];
-}
-
-/** The --help text: usage line, summary, and every flag with its default. */
-export function formatHelp(usage: string, summary: string, specs: FlagSpecs): string {
-  const rows = Object.entries(specs).map(([name, spec]) => {
-    const flag = `  --${name}${spec.type === "boolean" ? "" : ` ${spec.value ?? spec.type.toUpperCase()}`}`;
-    const fallback = spec.default === undefined ? "" : ` (default: ${spec.default})`;
-    const argument = spec.positional ? `; or ${positionalLabel(name, spec)} as an argument` : "";
-    return [flag, `${spec.help}${argument}${fallback}`] as const;
-  });
-  const width = Math.max(...rows.map(([flag]) => flag.length)) + 2;
-  return [`Usage: ${usage}`, "", summary, "", "Flags:", ...rows.map(([flag, help]) => flag.padEnd(width) + help)].join("\n") + "\n";
 }
 
 /** Checks shared by the programs. */

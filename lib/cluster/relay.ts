@@ -31,12 +31,12 @@
 import { randomBytes } from "node:crypto";
 import type { Reactor } from "../reactor/reactor.ts";
 import type { Service } from "../reactor/service.ts";
-import { type EntryContent, formatId, type LogEntry, newEpoch } from "../chat/entry.ts";
+import { type EntryContent, formatId, type LogEntry, newEpoch, originOf } from "../chat/entry.ts";
 import type { Relay, RelaySink } from "../server/relay.ts";
 import { encodeCommand, RespError, type RespValue } from "./resp.ts";
 import { backoffMs, type Command, defaultLinkTiming, RedisLink } from "./link.ts";
 import { appendCommand, LOAD_SCRIPT, scriptReply, syncCommand } from "./script.ts";
-import { decodeStreamEntry, entryArgs, qualifySender, type StreamEntry, streamEntries } from "./stream-entry.ts";
+import { decodeStreamEntry, entryArgs, type StreamEntry, streamEntries } from "./stream-entry.ts";
 import { describeTarget, type RedisTarget, type RoomKeys, roomKeys } from "./url.ts";
 
 /** How a server joins a cluster. */
@@ -213,11 +213,6 @@ export class ClusterRelay<T> implements Relay {
     return this.linkUp;
   }
 
-  /** The log's epoch and last SEQ read, as this server knows them. */
-  get position(): { epoch: string | null; lastSeq: number } {
-    return { epoch: this.epoch, lastSeq: this.lastSeq };
-  }
-
   append(entry: EntryContent): boolean {
     if (this.closed) return false;
     const ref = this.nextRef++;
@@ -226,7 +221,7 @@ export class ClusterRelay<T> implements Relay {
       this.shownRefs.push(ref);
       this.queuedWhileDown++;
     }
-    const values = entryArgs(qualifySender(entry, this.node));
+    const values = entryArgs(entry);
     this.tickArgs.push(String(ref), ...values);
     this.tickEntries++;
     for (const v of values) this.tickBytes += v.length + 16;
@@ -426,7 +421,7 @@ export class ClusterRelay<T> implements Relay {
     this.lastSeq = e.seq;
     const local = producer === this.producer;
     const shown = local ? this.takeShown(ref) || history : history;
-    if (!local && e.origin === this.node && !history && !this.warnedTwin) {
+    if (!local && originOf(e) === this.node && !history && !this.warnedTwin) {
       this.warnedTwin = true;
       this.options.log(`Cluster: another server also calls itself ${this.node}: give each server its own --node`);
     }

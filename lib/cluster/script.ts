@@ -31,9 +31,13 @@
  */
 import { createHash } from "node:crypto";
 import { encodeCommand, RespError, type RespValue, asText } from "./resp.ts";
+import { ENTRY_FIELDS, VALUES_PER_ENTRY } from "./stream-entry.ts";
 import type { RoomKeys } from "./url.ts";
 
-/** The script (Lua 5.1, as Redis runs it); the module comment says what it does. */
+/**
+ * The script (Lua 5.1, as Redis runs it); the module comment says what it
+ * does. An entry's values follow its ref in the order of `ENTRY_FIELDS`.
+ */
 export const STREAM_SCRIPT = `
 local meta = redis.call('HMGET', KEYS[2], 'epoch', 'seq', 'start')
 local epoch, seq, start = meta[1], tonumber(meta[2]), tonumber(meta[3])
@@ -53,13 +57,12 @@ if ARGV[1] == 's' then
 end
 local last = tonumber(redis.call('GET', KEYS[3]) or '0')
 local added = 0
-for i = 6, #ARGV, 7 do
+for i = 6, #ARGV, ${1 + VALUES_PER_ENTRY} do
   local ref = tonumber(ARGV[i])
   if ref > last then
     seq = seq + 1
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], seq .. '-0',
-      'o', ARGV[4], 'r', ARGV[5], 'n', ARGV[i], 't', ARGV[i + 1], 'k', ARGV[i + 2],
-      's', ARGV[i + 3], 'w', ARGV[i + 4], 'x', ARGV[i + 5], 'l', ARGV[i + 6])
+      'o', ARGV[4], 'r', ARGV[5], 'n', ARGV[i], ${ENTRY_FIELDS.map((f, j) => `'${f}', ARGV[i + ${j + 1}]`).join(", ")})
     last = ref
     added = added + 1
   end

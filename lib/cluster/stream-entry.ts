@@ -1,91 +1,38 @@
 /**
- * A room's log entry as a Redis Stream entry, both ways, and how a server
- * names its address-named clients to the other servers of a cluster.
+ * A room's log entry as a Redis Stream entry, both ways: the entry's
+ * fields as data, never a transport's wording (each server words entries
+ * for its own clients).
  *
  * Stream id `SEQ-0`, fields (all bulk strings, so `redis-cli XRANGE` shows
  * them readably):
  *
  *   o  origin: the node that appended it      r  that node's run id
  *   n  the node's local ref (1, 2, 3... per run: idempotent resend)
- *   t  server time, ms since 1970              k  kind: line, join, leave, nick, notice
- *   s  sender as others see it                 w  NICK: the new name
- *   x  where the text starts in the line       l  the line as a TCP client gets it
+ *   t  server time, ms since 1970              k  kind: line, action, join, leave, quit, nick, notice
+ *   u  the sender's nickname ("" for none)     h, p  the sender's host and port ("" and 0 for the server)
+ *   w  NICK: the new name                      m  the text (a message's bytes, a leave's reason)
+ *
+ * The sender's node is `o`. Entries a server of the first release wrote
+ * (fields `s`, `x`, `l`: the TCP line) are read back as data too.
  *
  * Pure TypeScript (no Bun, no I/O), unit-tested under Node.
  */
-import { type EntryContent, EntryKind, ENTRY_KIND_NAMES, entryKindByName, type LogEntry } from "../chat/entry.ts";
-import { startsWith } from "../bytes.ts";
+import { type EntryContent, ENTRY_KIND_NAMES, entryFromLegacy, entryKindByName, type LogEntry } from "../chat/entry.ts";
+import { MemberName } from "../chat/naming.ts";
 import { asText, type RespValue } from "./resp.ts";
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Values an append sends per entry, in this order (after its ref): see `entryArgs`. */
-export const VALUES_PER_ENTRY = 6;
+/** The fields an append writes per entry, after `o`, `r` and `n` (the script's stride follows from these). */
+export const ENTRY_FIELDS = ["t", "k", "u", "h", "p", "w", "m"] as const;
 
-/** An entry's values for the append script: time, kind, sender, new name, text start, line. */
+/** Values an append sends per entry, after its ref: see `entryArgs`. */
+export const VALUES_PER_ENTRY = ENTRY_FIELDS.length;
+
+/** An entry's values for the append script, in the order of `ENTRY_FIELDS`. */
 export function entryArgs(e: EntryContent): (string | Uint8Array)[] {
-  return [String(e.time), ENTRY_KIND_NAMES[e.kind], e.sender, e.newName, String(e.textStart), e.line];
-}
-
-/** A node name for `--node`: what fits in a Redis client name and reads well after `@`. */
-export const NODE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
-
-/** How a notice names a client without a nickname: `Client (HOST, PORT) ...` (`noticeName` in protocol.ts). */
-const NOTICE_BY_ADDRESS = encoder.encode("Client (");
-const CLOSE_PAREN = 0x29;
-
-/** A sender's name as every server shows it: an address (`HOST:PORT`) gets `@NODE`, a nickname stays. */
-export function qualifiedName(name: string, node: string): string {
-  return name.includes(":") ? `${name}@${node}` : name;
-}
-
-/**
- * How another server shows `e`: a client without a nickname is named by
- * its address, which another server's client may share, so the address
- * gets `@NODE`: `<127.0.0.1:5555@b7> hi`, `Client (127.0.0.1, 5555)@b7
- * connected`, sender `127.0.0.1:5555@b7`. Nicknames are unique in the
- * room as they are (they never contain `:`, and none starts with
- * `Client`), and so are the server's own notices: those are returned
- * unchanged.
- */
-export function qualifySender(e: EntryContent, node: string): EntryContent {
-  const byAddress = e.sender.includes(":");
-  let at = -1;
-  if (e.kind === EntryKind.LINE) {
-    // `<HOST:PORT> text` or `* HOST:PORT action`: the address before the text.
-    if (byAddress) {
-      const written = encoder.encode(e.sender);
-      const start = indexOf(e.line, written, e.textStart);
-      if (start >= 0) at = start + written.length;
-    }
-  } else if (startsWith(e.line, NOTICE_BY_ADDRESS)) {
-    // A notice about a client by address: after the tuple.
-    const close = e.line.indexOf(CLOSE_PAREN, NOTICE_BY_ADDRESS.length);
-    if (close >= 0) at = close + 1;
-  }
-  if (at < 0 && !byAddress) return e;
-  let line = e.line;
-  let textStart = e.textStart;
-  if (at >= 0) {
-    const suffix = encoder.encode(`@${node}`);
-    line = new Uint8Array(e.line.length + suffix.length);
-    line.set(e.line.subarray(0, at), 0);
-    line.set(suffix, at);
-    line.set(e.line.subarray(at), at + suffix.length);
-    if (textStart >= at) textStart += suffix.length;
-  }
-  return { ...e, sender: qualifiedName(e.sender, node), line, textStart };
-}
-
-/** Where `needle` starts in `hay[0, limit)`, or -1. */
-function indexOf(hay: Uint8Array, needle: Uint8Array, limit: number): number {
-  const last = Math.min(limit, hay.length) - needle.length;
-  outer: for (let i = 0; i <= last; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
+  const s = e.sender;
+  return [String(e.time), ENTRY_KIND_NAMES[e.kind], s?.nick ?? "", s?.host ?? "", String(s?.port ?? 0), e.newName, e.text];
 }
 
 /** A stream entry read back: the log entry, and who appended it. */
@@ -108,8 +55,7 @@ export function seqOfId(id: string): number | null {
 
 /**
  * One entry of an XREAD/XRANGE reply (`[id, [field, value, ...]]`), or null
- * when the reply does not have that shape. Bytes are copied: the reply's
- * buffer is the socket's chunk, which the log must not keep alive.
+ * when the reply does not have that shape.
  */
 export function decodeStreamEntry(raw: RespValue): StreamEntry | null {
   if (!Array.isArray(raw) || raw.length !== 2 || !Array.isArray(raw[1])) return null;
@@ -127,24 +73,40 @@ export function decodeStreamEntry(raw: RespValue): StreamEntry | null {
     return v ? decoder.decode(v) : "";
   };
   const seq = seqOfId(id);
-  const kind = entryKindByName(text("k"));
-  const line = get.get("l");
   const origin = text("o");
   const producer = origin || get.has("r") ? `${origin}/${text("r")}` : "";
   const ref = Number(text("n")) || 0;
-  if (seq === null || kind === null || !line) return { id, entry: null, producer, ref };
+  const entry = seq === null ? null : get.has("l") ? legacyEntry(seq, get, text) : entryOf(seq, get, text, origin);
+  return { id, entry, producer, ref };
+}
+
+/** An entry's fields (`ENTRY_FIELDS`) as a log entry; null when they are not ours. */
+function entryOf(seq: number, get: Map<string, Uint8Array>, text: (name: string) => string, origin: string): LogEntry | null {
+  const kind = entryKindByName(text("k"));
+  const body = get.get("m");
+  if (kind === null || !body) return null;
+  const nick = text("u");
+  const host = text("h");
+  const port = Number(text("p"));
+  const sender = nick === "" && host === "" ? null : new MemberName(nick || null, host, Number.isInteger(port) ? port : 0, origin);
+  // Copied: the reply's buffer is the socket's chunk, which the log must not keep alive.
+  return { seq, time: Number(text("t")) || 0, kind, sender, text: body.slice(), newName: text("w") };
+}
+
+/** An entry a first-release server wrote (its TCP line in `l`). */
+function legacyEntry(seq: number, get: Map<string, Uint8Array>, text: (name: string) => string): LogEntry | null {
+  const line = get.get("l")!;
   const textStart = Number(text("x"));
-  const entry: LogEntry = {
+  return entryFromLegacy({
     seq,
     time: Number(text("t")) || 0,
-    kind,
+    kind: text("k"),
     sender: text("s"),
-    line: line.slice(),
+    line,
     textStart: Number.isInteger(textStart) && textStart >= 0 && textStart <= line.length ? textStart : 0,
     newName: text("w"),
-    origin,
-  };
-  return { id, entry, producer, ref };
+    origin: text("o"),
+  });
 }
 
 /**

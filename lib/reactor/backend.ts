@@ -41,6 +41,12 @@ export interface Listener extends Selectable {
   readonly address: Address;
   /** The next pending connection, or null when the backlog is empty (EAGAIN). */
   accept(): Connection | null;
+  /**
+   * The accept error that made the listener ERRORED was handled (accept
+   * errors such as EMFILE are transient): forget it, so that it is not
+   * reported again.
+   */
+  clearError(): void;
 }
 
 /** A byte source that can be received from: a connection, or stdin. */

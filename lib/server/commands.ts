@@ -14,7 +14,9 @@
  * allocates freely; the server only calls it for lines whose first byte is
  * `/`, which keeps the hot path at one byte comparison.
  *
- * Commands pay like lines, and a hostile client cannot make them expensive:
+ * The commands parse and answer; what they do to the room is the room
+ * service's (`CommandHost`). Commands pay like lines, and a hostile client
+ * cannot make them expensive:
  * each is a line against the sender's rate limit (`/who`, whose answer
  * grows with the room, costs more: `commandCost`); no command does work in
  * proportion to the room per call (`/who`'s list is built once per change
@@ -23,34 +25,37 @@
  * (`REPLY_SHARE`), with one short error.
  */
 import { EMPTY_BYTES } from "../bytes.ts";
-import { encode, notice } from "../chat/protocol.ts";
+import { encode } from "../chat/protocol.ts";
 import { EntryKind, parseId } from "../chat/entry.ts";
-import type { Peer, ServerAttachment } from "./peer.ts";
+import { cleanNick } from "../chat/naming.ts";
+import type { Roster } from "./roster.ts";
+import { type ServerAttachment, type Session, SessionState } from "./session.ts";
 import type { Member } from "./room.ts";
 
-/** What commands need from the server. */
+/** What commands need from the server (the room service, and the dispatcher for `/quit`). */
 export interface CommandHost {
-  /** The room's members (each one's `Peer` is its `key.data`), in the room's order. */
-  members(): readonly Member<ServerAttachment>[];
   /** Output queued for one client past which it is too slow (bytes; 0: no limit); see `REPLY_SHARE`. */
   readonly maxOutbound: number;
-  /** Send one line (without newline) to `peer` only. */
-  reply(peer: Peer, text: string): void;
-  /** Send `bytes` (kept by reference, never changed afterwards) to `peer` only. */
-  send(peer: Peer, bytes: Uint8Array): void;
-  /** Tell every client but `about` a notice concerning it; logged and relayed too (`kind`, `newName`: as the room's log records it). */
-  announce(about: Peer, text: string, reach?: number, kind?: EntryKind, newName?: string): void;
+  /** Send one line (without newline) to `session` only, worded by its codec. */
+  reply(session: Session, text: string): void;
+  /** Send `/who`'s answer (line-worded parts, kept by reference) to `session` only. */
+  sendParts(session: Session, parts: readonly Uint8Array[]): void;
+  /** Relay `text` as `session`'s message (LINE) or action (ACTION) to its room. */
+  say(session: Session, kind: EntryKind.LINE | EntryKind.ACTION, text: Uint8Array): void;
   /**
-   * Send `peer` the log's entries `request` asks for, if the answer fits
+   * Give `session` the nickname `nick` (cleaned, not its own): tells it
+   * and the room; returns why not instead, or null when done.
+   */
+  rename(session: Session, nick: string): string | null;
+  /**
+   * Send `session` the log's entries `request` asks for, if the answer fits
    * in `fits(bytes)`; false when it does not.
    */
-  replay(peer: Peer, request: HistoryRequest, fits: (bytes: number) => boolean): boolean;
-  /** Relay `line` as `peer`'s message under `prefix` (its `<NAME> ` or a `/me` star). */
-  say(peer: Peer, prefix: Uint8Array, line: Uint8Array): void;
+  replay(session: Session, request: HistoryRequest, fits: (bytes: number) => boolean): boolean;
+  /** `/who`'s answer for `session`, as line-worded parts. */
+  whoParts(session: Session): readonly Uint8Array[];
   /** The client leaves as with `q`. */
-  quit(peer: Peer): void;
-  /** Whether a client of another server of the cluster goes by `nick` (in any case), as far as this one knows. */
-  nickElsewhere(nick: string): boolean;
+  quit(session: Session): void;
 }
 
 /** What `/history` asks for: the last `count` entries, or those after `since`. */
@@ -66,90 +71,29 @@ export const DEFAULT_HISTORY_REPLAY = 50;
 
 // ---------------------------------------------------------------- names
 
-/** Longest nickname, in characters. */
-export const MAX_NICK = 16;
-/** ASCII only: no look-alike letters from other scripts, nothing a terminal draws oddly. */
-const NICK = new RegExp(`^[A-Za-z][A-Za-z0-9_-]{0,${MAX_NICK - 1}}$`);
-
 /**
- * Names that would let a client pass its lines off as the server's or as
- * staff: the words the server's own lines start with (`Client ...`,
- * `Server is shutting down`, `Online (N)`, `Commands:`, `Error:`, `You are
- * now ...`), the commands, and the usual staff and placeholder names.
- * Compared in lower case and without trailing `_`/`-` (`Server_` reads as
- * `Server`); see `isReservedNick`.
- */
-export const RESERVED_NICKS: ReadonlySet<string> = new Set(
-  (
-    "server client clients error notice warning info you me online offline commands help who nick quit " +
-    "admin administrator system root sysop operator op mod moderator staff nobody everyone all anonymous"
-  ).split(" "),
-);
-
-/** Whether `nick` is one of `RESERVED_NICKS`, whatever its case or trailing `_`/`-`. */
-export function isReservedNick(nick: string): boolean {
-  return RESERVED_NICKS.has(nick.toLowerCase().replace(/[-_]+$/, ""));
-}
-
-/**
- * Characters dropped from a requested nickname before it is checked:
- * zero-width characters, bidi controls and line/paragraph separators are
- * invisible (or rearrange what follows), so `Bo<U+200B>b` would otherwise
- * be refused as a bad name rather than seen to be `Bob`, and any that got
- * through could make two names look alike.
- */
-const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
-
-/** A requested nickname without the invisible characters (`INVISIBLE`) and outer spaces. */
-export function cleanNick(requested: string): string {
-  return requested.replace(INVISIBLE, "").trim();
-}
-
-/**
- * Why a nickname is refused, or null when it is acceptable here. `taken`
- * says whether another client holds the name in any case (`Bob` and `BOB`
- * are one name).
- */
-export function nickProblem(nick: string, taken: (nick: string) => boolean): string | null {
-  if (!NICK.test(nick)) {
-    return `a nickname is 1 to ${MAX_NICK} letters, digits, _ or -, starting with a letter`;
-  }
-  if (isReservedNick(nick)) return `the nickname ${nick} is reserved`;
-  if (taken(nick)) return `the nickname ${nick} is taken`;
-  return null;
-}
-
-/** How a client is named to others: its nickname, else `HOST:PORT`. */
-export function displayName(peer: Peer): string {
-  return peer.nick ?? peer.address;
-}
-
-/**
- * The room's nicknames in lower case, so that `/nick` costs O(1) however
- * big the room. Entries are checked when read (the holder may have left or
- * been renamed since), and the index is rebuilt from the room when stale
- * entries outnumber live ones.
+ * The server's nicknames in lower case, so that `/nick` costs O(1) however
+ * many clients there are. Entries are checked when read (the holder may
+ * have left or been renamed since), and the index is rebuilt from the
+ * sessions when stale entries outnumber live ones.
  */
 export class NickIndex {
-  private holders = new Map<string, Peer>();
+  private holders = new Map<string, Session>();
 
-  /** The client in the room whose nickname is `nick` in any case, if any. */
-  holder(nick: string): Peer | null {
+  /** The client of this server whose nickname is `nick` in any case, if any. */
+  holder(nick: string): Session | null {
     const lower = nick.toLowerCase();
-    const peer = this.holders.get(lower);
-    return peer?.member.joined && peer.nick?.toLowerCase() === lower ? peer : null;
+    const session = this.holders.get(lower);
+    return session?.state === SessionState.JOINED && session.name.nick?.toLowerCase() === lower ? session : null;
   }
 
-  /** `peer` was renamed from `old` (null: it had no nickname). */
-  renamed(peer: Peer, old: string | null, members: readonly Member<ServerAttachment>[]): void {
-    if (old !== null && this.holders.get(old.toLowerCase()) === peer) this.holders.delete(old.toLowerCase());
-    this.holders.set(peer.nick!.toLowerCase(), peer);
-    if (this.holders.size > 2 * members.length + 64) {
+  /** `session` was renamed from `old` (null: it had no nickname); `everyone` rebuilds the index when it has gone stale. */
+  renamed(session: Session, old: string | null, everyone: () => Iterable<Session>, count: number): void {
+    if (old !== null && this.holders.get(old.toLowerCase()) === session) this.holders.delete(old.toLowerCase());
+    this.holders.set(session.name.nick!.toLowerCase(), session);
+    if (this.holders.size > 2 * count + 64) {
       this.holders.clear();
-      for (const m of members) {
-        const p = m.key.data as Peer;
-        if (p.nick !== null) this.holders.set(p.nick.toLowerCase(), p);
-      }
+      for (const s of everyone()) if (s.name.nick !== null) this.holders.set(s.name.nick.toLowerCase(), s);
     }
   }
 }
@@ -163,14 +107,16 @@ const NEWLINE = encode("\n");
 
 /**
  * `/who`'s answer, `Online (N): A, B (you), C\n`, built once per change of
- * the room (a join, a leave, a rename) and shared by every asker: the
- * answer is two views of the shared bytes around the constant ` (you)`,
- * so a `/who` costs a comparison per member and no copy, not a string per
- * member.
+ * the room (a join, a leave, a rename, a change in the cluster's roster)
+ * and shared by every asker: the answer is two views of the shared bytes
+ * around the constant ` (you)`, so a `/who` costs a comparison per member
+ * and no copy, not a string per member. Members of other servers come
+ * last, each with its server (`erin (on b7)`).
  */
 export class WhoList {
   /** The members the list was built from, in order (kept until the next build: one room's worth at most). */
   private built: readonly Member<ServerAttachment>[] = [];
+  private builtRoster = -1;
   private bytes: Uint8Array = EMPTY_BYTES;
   /** Where each member's entry ends in `bytes`, in the order of `built`. */
   private ends: number[] = [];
@@ -184,43 +130,46 @@ export class WhoList {
 
   /**
    * The answer for `asker` (a member of `members`): the list up to the end
-   * of the asker's entry, and the rest; ` (you)` goes in between.
+   * of the asker's entry, ` (you)`, and the rest.
    */
-  answerFor(members: readonly Member<ServerAttachment>[], asker: Peer): [Uint8Array, Uint8Array] {
-    if (!this.isBuiltFrom(members)) this.build(members);
+  answerFor(members: readonly Member<ServerAttachment>[], roster: Roster, asker: Session): Uint8Array[] {
+    if (!this.isBuiltFrom(members, roster)) this.build(members, roster);
     // The asker is always a member; were it not, the marker would go last.
     const end = this.ends[this.built.indexOf(asker.member)] ?? this.bytes.length - 1;
-    return [this.bytes.subarray(0, end), this.bytes.subarray(end)];
+    return [this.bytes.subarray(0, end), YOU, this.bytes.subarray(end)];
   }
 
-  private isBuiltFrom(members: readonly Member<ServerAttachment>[]): boolean {
-    if (this.stale || members.length !== this.built.length) return false;
+  private isBuiltFrom(members: readonly Member<ServerAttachment>[], roster: Roster): boolean {
+    if (this.stale || members.length !== this.built.length || roster.version !== this.builtRoster) return false;
     for (let i = 0; i < members.length; i++) if (members[i] !== this.built[i]) return false;
     return true;
   }
 
-  private build(members: readonly Member<ServerAttachment>[]): void {
-    const header = encode(`Online (${members.length}): `);
-    let total = header.length + NEWLINE.length + LIST_SEPARATOR.length * Math.max(0, members.length - 1);
-    for (const m of members) total += (m.key.data as Peer).whoEntry.length;
+  private build(members: readonly Member<ServerAttachment>[], roster: Roster): void {
+    const remote = roster.entries().map(({ name, node }) => encode(`${name.shown(true)}${name.nick !== null ? ` (on ${node})` : ""}`));
+    const entries = members.map((m) => (m.key.data as Session).whoEntry).concat(remote);
+    const header = encode(`Online (${entries.length}): `);
+    let total = header.length + NEWLINE.length + LIST_SEPARATOR.length * Math.max(0, entries.length - 1);
+    for (const e of entries) total += e.length;
     const bytes = new Uint8Array(total);
     const ends = new Array<number>(members.length);
     bytes.set(header);
     let at = header.length;
-    for (let i = 0; i < members.length; i++) {
+    for (let i = 0; i < entries.length; i++) {
       if (i > 0) {
         bytes.set(LIST_SEPARATOR, at);
         at += LIST_SEPARATOR.length;
       }
-      const entry = (members[i]!.key.data as Peer).whoEntry;
+      const entry = entries[i]!;
       bytes.set(entry, at);
       at += entry.length;
-      ends[i] = at;
+      if (i < members.length) ends[i] = at;
     }
     bytes.set(NEWLINE, at);
     this.bytes = bytes;
     this.ends = ends;
     this.built = members.slice();
+    this.builtRoster = roster.version;
     this.stale = false;
   }
 }
@@ -239,16 +188,26 @@ export const WHO_MEMBERS_PER_TOKEN = 100;
 export function commandCost(line: Uint8Array, members: number): number {
   const name = commandName(line);
   if (name === "who") return 1 + Math.floor(members / WHO_MEMBERS_PER_TOKEN);
+  if (name !== "history") return 1;
   // Like /who, by the size of its answer: a resume may be the whole log.
-  if (name === "history") return 1 + Math.ceil(historyRequestSize(line) / WHO_MEMBERS_PER_TOKEN);
-  return 1;
+  const request = parseHistoryRequest(argumentOf(line));
+  const size = typeof request === "string" ? 0 : request.count;
+  return 1 + Math.ceil(size / WHO_MEMBERS_PER_TOKEN);
 }
 
-/** Entries a `/history` line may ask for at most. */
-function historyRequestSize(line: Uint8Array): number {
-  const n = Number(/^\/\S+\s+(\d+)\s*$/.exec(decoder.decode(line))?.[1] ?? NaN);
-  if (Number.isInteger(n)) return Math.min(n, MAX_HISTORY_REPLAY);
-  return /\ssince\s/i.test(decoder.decode(line)) ? MAX_HISTORY_REPLAY : DEFAULT_HISTORY_REPLAY;
+const HISTORY_USAGE = "Error: usage: /history [N] or /history since ID (ID as /history's last line gives it)";
+
+/** `/history`'s argument: what it asks for, or the error to answer (one parser for the cost and the command). */
+export function parseHistoryRequest(arg: string): HistoryRequest | string {
+  const words = arg.split(/\s+/).filter((w) => w !== "");
+  if (words.length === 0) return { count: DEFAULT_HISTORY_REPLAY, since: null };
+  if (words.length === 1 && /^\d{1,9}$/.test(words[0]!)) return { count: Math.min(Number(words[0]), MAX_HISTORY_REPLAY), since: null };
+  if (words.length === 2 && words[0]!.toLowerCase() === "since") {
+    const since = parseId(words[1]!);
+    if (!since) return `Error: ${words[1]} is not an entry id (EPOCH:NUMBER)`;
+    return { count: MAX_HISTORY_REPLAY, since };
+  }
+  return HISTORY_USAGE;
 }
 
 /**
@@ -264,40 +223,43 @@ export const REPLY_SHARE = 4;
 export const REPLIES_REFUSED = "Error: too much output is waiting for you; commands are refused until you read it";
 
 /**
- * Whether a reply of `bytes` may be queued for `peer` (see `REPLY_SHARE`).
- * When not, the client is told so, once until a reply goes through again.
+ * Whether a reply of `bytes` may be queued for `session` (see
+ * `REPLY_SHARE`). When not, the client is told so, once until a reply goes
+ * through again.
  */
-function replyFits(host: CommandHost, peer: Peer, bytes: number): boolean {
+function replyFits(host: CommandHost, session: Session, bytes: number): boolean {
   const max = host.maxOutbound;
-  if (max <= 0 || peer.key.pendingBytes + bytes <= max / REPLY_SHARE) return true;
-  if (!peer.repliesRefused) {
-    peer.repliesRefused = true;
-    host.reply(peer, REPLIES_REFUSED);
+  if (max <= 0 || session.key.pendingBytes + bytes <= max / REPLY_SHARE) return true;
+  if (!session.repliesRefused) {
+    session.repliesRefused = true;
+    host.reply(session, REPLIES_REFUSED);
   }
   return false;
 }
 
-/** `text` to `peer` as a command reply: within its budget, else refused (see `replyFits`). */
-function answer(host: CommandHost, peer: Peer, text: string): void {
-  if (!replyFits(host, peer, text.length + 1)) return;
-  peer.repliesRefused = false;
-  host.reply(peer, text);
+/** `text` to `session` as a command reply: within its budget, else refused (see `replyFits`). */
+function answer(host: CommandHost, session: Session, text: string): void {
+  if (!replyFits(host, session, byteLength(text) + 1)) return;
+  session.repliesRefused = false;
+  host.reply(session, text);
+}
+
+/** UTF-8 bytes of `text`, without encoding it. */
+function byteLength(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------- running
-
-/** What the commands keep per server: `/who`'s shared list and the nickname index. */
-interface CommandState {
-  readonly who: WhoList;
-  readonly nicks: NickIndex;
-}
-const states = new WeakMap<CommandHost, CommandState>();
-
-function stateOf(host: CommandHost): CommandState {
-  let state = states.get(host);
-  if (state === undefined) states.set(host, (state = { who: new WhoList(), nicks: new NickIndex() }));
-  return state;
-}
 
 const SLASH = 0x2f;
 const SPACE = 0x20;
@@ -309,102 +271,80 @@ function commandName(line: Uint8Array): string {
   return decoder.decode(line.subarray(1, space < 0 ? line.length : space)).toLowerCase();
 }
 
+/** What follows the command word, trimmed. */
+function argumentOf(line: Uint8Array): string {
+  const space = line.indexOf(SPACE);
+  return space < 0 ? "" : decoder.decode(line.subarray(space + 1)).trim();
+}
+
 /** The `/help` text, one line. */
 export const HELP =
   "Commands: /nick NAME (choose a name), /who (who is online), /me ACTION, /history [N | since ID] (what was said), /help, /quit (or q); //text sends /text";
 
 /**
- * Run the command in `line` (which starts with `/`) for `peer`; the server
- * has taken `commandCost(line)` tokens for it. Returns false when the
- * client is gone (it quit), as `onLine` does.
+ * Run the command in `line` (which starts with `/`) for `session`; the
+ * server has taken `commandCost(line)` tokens for it. Returns false when
+ * the client is gone (it quit), as the dispatcher's line handler does.
  */
-export function runCommand(host: CommandHost, peer: Peer, line: Uint8Array): boolean {
+export function runCommand(host: CommandHost, session: Session, line: Uint8Array): boolean {
   if (line[1] === SLASH) {
-    host.say(peer, peer.prefix, line.subarray(1));
+    host.say(session, EntryKind.LINE, line.subarray(1));
     return true;
   }
   const name = commandName(line);
   const space = line.indexOf(SPACE);
-  const arg = space < 0 ? "" : decoder.decode(line.subarray(space + 1)).trim();
+  const arg = argumentOf(line);
   switch (name) {
     case "nick":
-      nick(host, peer, arg);
+      nick(host, session, arg);
       return true;
     case "who":
-      who(host, peer);
+      who(host, session);
       return true;
     case "me":
-      if (!arg) answer(host, peer, "Error: usage: /me ACTION");
+      if (!arg) answer(host, session, "Error: usage: /me ACTION");
       // The action's bytes go out as sent: only the command word was decoded.
-      else host.say(peer, encode(`* ${displayName(peer)} `), line.subarray(space + 1));
+      else host.say(session, EntryKind.ACTION, line.subarray(space + 1));
       return true;
     case "help":
-      answer(host, peer, HELP);
+      answer(host, session, HELP);
       return true;
     case "history":
-      history(host, peer, arg);
+      history(host, session, arg);
       return true;
     case "quit":
-      host.quit(peer);
+      host.quit(session);
       return false;
     default:
-      answer(host, peer, `Error: unknown command /${name} (try /help)`);
+      answer(host, session, `Error: unknown command /${name} (try /help)`);
       return true;
   }
 }
 
-function nick(host: CommandHost, peer: Peer, requested: string): void {
+function nick(host: CommandHost, session: Session, requested: string): void {
   const wanted = cleanNick(requested);
-  if (!wanted) return answer(host, peer, `Error: usage: /nick NAME`);
-  if (wanted === peer.nick) return answer(host, peer, `You are already ${wanted}`);
-  if (!replyFits(host, peer, 0)) return;
-  const { nicks, who } = stateOf(host);
-  const problem = nickProblem(wanted, (name) => {
-    const holder = nicks.holder(name);
-    return (holder !== null && holder !== peer) || host.nickElsewhere(name);
-  });
-  peer.repliesRefused = false;
-  if (problem) return host.reply(peer, `Error: ${problem}`);
-  const old = peer.nick;
-  host.reply(peer, `You are now ${wanted}`);
-  // Announced before the rename: a nick entry's sender is the name the others
-  // knew (the web page's member list and a cluster's roster replace it).
-  host.announce(peer, notice.renamed(peer.noticeName, wanted), undefined, EntryKind.NICK, wanted);
-  peer.rename(wanted);
-  nicks.renamed(peer, old, host.members());
-  who.invalidate();
+  if (!wanted) return answer(host, session, `Error: usage: /nick NAME`);
+  if (wanted === session.name.nick) return answer(host, session, `You are already ${wanted}`);
+  if (!replyFits(host, session, 0)) return;
+  session.repliesRefused = false;
+  const problem = host.rename(session, wanted);
+  if (problem) host.reply(session, `Error: ${problem}`);
 }
 
-const HISTORY_USAGE = "Error: usage: /history [N] or /history since ID (ID as /history's last line gives it)";
-
-function history(host: CommandHost, peer: Peer, arg: string): void {
-  if (!replyFits(host, peer, 0)) return;
-  const words = arg.split(/\s+/).filter((w) => w !== "");
-  let request: HistoryRequest | null = null;
-  if (words.length === 0) request = { count: DEFAULT_HISTORY_REPLAY, since: null };
-  else if (words.length === 1 && /^\d{1,9}$/.test(words[0]!)) {
-    request = { count: Math.min(Number(words[0]), MAX_HISTORY_REPLAY), since: null };
-  } else if (words.length === 2 && words[0]!.toLowerCase() === "since") {
-    const since = parseId(words[1]!);
-    if (!since) return answer(host, peer, `Error: ${words[1]} is not an entry id (EPOCH:NUMBER)`);
-    request = { count: MAX_HISTORY_REPLAY, since };
-  }
-  if (!request) return answer(host, peer, HISTORY_USAGE);
-  if (host.replay(peer, request, (bytes) => replyFits(host, peer, bytes))) peer.repliesRefused = false;
+function history(host: CommandHost, session: Session, arg: string): void {
+  if (!replyFits(host, session, 0)) return;
+  const request = parseHistoryRequest(arg);
+  if (typeof request === "string") return answer(host, session, request);
+  if (host.replay(session, request, (bytes) => replyFits(host, session, bytes))) session.repliesRefused = false;
 }
 
-function who(host: CommandHost, peer: Peer): void {
+function who(host: CommandHost, session: Session): void {
   // Refused before the list is looked at: a client over its budget costs nothing more.
-  if (!replyFits(host, peer, 0)) return;
-  const [head, tail] = stateOf(host).who.answerFor(host.members(), peer);
-  if (!replyFits(host, peer, head.length + YOU.length + tail.length)) return;
-  if (peer.member.events) {
-    // A web client gets it as one reply event.
-    const text = decoder.decode(head) + decoder.decode(YOU) + decoder.decode(tail.subarray(0, tail.length - 1));
-    return answer(host, peer, text);
-  }
-  peer.repliesRefused = false;
-  host.send(peer, head);
-  host.send(peer, YOU);
-  host.send(peer, tail);
+  if (!replyFits(host, session, 0)) return;
+  const parts = host.whoParts(session);
+  let bytes = 0;
+  for (const p of parts) bytes += p.length;
+  if (!replyFits(host, session, bytes)) return;
+  session.repliesRefused = false;
+  host.sendParts(session, parts);
 }

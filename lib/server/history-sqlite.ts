@@ -16,33 +16,47 @@
  * memory (the newest `capacity` of them: older ones are out of retention
  * anyway) and are written with the next attempt, at most one a second, so
  * a full disk costs the loop one failing transaction a second. Chat goes on.
+ *
+ * Schema 2 holds entries as data (kind, sender's nick, host, port and node,
+ * text) for any number of rooms. A file of schema 1 (the first release:
+ * one room, entries flattened into their TCP line) is migrated in place
+ * when opened, in one transaction: every entry kept, ids unchanged, its
+ * rows assigned to the server's default room.
  */
 import { Database, type SQLQueryBindings, type Statement } from "bun:sqlite";
 import { accessSync, constants, statSync } from "node:fs";
 import * as path from "node:path";
-import { ENTRY_KIND_NAMES, entryKindByName, type LogEntry } from "../chat/entry.ts";
-import { type HistoryStore, HistoryStoreError } from "./history.ts";
+import { describeError } from "../reactor/backend.ts";
+import { ENTRY_KIND_NAMES, entryFromLegacy, entryKindByName, type LogEntry } from "../chat/entry.ts";
+import { MemberName } from "../chat/naming.ts";
+import { type HistoryStore, HistoryStoreError, type StoredHistory } from "./history.ts";
 
-/** The schema this code writes (`PRAGMA user_version`); a newer file is refused. */
-export const SCHEMA_VERSION = 1;
+/** The schema this code writes (`PRAGMA user_version`); a newer file is refused, an older one migrated. */
+export const SCHEMA_VERSION = 2;
 /** `PRAGMA application_id` of our files ("scht"): another program's SQLite file is refused. */
 export const APPLICATION_ID = 0x73636874;
 /** While writes fail, try again at most this often (ms). */
 const RETRY_MS = 1000;
 
-const SCHEMA = [
-  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
-  // seq is the rowid: appends go to the end of the b-tree, trims cut its start.
-  `CREATE TABLE entries (
-    seq INTEGER PRIMARY KEY,
+/** Entries as data, per room; `(room, seq)` is the key, so a room's appends go to the end of its range. */
+const ENTRIES_TABLE = `(
+    room TEXT NOT NULL,
+    seq INTEGER NOT NULL,
     time INTEGER NOT NULL,
     kind TEXT NOT NULL,
-    sender TEXT NOT NULL,
-    line BLOB NOT NULL,
-    text_start INTEGER NOT NULL,
+    nick TEXT,
+    host TEXT NOT NULL,
+    port INTEGER NOT NULL,
+    node TEXT NOT NULL,
+    text BLOB NOT NULL,
     new_name TEXT NOT NULL,
-    origin TEXT NOT NULL
-  )`,
+    PRIMARY KEY (room, seq)
+  ) WITHOUT ROWID`;
+
+const SCHEMA = [
+  "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+  "CREATE TABLE rooms (name TEXT PRIMARY KEY, epoch TEXT NOT NULL) WITHOUT ROWID",
+  `CREATE TABLE entries ${ENTRIES_TABLE}`,
   `PRAGMA application_id = ${APPLICATION_ID}`,
   `PRAGMA user_version = ${SCHEMA_VERSION}`,
 ];
@@ -61,23 +75,24 @@ export interface SqliteHistoryOptions {
    * and how the specs fill the "disk" for real.
    */
   maxPages?: number;
-}
-
-/** What `load` finds. */
-export interface StoredHistory {
-  /** The log's epoch; null for a new database. */
-  epoch: string | null;
-  /** The newest entries within retention, oldest first. */
-  entries: LogEntry[];
-  /**
-   * The last SEQ ever written in this epoch: the next entry is `lastSeq + 1`
-   * even when no entry is within retention any more (all older than
-   * `maxAgeMs`, or `capacity` 0), so an id is never given twice.
-   */
-  lastSeq: number;
+  /** The room a file of schema 1 (one room) is migrated into. */
+  defaultRoom?: string;
 }
 
 interface Row {
+  seq: number;
+  time: number;
+  kind: string;
+  nick: string | null;
+  host: string;
+  port: number;
+  node: string;
+  text: Uint8Array;
+  new_name: string;
+}
+
+/** A row of schema 1. */
+interface LegacyRow {
   seq: number;
   time: number;
   kind: string;
@@ -88,22 +103,27 @@ interface Row {
   origin: string;
 }
 
-/** The room's log in a SQLite file; see the top of this file. */
+/** What the store keeps per room it has written to. */
+interface RoomState {
+  /** Rows below this SEQ are gone (count trimming is done in steps from here). */
+  trimmedBelow: number;
+  /** When the next trim by age is due. */
+  nextAgeTrim: number;
+  /** Entries not committed yet (more than one tick's while writes fail). */
+  pending: LogEntry[];
+}
+
+/** Rooms' logs in a SQLite file; see the top of this file. */
 export class SqliteHistoryStore implements HistoryStore {
   private db: Database | null = null;
   private statements: ReturnType<typeof prepare> | null = null;
-  /** Entries kept by count (at least 1: the newest row carries `lastSeq`). */
+  /** Entries kept by count per room (at least 1: the newest row carries `lastSeq`). */
   private keep = 1;
-  /** Rows below this SEQ are gone (count trimming is done in steps from here). */
-  private trimmedBelow = 1;
-  /** When the next trim by age is due. */
-  private nextAgeTrim = 0;
-  /** Entries not committed yet (more than one tick's while writes fail). */
-  private pending: LogEntry[] = [];
+  private readonly rooms = new Map<string, RoomState>();
   /** In a failure episode: the last write failed. */
   private failing = false;
   private retryAt = 0;
-  /** Entries dropped from `pending` in this failure episode (out of retention before they could be written). */
+  /** Entries dropped from waiting in this failure episode (out of retention before they could be written). */
   private dropped = 0;
   private failuresInEpisode = 0;
   private readonly now: () => number;
@@ -118,6 +138,10 @@ export class SqliteHistoryStore implements HistoryStore {
     this.log = options.log ?? (() => {});
   }
 
+  get where(): string {
+    return this.file;
+  }
+
   /** Writes that failed (transactions rolled back), since start. */
   get failures(): number {
     return this.failedWrites;
@@ -128,95 +152,100 @@ export class SqliteHistoryStore implements HistoryStore {
     return this.options.maxAgeMs ?? null;
   }
 
-  /** Entries waiting to be written (while writes fail). */
+  /** Entries waiting to be written (while writes fail), in all rooms. */
   get unsaved(): number {
-    return this.pending.length;
+    let n = 0;
+    for (const r of this.rooms.values()) n += r.pending.length;
+    return n;
   }
 
   /**
-   * Open the file (creating it), take its lock, and read the epoch and the
-   * newest `capacity` entries within retention. Throws `HistoryStoreError`
-   * with a one-line message when the file cannot be used.
+   * Open the file (creating it, migrating an older schema) and take its
+   * lock on the first call; read `room`'s epoch and its newest `capacity`
+   * entries within retention. Throws `HistoryStoreError` with a one-line
+   * message when the file cannot be used.
    */
-  load(capacity: number): StoredHistory {
+  load(room: string, capacity: number): StoredHistory {
     if (!this.db) this.open();
     this.keep = Math.max(1, capacity);
     const s = this.statements!;
-    const epoch = s.epoch.get()?.value ?? null;
-    const last = s.maxSeq.get()?.seq ?? 0;
-    const first = s.minSeq.get()?.seq ?? last + 1;
-    this.trimmedBelow = first;
+    const epoch = s.epoch.get(room)?.epoch ?? null;
+    const last = s.maxSeq.get(room)?.seq ?? 0;
+    const first = s.minSeq.get(room)?.seq ?? last + 1;
+    this.roomState(room).trimmedBelow = first;
     if (epoch === null) return { epoch: null, entries: [], lastSeq: 0 };
     let from = Math.max(first, last - capacity + 1);
-    if (this.options.maxAgeMs !== undefined) from = Math.max(from, s.firstSince.get(this.now() - this.options.maxAgeMs)?.seq ?? last + 1);
+    if (this.options.maxAgeMs !== undefined) {
+      from = Math.max(from, s.firstSince.get(room, this.now() - this.options.maxAgeMs)?.seq ?? last + 1);
+    }
     const entries: LogEntry[] = [];
-    for (const row of s.rowsFrom.all(from)) {
-      const kind = entryKindByName(row.kind);
+    for (const row of s.rowsFrom.all(room, from)) {
+      const entry = entryOfRow(row);
       // Only a newer schema writes other kinds, and that is refused at open.
-      if (kind === null) continue;
-      entries.push({
-        seq: row.seq,
-        time: row.time,
-        kind,
-        sender: row.sender,
-        line: row.line,
-        textStart: row.text_start,
-        newName: row.new_name,
-        origin: row.origin,
-      });
+      if (entry) entries.push(entry);
     }
     return { epoch, entries, lastSeq: last };
   }
 
-  /** Start a new epoch: the entries of the previous one go (their ids would be reused). */
-  setEpoch(epoch: string): void {
+  /** Start a new epoch for `room`: the entries of the previous one go (their ids would be reused). */
+  setEpoch(room: string, epoch: string): void {
     const s = this.statements;
     if (!s) throw new HistoryStoreError(`history database ${this.file} is not open`);
     try {
       s.begin.run();
-      s.deleteAll.run();
-      s.setEpoch.run(epoch);
+      s.deleteRoom.run(room);
+      s.setEpoch.run(room, epoch);
       s.commit.run();
     } catch (err) {
       this.rollback();
-      throw new HistoryStoreError(`cannot use history database ${this.file}: ${describe(err)}`);
+      throw new HistoryStoreError(`cannot use history database ${this.file}: ${describeSqliteError(err)}`);
     }
-    this.trimmedBelow = 1;
-    this.pending = [];
+    const state = this.roomState(room);
+    state.trimmedBelow = 1;
+    state.pending = [];
   }
 
   /**
-   * Write one tick's entries (SEQ increasing, after what was saved) in one
-   * transaction, trimming what is out of retention. Never throws. The
-   * entries' lines are views valid only during the call (see `RoomLog`):
-   * written at once they are not copied; entries that must wait (writes
-   * failing) are.
+   * Write one tick's entries of `room` (SEQ increasing, after what was
+   * saved) in one transaction, trimming what is out of retention. Never
+   * throws. The entries' texts are views valid only during the call (see
+   * `RoomLog`): written at once they are not copied; entries that must
+   * wait (writes failing) are.
    */
-  save(entries: readonly LogEntry[]): void {
+  save(room: string, entries: readonly LogEntry[]): void {
     if (!this.statements) return;
+    const state = this.roomState(room);
     const now = this.now();
-    if (this.failing && now < this.retryAt) return this.hold(entries);
-    if (this.pending.length === 0) {
-      if (entries.length > 0 && !this.write(entries, now)) this.hold(entries);
+    if (this.failing && now < this.retryAt) return this.hold(state, entries);
+    if (state.pending.length === 0) {
+      if (entries.length > 0 && !this.write(room, state, entries, now)) this.hold(state, entries);
       return;
     }
-    this.hold(entries);
-    if (this.write(this.pending, now)) this.pending = [];
+    this.hold(state, entries);
+    if (this.write(room, state, state.pending, now)) state.pending = [];
   }
 
   /** Write what waits (one last attempt), and close the file, releasing its lock. Never throws. */
   close(): void {
     if (!this.db) return;
-    if (this.pending.length > 0 && this.write(this.pending, this.now())) this.pending = [];
+    for (const [room, state] of this.rooms) {
+      if (state.pending.length > 0 && this.write(room, state, state.pending, this.now())) state.pending = [];
+    }
     try {
       this.statements?.finalize();
       // In WAL mode the last connection checkpoints and removes the -wal file.
       this.db.close();
     } catch (err) {
-      this.log(`History: closing ${this.file} failed: ${describe(err)}`);
+      this.log(`History: closing ${this.file} failed: ${describeSqliteError(err)}`);
     }
     this.db = null;
     this.statements = null;
+  }
+
+  private roomState(room: string): RoomState {
+    let state = this.rooms.get(room);
+    if (!state) this.rooms.set(room, (state = { trimmedBelow: 1, nextAgeTrim: 0, pending: [] }));
+    return state;
   }
 
   private open(): void {
@@ -244,7 +273,9 @@ export class SqliteHistoryStore implements HistoryStore {
       // A write, even an empty one, takes the exclusive lock, held until close.
       db.run("BEGIN IMMEDIATE");
       if (version === 0) for (const sql of SCHEMA) db.run(sql);
+      const migrated = version === 1 ? migrateFromSchema1(db, this.options.defaultRoom ?? "chat") : -1;
       db.run("COMMIT");
+      if (migrated >= 0) this.log(`History: ${this.file} migrated from schema 1 to ${SCHEMA_VERSION} (${migrated} entries kept)`);
       this.statements = prepare(db);
       this.db = db;
     } catch (err) {
@@ -258,28 +289,40 @@ export class SqliteHistoryStore implements HistoryStore {
     }
   }
 
-  /** One transaction: `entries`, then the trims. False when it failed (logged and counted). */
-  private write(entries: readonly LogEntry[], now: number): boolean {
+  /** One transaction: `entries` of `room`, then the trims. False when it failed (logged and counted). */
+  private write(room: string, state: RoomState, entries: readonly LogEntry[], now: number): boolean {
     const s = this.statements!;
     const last = entries[entries.length - 1]!.seq;
-    let trimmedBelow = this.trimmedBelow;
+    let trimmedBelow = state.trimmedBelow;
     let ageTrimmed = false;
     try {
       s.begin.run();
       for (const e of entries) {
-        s.insert.run(e.seq, e.time, ENTRY_KIND_NAMES[e.kind] ?? "notice", e.sender, e.line, e.textStart, e.newName, e.origin);
+        const name = e.sender;
+        s.insert.run(
+          room,
+          e.seq,
+          e.time,
+          ENTRY_KIND_NAMES[e.kind] ?? "notice",
+          name?.nick ?? null,
+          name?.host ?? "",
+          name?.port ?? 0,
+          name?.node ?? "",
+          e.text,
+          e.newName,
+        );
       }
-      // By count, in steps: a range delete on the rowid every `step` entries, not a scan per tick.
+      // By count, in steps: a range delete on the key every `step` entries, not a scan per tick.
       const below = last - this.keep + 1;
       if (below - trimmedBelow >= trimStep(this.keep)) {
-        s.deleteBelow.run(below);
+        s.deleteBelow.run(room, below);
         trimmedBelow = below;
       }
-      if (this.options.maxAgeMs !== undefined && now >= this.nextAgeTrim) {
+      if (this.options.maxAgeMs !== undefined && now >= state.nextAgeTrim) {
         // Walks from the oldest row to the first fresh one: costs what it deletes. The newest row stays (it carries lastSeq).
-        const fresh = Math.min(s.firstSince.get(now - this.options.maxAgeMs)?.seq ?? last, last);
+        const fresh = Math.min(s.firstSince.get(room, now - this.options.maxAgeMs)?.seq ?? last, last);
         if (fresh > trimmedBelow) {
-          s.deleteBelow.run(fresh);
+          s.deleteBelow.run(room, fresh);
           trimmedBelow = fresh;
         }
         ageTrimmed = true;
@@ -290,8 +333,8 @@ export class SqliteHistoryStore implements HistoryStore {
       this.failed(err, now);
       return false;
     }
-    this.trimmedBelow = trimmedBelow;
-    if (ageTrimmed) this.nextAgeTrim = now + ageTrimPeriod(this.options.maxAgeMs!);
+    state.trimmedBelow = trimmedBelow;
+    if (ageTrimmed) state.nextAgeTrim = now + ageTrimPeriod(this.options.maxAgeMs!);
     if (this.failing) {
       this.failing = false;
       this.log(
@@ -304,16 +347,16 @@ export class SqliteHistoryStore implements HistoryStore {
     return true;
   }
 
-  /** Entries that must wait for a later write: kept with lines of their own (the log reuses its bytes). */
-  private hold(entries: readonly LogEntry[]): void {
+  /** Entries that must wait for a later write: kept with texts of their own (the log reuses its bytes). */
+  private hold(state: RoomState, entries: readonly LogEntry[]): void {
     // Only the newest `keep` can ever be written (see `boundPending`): the rest are not copied.
     const skip = Math.max(0, entries.length - 2 * this.keep);
     if (skip > 0 && this.failing) this.dropped += skip;
     for (let i = skip; i < entries.length; i++) {
       const e = entries[i]!;
-      this.pending.push({ ...e, line: e.line.slice() });
+      state.pending.push({ ...e, text: e.text.slice() });
     }
-    this.boundPending();
+    this.boundPending(state);
   }
 
   private failed(err: unknown, now: number): void {
@@ -322,7 +365,9 @@ export class SqliteHistoryStore implements HistoryStore {
     this.retryAt = now + RETRY_MS;
     if (!this.failing) {
       this.failing = true;
-      this.log(`History: cannot save to ${this.file}: ${describe(err)}; chat goes on, new entries wait in memory (retrying every second)`);
+      this.log(
+        `History: cannot save to ${this.file}: ${describeSqliteError(err)}; chat goes on, new entries wait in memory (retrying every second)`,
+      );
     }
   }
 
@@ -330,12 +375,12 @@ export class SqliteHistoryStore implements HistoryStore {
    * Keep only the newest entries retention keeps: older ones could never
    * be loaded (while writes fail they pile up here; counted as dropped).
    */
-  private boundPending(): void {
+  private boundPending(state: RoomState): void {
     // Cut when twice over, so the copy is paid once per `keep` entries, not every tick.
-    if (this.pending.length <= 2 * this.keep) return;
-    const cut = this.pending.length - this.keep;
+    if (state.pending.length <= 2 * this.keep) return;
+    const cut = state.pending.length - this.keep;
     if (this.failing) this.dropped += cut;
-    this.pending = this.pending.slice(cut);
+    state.pending = state.pending.slice(cut);
   }
 
   private rollback(): void {
@@ -345,6 +390,42 @@ export class SqliteHistoryStore implements HistoryStore {
       // SQLite rolls back by itself after the errors that leave no transaction to roll back.
     }
   }
+}
+
+/** A row as an entry; null for a kind this code does not know. */
+function entryOfRow(row: Row): LogEntry | null {
+  const kind = entryKindByName(row.kind);
+  if (kind === null) return null;
+  const sender = row.host === "" && row.nick === null ? null : new MemberName(row.nick, row.host, row.port, row.node);
+  return { seq: row.seq, time: row.time, kind, sender, text: row.text, newName: row.new_name };
+}
+
+/**
+ * Schema 1 to 2, inside the caller's transaction: every entry parsed back
+ * from its TCP line into data (`entryFromLegacy`) under `room`, the epoch
+ * moved to the rooms table. Returns the entries kept.
+ */
+function migrateFromSchema1(db: Database, room: string): number {
+  db.run(`CREATE TABLE entries_v2 ${ENTRIES_TABLE}`);
+  db.run("CREATE TABLE rooms (name TEXT PRIMARY KEY, epoch TEXT NOT NULL) WITHOUT ROWID");
+  const insert = db.prepare<unknown, SQLQueryBindings[]>(
+    "INSERT INTO entries_v2 (room, seq, time, kind, nick, host, port, node, text, new_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+  );
+  let kept = 0;
+  for (const row of db.query<LegacyRow, []>("SELECT * FROM entries ORDER BY seq").iterate()) {
+    const e = entryFromLegacy({ ...row, textStart: row.text_start, newName: row.new_name });
+    if (!e) continue;
+    const name = e.sender;
+    insert.run(room, e.seq, e.time, ENTRY_KIND_NAMES[e.kind], name?.nick ?? null, name?.host ?? "", name?.port ?? 0, name?.node ?? "", e.text, e.newName);
+    kept++;
+  }
+  insert.finalize();
+  db.run("DROP TABLE entries");
+  db.run("ALTER TABLE entries_v2 RENAME TO entries");
+  db.run("INSERT INTO rooms (name, epoch) SELECT ?, value FROM meta WHERE key = 'epoch'", [room]);
+  db.run("DELETE FROM meta WHERE key = 'epoch'");
+  db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+  return kept;
 }
 
 /** The statements the store runs, prepared once. */
@@ -359,18 +440,18 @@ function prepare(db: Database) {
     begin: p("BEGIN"),
     commit: p("COMMIT"),
     rollback: p("ROLLBACK"),
-    epoch: p<{ value: string }>("SELECT value FROM meta WHERE key = 'epoch'"),
-    setEpoch: p<unknown, [string]>("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?)"),
-    deleteAll: p("DELETE FROM entries"),
+    epoch: p<{ epoch: string }, [string]>("SELECT epoch FROM rooms WHERE name = ?"),
+    setEpoch: p<unknown, [string, string]>("INSERT OR REPLACE INTO rooms (name, epoch) VALUES (?, ?)"),
+    deleteRoom: p<unknown, [string]>("DELETE FROM entries WHERE room = ?"),
     // OR REPLACE: a retry after a failure the caller could not see must not fail on its own rows.
-    insert: p<unknown, [number, number, string, string, Uint8Array, number, string, string]>(
-      "INSERT OR REPLACE INTO entries (seq, time, kind, sender, line, text_start, new_name, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    insert: p<unknown, [string, number, number, string, string | null, string, number, string, Uint8Array, string]>(
+      "INSERT OR REPLACE INTO entries (room, seq, time, kind, nick, host, port, node, text, new_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
-    deleteBelow: p<unknown, [number]>("DELETE FROM entries WHERE seq < ?"),
-    maxSeq: p<{ seq: number | null }>("SELECT max(seq) AS seq FROM entries"),
-    minSeq: p<{ seq: number | null }>("SELECT min(seq) AS seq FROM entries"),
-    firstSince: p<{ seq: number }, [number]>("SELECT seq FROM entries WHERE time >= ? ORDER BY seq LIMIT 1"),
-    rowsFrom: p<Row, [number]>("SELECT * FROM entries WHERE seq >= ? ORDER BY seq"),
+    deleteBelow: p<unknown, [string, number]>("DELETE FROM entries WHERE room = ? AND seq < ?"),
+    maxSeq: p<{ seq: number | null }, [string]>("SELECT max(seq) AS seq FROM entries WHERE room = ?"),
+    minSeq: p<{ seq: number | null }, [string]>("SELECT min(seq) AS seq FROM entries WHERE room = ?"),
+    firstSince: p<{ seq: number }, [string, number]>("SELECT seq FROM entries WHERE room = ? AND time >= ? ORDER BY seq LIMIT 1"),
+    rowsFrom: p<Row, [string, number]>("SELECT * FROM entries WHERE room = ? AND seq >= ? ORDER BY seq"),
     finalize() {
       for (const st of list) st.finalize();
     },
@@ -387,11 +468,11 @@ function ageTrimPeriod(maxAgeMs: number): number {
   return Math.min(60_000, Math.max(1000, maxAgeMs / 10));
 }
 
-/** A SQLite error as one line: its message and code. */
-function describe(err: unknown): string {
+/** A SQLite error as one line with its code (`describeError` words the others). */
+function describeSqliteError(err: unknown): string {
   const e = err as { message?: string; code?: string };
   if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) return `${e.message} (${e.code})`;
-  return String(e?.message ?? err);
+  return describeError(err);
 }
 
 /** Why the file could not be opened, in the user's words. */
@@ -401,9 +482,9 @@ function openProblem(file: string, err: unknown): string {
   if (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"))
     return "it is locked by another process (another server using it?)";
   if (code.startsWith("SQLITE_READONLY")) return "it cannot be written (read-only file or directory)";
-  if (code.startsWith("SQLITE_CORRUPT")) return `it is damaged (${describe(err)})`;
+  if (code.startsWith("SQLITE_CORRUPT")) return `it is damaged (${describeSqliteError(err)})`;
   if (code.startsWith("SQLITE_CANTOPEN") || code.startsWith("SQLITE_PERM")) return cannotOpen(file, err);
-  return describe(err);
+  return describeSqliteError(err);
 }
 
 /** SQLite says only "unable to open database file": find out which. */
@@ -428,5 +509,5 @@ function cannotOpen(file: string, err: unknown): string {
       }
     }
   }
-  return describe(err);
+  return describeSqliteError(err);
 }

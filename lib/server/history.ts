@@ -36,21 +36,42 @@ export interface ResumeCounters {
   missed: number;
 }
 
-/** Keeps a room's log across restarts. */
+/** What a store holds of one room's log. */
+export interface StoredHistory {
+  /** The log's epoch; null when the store has none for the room (a new file or room). */
+  epoch: string | null;
+  /** The newest entries within retention, oldest first. */
+  entries: LogEntry[];
+  /**
+   * The last SEQ ever written in this epoch: the next entry is `lastSeq + 1`
+   * even when no entry is within retention any more (all older than
+   * `maxAgeMs`, or `capacity` 0), so an id is never given twice.
+   */
+  lastSeq: number;
+}
+
+/**
+ * Keeps rooms' logs across restarts. A room is named by its canonical name
+ * (`chat` for `#chat`: see lib/chat/rooms.ts).
+ */
 export interface HistoryStore {
+  /** Where it keeps them, for the log (a file name). */
+  readonly where: string;
+  /** Entries older than this (ms) are dropped; null: kept by count only. */
+  readonly maxAgeMs: number | null;
   /**
-   * Open the store and read what it holds: the epoch and up to `capacity`
-   * newest entries, oldest first. Throws a `HistoryStoreError` with a
-   * one-line message when it cannot be used.
+   * Open the store (once) and read what it holds of `room`: the epoch and
+   * up to `capacity` newest entries, oldest first. Throws a
+   * `HistoryStoreError` with a one-line message when it cannot be used.
    */
-  load(capacity: number): { epoch: string | null; entries: LogEntry[] };
-  /** Keep a new epoch (the log started empty). */
-  setEpoch(epoch: string): void;
+  load(room: string, capacity: number): StoredHistory;
+  /** Keep a new epoch for `room` (its log started empty); its old entries go. */
+  setEpoch(room: string, epoch: string): void;
   /**
-   * Write one tick's entries, in one transaction. Never throws: a failed
-   * write is logged and counted (`failures`), and chat goes on.
+   * Write one tick's entries of `room`, in one transaction. Never throws: a
+   * failed write is logged and counted (`failures`), and chat goes on.
    */
-  save(entries: readonly LogEntry[]): void;
+  save(room: string, entries: readonly LogEntry[]): void;
   /** Write failures so far. */
   readonly failures: number;
   close(): void;
@@ -79,7 +100,7 @@ export const DEFAULT_HISTORY_BYTES = 8 * 1024 * 1024;
  * and the collector, which counts the buffer as live memory and lets the
  * heap grow in proportion to what is live, is not told a quiet log holds
  * megabytes. The oldest entries go when either bound is reached. So an
- * entry's `line` is a view that the log reuses later: whoever keeps one
+ * entry's `text` is a view that the log reuses later: whoever keeps one
  * beyond the tick copies it. Within a tick (until `takeUnsaved`) the bytes
  * of the tick's entries are never reused, even those the ring has dropped.
  */
@@ -147,21 +168,15 @@ export class RoomLog {
     return this.last > 0 ? formatId(this.epoch, this.last) : null;
   }
 
-  /**
-   * Number the entry next in this epoch and keep it. Its line is
-   * `c.line` followed by `rest` (a message's prefix and text, given apart
-   * so that they are copied once, into the log's own bytes).
-   */
-  append(c: EntryContent, rest: Uint8Array | null = null): LogEntry {
+  /** Number the entry next in this epoch and keep it (its text copied into the log's own bytes). */
+  append(c: EntryContent): LogEntry {
     const entry: LogEntry = {
       seq: this.last + 1,
       time: c.time,
       kind: c.kind,
       sender: c.sender,
-      line: this.copyIn(c.line, rest),
-      textStart: c.textStart,
+      text: this.copyIn(c.text),
       newName: c.newName,
-      origin: c.origin,
     };
     this.keep(entry);
     return entry;
@@ -175,7 +190,7 @@ export class RoomLog {
   insert(entry: LogEntry): void {
     if (entry.seq <= this.last) return;
     if (entry.seq !== this.last + 1) this.clear(entry.seq - 1);
-    this.keep({ ...entry, line: this.copyIn(entry.line, null) });
+    this.keep({ ...entry, text: this.copyIn(entry.text) });
   }
 
   /** Start another epoch (`epoch`), empty, after `lastSeq` = `seq`. */
@@ -222,7 +237,7 @@ export class RoomLog {
     return result;
   }
 
-  /** Entries appended or inserted since the last call, for the store (their lines are views: see the class). */
+  /** Entries appended or inserted since the last call, for the store (their texts are views: see the class). */
   takeUnsaved(): LogEntry[] {
     // The tick is over: its bytes may be reused.
     this.tickBytes = 0;
@@ -233,27 +248,26 @@ export class RoomLog {
   }
 
   /**
-   * `head` then `rest`, copied to the byte ring (see `placeFor`). A line
-   * too big for a quarter of `maxBytes`, or one that finds the ring full of
-   * this tick's entries, gets bytes of its own.
+   * `bytes` copied to the byte ring (see `placeFor`). A text too big for a
+   * quarter of `maxBytes`, or one that finds the ring full of this tick's
+   * entries, gets bytes of its own.
    */
-  private copyIn(head: Uint8Array, rest: Uint8Array | null): Uint8Array {
-    const n = head.length + (rest ? rest.length : 0);
+  private copyIn(bytes: Uint8Array): Uint8Array {
+    const n = bytes.length;
     if (n === 0) return EMPTY_BYTES;
-    if (this.capacity === 0 || n > this.maxBytes / 4) return ownCopy(head, rest, n);
+    if (this.capacity === 0 || n > this.maxBytes / 4) return bytes.slice();
     this.arena ??= new Uint8Array(Math.min(this.maxBytes, FIRST_ARENA_BYTES));
     let at = this.placeFor(n);
     while (at < 0) {
       if (this.arena.length < this.maxBytes) this.growArena();
       // At full size the oldest entries give way, but not the tick's.
       else if (this.count > 0 && this.keptSpan() > this.tickBytes) this.dropOldest();
-      else return ownCopy(head, rest, n);
+      else return bytes.slice();
       at = this.placeFor(n);
     }
     const arena = this.arena;
     if (at < this.writeAt) this.tickBytes += arena.length - this.writeAt; // the tail skipped by the wrap
-    arena.set(head, at);
-    if (rest) arena.set(rest, at + head.length);
+    arena.set(bytes, at);
     this.writeAt = at + n;
     this.tickBytes += n;
     return arena.subarray(at, at + n);
@@ -275,10 +289,10 @@ export class RoomLog {
   private keptSpan(): number {
     const arena = this.arena!;
     for (let i = 0; i < this.count; i++) {
-      const line = this.ring[(this.head + i) % this.ring.length]!.line;
+      const text = this.ring[(this.head + i) % this.ring.length]!.text;
       // Entries with bytes of their own are in nobody's way.
-      if (line.buffer !== arena.buffer) continue;
-      const span = this.writeAt - line.byteOffset;
+      if (text.buffer !== arena.buffer) continue;
+      const span = this.writeAt - text.byteOffset;
       return span > 0 ? span : span + arena.length;
     }
     return 0;
@@ -297,10 +311,10 @@ export class RoomLog {
     for (let i = 0; i < this.count; i++) {
       const slot = (this.head + i) % this.ring.length;
       const entry = this.ring[slot]!;
-      if (entry.line.buffer !== old.buffer) continue;
-      next.set(entry.line, at);
-      this.ring[slot] = { ...entry, line: next.subarray(at, at + entry.line.length) };
-      at += entry.line.length;
+      if (entry.text.buffer !== old.buffer) continue;
+      next.set(entry.text, at);
+      this.ring[slot] = { ...entry, text: next.subarray(at, at + entry.text.length) };
+      at += entry.text.length;
     }
     this.arena = next;
     this.writeAt = at;
@@ -362,11 +376,3 @@ const NONE: LogEntry[] = [];
 
 /** The byte ring's first size: a few hundred typical lines. */
 const FIRST_ARENA_BYTES = 64 * 1024;
-
-/** `head` then `rest` in bytes of their own. */
-function ownCopy(head: Uint8Array, rest: Uint8Array | null, n: number): Uint8Array {
-  const own = new Uint8Array(n);
-  own.set(head);
-  if (rest) own.set(rest, head.length);
-  return own;
-}

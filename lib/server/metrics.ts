@@ -2,7 +2,7 @@
  * The `--metrics` endpoint's documents, as plain strings: `/metrics` in
  * the Prometheus text exposition format, `/stats.json`, and `/`, a status
  * page that polls `/stats.json` and shows the figures live. Serving them
- * is the program's job (bin/metrics-http.ts); nothing here does I/O.
+ * is the program's job (lib/server/metrics-http.ts); nothing here does I/O.
  */
 import { HISTOGRAM_BUCKETS, upperBoundMs } from "../reactor/histogram.ts";
 import type { StatsSnapshot } from "./stats.ts";

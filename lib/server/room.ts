@@ -1,42 +1,64 @@
 /**
- * A room: everyone in it hears every broadcast except its sender.
+ * A room's fan-out: everyone in it hears every broadcast, each in its own
+ * connection's wire format (its codec), a sender only if its codec echoes.
  *
  * Fan-out is where a chat relay spends its time, so broadcasts are not
- * written to each member as they happen. A tick's broadcasts are appended
- * to one byte buffer; before the reactor sleeps, `seal()` hands that same
- * buffer, by reference, to every member that sent nothing in the tick; a
- * member that did gets views of the same buffer around its own lines, never
- * a copy, so a tick costs O(batch) memory however many members spoke in it.
- * With the reactor's one-send-per-tick flush, N members cost N sends per
- * tick (a few more for those that spoke), not N × messages. The room's
- * owner calls `seal()` from its before-sleep hook (the server's says in
- * which order with its other end-of-tick work).
- *
- * A member speaks one of two encodings: TCP lines, or events (the web
- * page's JSON, lib/chat/events.ts). The room keeps a batch of each; the
- * events batch is filled only while web members are in the room, and goes
- * to every one of them, a sender included (a page shows what the room
- * recorded). A member's offsets (`batchStart`, `ownSpans`) are into the
- * batch of its own encoding.
+ * written to each member as they happen. The room keeps one batch per
+ * codec in use; a broadcast words the entry once per codec into that
+ * codec's batch (never once per reader). Before the reactor sleeps,
+ * `seal()` hands each batch, by reference, to every member of its codec
+ * that sent nothing in the tick; a member that did (and does not get its
+ * own lines back) gets views of the same buffer around its own lines,
+ * never a copy, so a tick costs O(batch) memory however many members spoke
+ * in it. With the reactor's one-send-per-tick flush, N members cost N
+ * sends per tick (a few more for those that spoke), not N × messages. The
+ * room's owner calls `seal()` from its before-sleep hook (the server's
+ * says in which order with its other end-of-tick work).
  */
 import type { Connection } from "../reactor/backend.ts";
 import type { Reactor, SelectorKey } from "../reactor/reactor.ts";
-import { ByteBuilder, concat, EMPTY_BYTES } from "../bytes.ts";
+import { ByteBuilder, EMPTY_BYTES } from "../bytes.ts";
+import type { EntryContent } from "../chat/entry.ts";
+import type { Codec } from "../codecs/codec.ts";
+
+/** Which members a broadcast reaches, by their codec (bits). */
+export enum Audience {
+  /** Members whose codec shows entries as they happen, without ids (`Codec.numbered` false). */
+  LIVE = 1,
+  /** Members whose codec shows entries with their ids (`Codec.numbered`). */
+  NUMBERED = 2,
+  ALL = LIVE | NUMBERED,
+}
+
+/** One codec's batch in a room, and how many members speak it. */
+interface CodecBatch {
+  readonly codec: Codec;
+  readonly builder: ByteBuilder;
+  members: number;
+  /** The batch as `seal()` took it, for the members' shares. */
+  sealed: Uint8Array;
+}
 
 /** One member's place in a room. */
 export class Member<T = unknown> {
   /** @internal position in the room's member array (-1: not in a room) */
   index = -1;
-  /** @internal offset in the open batch where this member's share starts (it joined, or got the rest by `sendTo`) */
+  /** @internal offset in its codec's open batch where this member's share starts (it joined, or got the rest by `sendTo`) */
   batchStart = 0;
-  /** @internal [start, end) offsets of this member's own lines in the open batch */
+  /** @internal [start, end) offsets of this member's own lines in its codec's open batch */
   ownSpans: number[] | null = null;
   /** @internal gets only part of the open batch: listed in the room's `partial` list */
   partial = false;
-  /** Gets the events batch (a web client), not the TCP lines. */
-  readonly events: boolean;
-  constructor(readonly key: SelectorKey<T, Connection>) {
-    this.events = key.handle.transport === "websocket";
+  /** @internal its codec's batch in the room it is in */
+  slot: CodecBatch | null = null;
+  /** Gets its own broadcasts back. */
+  readonly echo: boolean;
+
+  constructor(
+    readonly key: SelectorKey<T, Connection>,
+    readonly codec: Codec,
+  ) {
+    this.echo = codec.echo;
   }
 
   /** Whether the member is in a room. */
@@ -45,15 +67,12 @@ export class Member<T = unknown> {
   }
 }
 
-/** The members of a chat room and the open batch of what was broadcast to them this tick. */
+/** The members of a chat room and the open batches of what was broadcast to them this tick. */
 export class Room<T = unknown> {
   private members: Member<T>[] = [];
-  private readonly batch = new ByteBuilder();
-  /** This tick's events, for the web members. */
-  private readonly eventBatch = new ByteBuilder();
-  /** Members that get events (web clients). */
-  private eventMembers = 0;
-  /** Members that get less than the whole batch: they joined during it, sent in it or got a `sendTo`. */
+  /** One per codec its members speak (a codec's goes once none is left at a seal). */
+  private batches: CodecBatch[] = [];
+  /** Members that get less than their whole batch: they joined during it, sent in it or got a `sendTo`. */
   private partial: Member<T>[] = [];
 
   /**
@@ -71,12 +90,15 @@ export class Room<T = unknown> {
 
   /** Bytes broadcast so far in the open batches (this tick). */
   get batchBytes(): number {
-    return this.batch.length + this.eventBatch.length;
+    let n = 0;
+    for (const b of this.batches) n += b.builder.length;
+    return n;
   }
 
-  /** Members that get events (web clients): while there are none, nothing needs encoding as an event. */
-  get eventReaders(): number {
-    return this.eventMembers;
+  /** Members that speak `codec`. */
+  membersOf(codec: Codec): number {
+    for (const b of this.batches) if (b.codec === codec) return b.members;
+    return 0;
   }
 
   /** Members, in no particular order. Do not join or leave while iterating. */
@@ -89,17 +111,19 @@ export class Room<T = unknown> {
     if (m.joined) return;
     m.index = this.members.length;
     this.members.push(m);
-    if (m.events) this.eventMembers++;
-    m.batchStart = this.batchOf(m).length;
+    const slot = this.slotFor(m.codec);
+    slot.members++;
+    m.slot = slot;
+    m.batchStart = slot.builder.length;
     if (m.batchStart > 0) this.markPartial(m);
   }
 
   /** Leave the room, taking along what the open batch owes the member. */
   leave(m: Member<T>): void {
     if (!m.joined) return;
-    const batch = this.batchOf(m);
-    if (batch.length > m.batchStart) this.writeShare(m, batch.view(0));
-    if (m.events) this.eventMembers--;
+    const slot = m.slot!;
+    if (slot.builder.length > m.batchStart) this.writeShare(m, slot.builder.view(0));
+    slot.members--;
     m.batchStart = 0;
     m.ownSpans = null; // `partial` stays set until seal() walks the list
     const last = this.members.pop()!;
@@ -111,53 +135,37 @@ export class Room<T = unknown> {
   }
 
   /**
-   * Send `a`, `b`, `c` one after the other to every TCP member but `from`;
-   * returns how many members that is. Fixed parameters rather than
-   * `...parts`: this runs once per message, and a rest array would be an
-   * allocation each time.
+   * Word `e` once per codec in use that `audience` takes and add it to
+   * that codec's batch, for every member but `from` (unless its codec
+   * echoes); returns how many members that is.
    */
-  broadcast(from: Member<T> | null, a: Uint8Array, b?: Uint8Array, c?: Uint8Array): number {
-    const tcpMembers = this.members.length - this.eventMembers;
-    const own = from?.joined === true && !from.events;
-    const receivers = own ? tcpMembers - 1 : tcpMembers;
-    if (!this.coalesce) {
-      this.broadcastNow(from, b ? (c ? concat([a, b, c]) : concat([a, b])) : a);
-      return receivers;
-    }
-    const start = this.batch.length;
-    this.batch.append(a);
-    if (b) this.batch.append(b);
-    if (c) this.batch.append(c);
-    if (own) {
-      (from.ownSpans ??= []).push(start, this.batch.length);
-      this.markPartial(from);
+  broadcast(e: EntryContent, id: string | null, from: Member<T> | null, audience: Audience = Audience.ALL): number {
+    let receivers = 0;
+    for (const slot of this.batches) {
+      if (slot.members === 0 || !(audience & (slot.codec.numbered ? Audience.NUMBERED : Audience.LIVE))) continue;
+      const own = from !== null && from.slot === slot && from.joined && !from.echo;
+      receivers += own ? slot.members - 1 : slot.members;
+      if (!this.coalesce) {
+        this.broadcastNow(slot, e, id, own ? from : null);
+        continue;
+      }
+      const start = slot.builder.length;
+      slot.codec.entry(slot.builder, e, id, false);
+      if (own) {
+        (from.ownSpans ??= []).push(start, slot.builder.length);
+        this.markPartial(from);
+      }
     }
     return receivers;
   }
 
-  /**
-   * Send one event (or several, each ending in `\n`) to every web member,
-   * sender included; returns how many members that is.
-   */
-  broadcastEvent(event: Uint8Array): number {
-    if (this.eventMembers === 0) return 0;
-    if (!this.coalesce) {
-      for (const m of this.members) {
-        if (!m.events) continue;
-        this.reactor.write(m.key, event);
-        this.reactor.flushKey(m.key);
-      }
-    } else this.eventBatch.append(event);
-    return this.eventMembers;
-  }
-
   /** Send `bytes` to one member, after everything broadcast before it. */
   sendTo(m: Member<T>, bytes: Uint8Array): void {
-    const batch = this.batchOf(m);
-    if (m.joined && batch.length > m.batchStart) {
+    const builder = m.slot?.builder;
+    if (m.joined && builder && builder.length > m.batchStart) {
       // Hand over what the batch owes it so far; it takes the rest at seal().
-      this.writeShare(m, batch.view(0));
-      m.batchStart = batch.length;
+      this.writeShare(m, builder.view(0));
+      m.batchStart = builder.length;
       m.ownSpans = null;
       this.markPartial(m);
     }
@@ -165,41 +173,53 @@ export class Room<T = unknown> {
   }
 
   /**
-   * Queue the open batch on every member's connection and start a new one
+   * Queue the open batches on every member's connection and start new ones
    * (before each sleep; a no-op when nothing was broadcast).
    */
   seal(): void {
-    if (this.batch.length === 0 && this.eventBatch.length === 0) return;
-    const shared = this.batch.length > 0 ? this.batch.take() : EMPTY_BYTES;
-    const events = this.eventBatch.length > 0 ? this.eventBatch.take() : EMPTY_BYTES;
-    if (this.eventMembers === 0) {
-      // TCP members only (the common case): one branch less per member.
-      if (shared.length === 0) return this.sealPartial(shared, events);
-      for (const m of this.members) {
-        if (!m.partial) this.reactor.write(m.key, shared);
-      }
+    let filled = 0;
+    for (const slot of this.batches) {
+      if (slot.builder.length === 0) continue;
+      slot.sealed = slot.builder.take();
+      filled++;
+    }
+    if (filled === 0) return this.dropUnused();
+    if (this.batches.length === 1) {
+      // One codec in the room (the common case): one branch less per member.
+      const shared = this.batches[0]!.sealed;
+      for (const m of this.members) if (!m.partial) this.reactor.write(m.key, shared);
     } else {
       for (const m of this.members) {
-        const batch = m.events ? events : shared;
+        const batch = m.slot!.sealed;
         if (!m.partial && batch.length > 0) this.reactor.write(m.key, batch);
       }
     }
-    this.sealPartial(shared, events);
-  }
-
-  /** The members that get part of the batch: their share, as views. */
-  private sealPartial(shared: Uint8Array, events: Uint8Array): void {
     for (const m of this.partial) {
-      if (m.joined) this.writeShare(m, m.events ? events : shared);
+      if (m.joined) this.writeShare(m, m.slot!.sealed);
       m.partial = false;
       m.batchStart = 0;
       m.ownSpans = null;
     }
     this.partial.length = 0;
+    for (const slot of this.batches) slot.sealed = EMPTY_BYTES;
+    this.dropUnused();
   }
 
-  private batchOf(m: Member<T>): ByteBuilder {
-    return m.events ? this.eventBatch : this.batch;
+  private slotFor(codec: Codec): CodecBatch {
+    for (const b of this.batches) if (b.codec === codec) return b;
+    const slot: CodecBatch = { codec, builder: new ByteBuilder(), members: 0, sealed: EMPTY_BYTES };
+    this.batches.push(slot);
+    return slot;
+  }
+
+  /** A codec nobody in the room speaks any more loses its batch (its bytes were all handed out). */
+  private dropUnused(): void {
+    for (const b of this.batches) {
+      if (b.members === 0 && b.builder.length === 0) {
+        this.batches = this.batches.filter((s) => s.members > 0 || s.builder.length > 0);
+        return;
+      }
+    }
   }
 
   private markPartial(m: Member<T>): void {
@@ -225,9 +245,13 @@ export class Room<T = unknown> {
     if (at < batch.length) this.reactor.write(m.key, at === 0 ? batch : batch.subarray(at));
   }
 
-  private broadcastNow(from: Member<T> | null, bytes: Uint8Array): void {
+  /** Without coalescing: word `e` for `slot`'s codec and send it to each of its members now. */
+  private broadcastNow(slot: CodecBatch, e: EntryContent, id: string | null, except: Member<T> | null): void {
+    const out = new ByteBuilder(256);
+    slot.codec.entry(out, e, id, false);
+    const bytes = out.take();
     for (const m of this.members) {
-      if (m === from || m.events) continue;
+      if (m === except || m.slot !== slot) continue;
       this.reactor.write(m.key, bytes);
       this.reactor.flushKey(m.key);
     }

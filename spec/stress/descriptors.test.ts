@@ -118,7 +118,7 @@ t.test("metrics: every answer closes its connection", async (t) => {
 t.test("metrics: a request that gets no descriptor from the budget is answered 503", async (t) => {
   // serveMetrics in a Bun child, with a budget of one descriptor that the script holds itself.
   const script = `
-    import { serveMetrics } from "./bin/metrics-http.ts";
+    import { serveMetrics } from "./lib/server/metrics-http.ts";
     import { DescriptorBudget } from "./lib/reactor/descriptors.ts";
     const budget = new DescriptorBudget(1);
     const held = budget.acquire();

@@ -1,7 +1,6 @@
 /**
  * The server's `--metrics HOST:PORT` endpoint, on the runtime's own HTTP
- * server (Bun.serve): it sits beside the reactor, not in it. A module of
- * bin/server.ts, not a program.
+ * server (Bun.serve): it sits beside the reactor, not in it.
  *
  *   /metrics     Prometheus text format
  *   /stats.json  the latest snapshot as JSON (what the page polls)
@@ -13,11 +12,11 @@
  * is out of them. Each request holds a descriptor from the server's budget
  * while it is answered; with none left, the answer is 503.
  */
-import { formatHostPort } from "../lib/reactor/address.ts";
-import { DescriptorBudget } from "../lib/reactor/descriptors.ts";
-import { withRequestLease } from "../lib/web/request-lease.ts";
-import { formatJson, formatPrometheus, statusPage } from "../lib/server/metrics.ts";
-import type { StatsSnapshot } from "../lib/server/stats.ts";
+import { formatHostPort } from "../reactor/address.ts";
+import { DescriptorBudget } from "../reactor/descriptors.ts";
+import { withRequestLease } from "../web/request-lease.ts";
+import { formatJson, formatPrometheus, statusPage } from "./metrics.ts";
+import type { StatsSnapshot } from "./stats.ts";
 
 /** A running metrics endpoint. */
 export interface MetricsServer {

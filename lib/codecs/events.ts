@@ -1,0 +1,129 @@
+/**
+ * The events codec (the web page's): one JSON object per line of the room,
+ * UTF-8, each ending in `\n`. A WebSocket text frame carries one or more
+ * whole events (a tick's worth); a client splits a frame at `\n`. Input is
+ * text lines, one per frame, as over TCP (commands included).
+ *
+ *   {"k":"line","id":"lq3k9z0a1b:42","t":1764072000000,"s":"bob","x":"hi"}
+ *   {"k":"join"|"leave"|"notice", id, t, s, x}   x: the notice as TCP words it
+ *   {"k":"nick", id, t, s, x, "to":"rob"}        s: the old name
+ *   {"k":"reply","x":"..."}                       a command's answer, to one client
+ *   {"k":"error","x":"..."}                       a refusal (flooding, line too long)
+ *   {"k":"presence","you":"...","n":3,"names":[...],"more":0,"last":"ID"|null}
+ *   {"k":"history-end","n":2,"missed":0,"reset":false,"last":"ID"|null}
+ *
+ * A `/me` line is `"k":"line"` with `"me":1` (its x is the action, s who
+ * did it); a quit is a `leave`. Entries replayed by `/history` carry
+ * `"h":1`, and the replay ends with `history-end`. `id` is `EPOCH:SEQ`;
+ * `t` is the server's time in ms since 1970; `o`, when present, is the
+ * cluster node the entry came from. `x` is text: a client inserts it as
+ * text, never as markup.
+ *
+ * Unlike the line codec, a member gets its own entries too (with their
+ * ids): a page shows what the room recorded, so ids stay consecutive. In a
+ * cluster every address is shown with `@NODE`, this server's too: the page
+ * gets this server's entries back from the shared log, named as every
+ * server names them.
+ */
+import { ByteBuilder } from "../bytes.ts";
+import { ENTRY_KIND_NAMES, EntryKind, type EntryContent, formatId, originOf } from "../chat/entry.ts";
+import { LineFramer } from "../chat/framing.ts";
+import type { MemberName } from "../chat/naming.ts";
+import { notice } from "../chat/protocol.ts";
+import type { Codec, HistoryAnswer, Presence } from "./codec.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** One event as bytes, with its newline. */
+function eventBytes(event: object): Uint8Array {
+  return encoder.encode(`${JSON.stringify(event)}\n`);
+}
+
+/** The kind an event names: `/me` is a line, a quit a leave (the page's words). */
+function eventKind(kind: EntryKind): string {
+  if (kind === EntryKind.ACTION) return "line";
+  if (kind === EntryKind.QUIT) return "leave";
+  return ENTRY_KIND_NAMES[kind];
+}
+
+/** The events codec of a server whose cluster node is `node` ("" alone); see the top of this file. */
+export class EventsCodec implements Codec {
+  readonly name = "events";
+  readonly echo = true;
+  readonly numbered = true;
+  readonly rawStream = false;
+  readonly bareQuit = false;
+
+  constructor(readonly node: string) {}
+
+  newFramer(maxLine: number): LineFramer {
+    return new LineFramer(maxLine);
+  }
+
+  /** How the page sees `name`: in a cluster every address gets `@NODE`. */
+  shown(name: MemberName): string {
+    return name.shown(true);
+  }
+
+  entry(out: ByteBuilder, e: EntryContent, id: string | null, replayed: boolean): void {
+    const ev: Record<string, unknown> = {
+      k: eventKind(e.kind),
+      id,
+      t: e.time,
+      s: e.sender ? this.shown(e.sender) : "",
+      x: this.text(e),
+    };
+    if (e.kind === EntryKind.NICK) ev.to = e.newName;
+    else if (e.kind === EntryKind.ACTION) ev.me = 1;
+    const origin = originOf(e);
+    if (origin) ev.o = origin;
+    if (replayed) ev.h = 1;
+    out.append(eventBytes(ev));
+  }
+
+  /** `x`: a message's or action's text, a notice as the line codec words it (every address qualified). */
+  private text(e: EntryContent): string {
+    const who = e.sender ? e.sender.noticeName(true) : "";
+    switch (e.kind) {
+      case EntryKind.LINE:
+      case EntryKind.ACTION:
+      case EntryKind.NOTICE:
+        return decoder.decode(e.text);
+      case EntryKind.JOIN:
+        return notice.connected(who);
+      case EntryKind.QUIT:
+        return notice.quits(who);
+      case EntryKind.LEAVE:
+        return notice.offline(who, decoder.decode(e.text));
+      case EntryKind.NICK:
+        return notice.renamed(who, e.newName);
+    }
+  }
+
+  reply(text: string): Uint8Array {
+    // Replies that report a refusal are errors to the page.
+    return text.startsWith("Error") ? this.error(text) : eventBytes({ k: "reply", x: text });
+  }
+
+  replyParts(parts: readonly Uint8Array[]): readonly Uint8Array[] {
+    const text = parts.map((p) => decoder.decode(p)).join("");
+    return [this.reply(text.endsWith("\n") ? text.slice(0, -1) : text)];
+  }
+
+  error(text: string): Uint8Array {
+    return eventBytes({ k: "error", x: text });
+  }
+
+  presence(p: Presence): Uint8Array {
+    const names = p.names.map((n) => this.shown(n));
+    return eventBytes({ k: "presence", you: this.shown(p.you), n: p.others, names, more: p.others - names.length, last: p.last });
+  }
+
+  history(a: HistoryAnswer): Uint8Array {
+    const out = new ByteBuilder();
+    for (const e of a.entries) this.entry(out, e, formatId(a.epoch, e.seq), true);
+    out.append(eventBytes({ k: "history-end", n: a.entries.length, missed: a.missed, reset: a.reset, last: a.last }));
+    return out.take();
+  }
+}

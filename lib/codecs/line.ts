@@ -1,0 +1,115 @@
+/**
+ * The line codec: the seed's wire format, spoken by `nc`, our terminal
+ * client and any byte stream. Input is lines; every entry is one line of
+ * text ending in `\n`, worded as lib/chat/protocol.ts says:
+ *
+ *   <bob> hi                         a message (`<HOST:PORT> hi` without a nickname)
+ *   * bob waves                      /me
+ *   Client (HOST, PORT) connected    a join
+ *   bob quits | bob is offline (why) a leave
+ *   Client (HOST, PORT) is now bob   a rename
+ *
+ * A member's own lines are not sent back to it. Members of this server are
+ * named as they are; members of other servers of a cluster by address get
+ * `@NODE` (see lib/chat/naming.ts).
+ *
+ * The hot path is `entry` for a message: three appends to the room's batch
+ * (the sender's prefix, made once per name and kept, its bytes, `\n`).
+ */
+import { ByteBuilder } from "../bytes.ts";
+import { EntryKind, type EntryContent, formatId } from "../chat/entry.ts";
+import { LineFramer } from "../chat/framing.ts";
+import type { MemberName } from "../chat/naming.ts";
+import { encode, historyText, notice, presenceLine } from "../chat/protocol.ts";
+import type { Codec, HistoryAnswer, Presence } from "./codec.ts";
+
+const NEWLINE = encode("\n");
+const decoder = new TextDecoder();
+
+/** The line codec of a server whose cluster node is `node` ("" alone); see the top of this file. */
+export class LineCodec implements Codec {
+  readonly name = "line";
+  readonly echo = false;
+  readonly numbered = false;
+  readonly rawStream = true;
+  readonly bareQuit = true;
+  /** `<NAME> ` per name: a name is immutable, so its prefix is made once. */
+  private readonly prefixes = new WeakMap<MemberName, Uint8Array>();
+
+  constructor(readonly node: string) {}
+
+  newFramer(maxLine: number): LineFramer {
+    return new LineFramer(maxLine);
+  }
+
+  /** How this codec's readers see `name`: other servers' addresses get `@NODE`. */
+  shown(name: MemberName): string {
+    return name.shown(name.node !== this.node);
+  }
+
+  /** How notices name `name` here. */
+  noticeName(name: MemberName): string {
+    return name.noticeName(name.node !== this.node);
+  }
+
+  /** The bytes in front of `name`'s messages: `<NAME> `. */
+  prefix(name: MemberName): Uint8Array {
+    let bytes = this.prefixes.get(name);
+    if (bytes === undefined) this.prefixes.set(name, (bytes = encode(`<${this.shown(name)}> `)));
+    return bytes;
+  }
+
+  entry(out: ByteBuilder, e: EntryContent, id: string | null, replayed: boolean): void {
+    if (replayed && id !== null) out.append(encode(historyText.mark(id, e.time)));
+    if (e.kind === EntryKind.LINE && e.sender) {
+      out.append(this.prefix(e.sender));
+      out.append(e.text);
+    } else if (e.kind === EntryKind.ACTION && e.sender) {
+      out.append(encode(`* ${this.shown(e.sender)} `));
+      out.append(e.text);
+    } else out.append(encode(this.words(e)));
+    out.append(NEWLINE);
+  }
+
+  /** A notice entry's line, without newline (also the events codec's `x`). */
+  words(e: EntryContent): string {
+    const who = e.sender ? this.noticeName(e.sender) : "";
+    switch (e.kind) {
+      case EntryKind.JOIN:
+        return notice.connected(who);
+      case EntryKind.QUIT:
+        return notice.quits(who);
+      case EntryKind.LEAVE:
+        return notice.offline(who, decoder.decode(e.text));
+      case EntryKind.NICK:
+        return notice.renamed(who, e.newName);
+      default:
+        return decoder.decode(e.text);
+    }
+  }
+
+  reply(text: string): Uint8Array {
+    return encode(`${text}\n`);
+  }
+
+  replyParts(parts: readonly Uint8Array[]): readonly Uint8Array[] {
+    return parts;
+  }
+
+  error(text: string): Uint8Array {
+    return encode(`${text}\n`);
+  }
+
+  presence(p: Presence): Uint8Array {
+    return encode(`${presenceLine(p.names.map((n) => this.shown(n)), p.others)}\n`);
+  }
+
+  history(a: HistoryAnswer): Uint8Array {
+    const out = new ByteBuilder();
+    if (a.reset && a.since) out.append(encode(`${historyText.reset(a.since)}\n`));
+    else if (a.missed > 0) out.append(encode(`${historyText.missed(a.missed)}\n`));
+    for (const e of a.entries) this.entry(out, e, formatId(a.epoch, e.seq), true);
+    out.append(encode(`${historyText.end(a.entries.length, a.last)}\n`));
+    return out.take();
+  }
+}
