@@ -1,9 +1,11 @@
-// Command-line parsing for `bun bench`, through lib/cli/flags.ts. Errors are
+// Command-line parsing for `npm run bench`, through lib/cli/flags.ts. Errors are
 // typed (UsageError) so main.ts can print one line (see --help) and exit 2
 // instead of a stack trace. The wording is the bench's own: each value is
 // read by a `parse` function here.
 
 import { parseFlags, UnknownFlagError, UsageError } from "../lib/cli/flags.ts";
+import { formatHelp } from "../lib/cli/help.ts";
+import { type NpmTookFlags, npmTookFlags } from "../lib/cli/program.ts";
 import { parseHostPort as parseAddress } from "../lib/reactor/address.ts";
 import { parseWsUrl } from "./ws.ts";
 
@@ -108,7 +110,7 @@ const FLAGS = {
   scenario: {
     type: "string",
     value: "a,b",
-    help: `scenarios: ${SCENARIOS.join(", ")}\n(default: ${DEFAULT_SCENARIOS.join(",")})`,
+    help: `scenarios: ${SCENARIOS.join(", ")} (default: ${DEFAULT_SCENARIOS.join(",")})`,
     parse: (value: string | undefined, flag: string) =>
       list("a value", (name) => {
         if (!(SCENARIOS as readonly string[]).includes(name)) throw new UsageError(`unknown scenario '${name}'`);
@@ -133,7 +135,7 @@ const FLAGS = {
   target: {
     type: "string",
     value: "T",
-    help: "what to measure (default: our server): a name as for --compare,\nHOST:PORT of a chat server that is already running,\nor ws://HOST:PORT/PATH of a WebSocket one (JSON events)",
+    help: "what to measure (default: our server): a name as for --compare, HOST:PORT of a chat server that is already running, or ws://HOST:PORT/PATH of a WebSocket one (JSON events)",
     parse: (value: string | undefined, flag: string) => targetSpec(flag, text("a target")(value, flag)),
   },
   backend: {
@@ -151,13 +153,13 @@ const FLAGS = {
   compare: {
     type: "string",
     value: "t1,t2,...",
-    help: `run against several targets side by side:\n${TARGET_NAMES.join(", ")},\nHOST:PORT or ws://HOST:PORT/PATH`,
+    help: `run against several targets side by side: ${TARGET_NAMES.join(", ")}, HOST:PORT or ws://HOST:PORT/PATH`,
     parse: list("a list of targets", (target) => targetSpec("--compare", target)),
   },
   "c-relay": {
     type: "string",
     value: "FILE",
-    help: "source of the C reference relay (target c)\n(default ../shared/peers/c_relay.c beside the checkout)",
+    help: "source of the C reference relay (target c) (default ../shared/peers/c_relay.c beside the checkout)",
     parse: text("a file name"),
   },
   json: { type: "boolean", help: "print one JSON object per scenario instead of a table" },
@@ -166,17 +168,30 @@ const FLAGS = {
   help: { type: "boolean", short: "h", help: "this text" },
 } as const;
 
-/** Where the help texts start, and where their continuation lines are indented to. */
-const HELP_COLUMN = 23;
+/** What runs the bench, as the usage line and a hint after a usage error name it. */
+export const NPM_COMMAND = "npm run bench";
 
-export const USAGE = [
-  "usage: bun bench [options]",
-  ...Object.entries(FLAGS).map(([name, spec]) => {
-    const short = "short" in spec ? `-${spec.short}, ` : "";
-    const left = `  ${short}--${name}${"value" in spec ? ` ${spec.value}` : ""}`;
-    return left.padEnd(HELP_COLUMN) + spec.help.replaceAll("\n", `\n${" ".repeat(HELP_COLUMN)}`);
-  }),
-].join("\n");
+const SUMMARY =
+  "Starts a chat server (ours unless --target or --compare says otherwise), drives it with many clients from this process, " +
+  "and prints a table per run and an SVG chart.";
+
+/** The end of --help: where the columns are explained. */
+const MORE =
+  "Also run as npx bun bench/main.ts [flags]. What each scenario does, what the table's columns mean, " +
+  "and the figures measured so far: docs/performance.md.";
+
+/** `--help`, wrapped to `columns` (default: the terminal's, else 80). */
+export function usage(columns?: number): string {
+  return formatHelp(`${NPM_COMMAND} -- [flags]`, SUMMARY, FLAGS, {
+    more: MORE,
+    ...(columns === undefined ? {} : { columns }),
+  });
+}
+
+/** npm took some of the bench's flags for its own (`npm run bench --clients 50`): which, and what to type instead. */
+export function npmTook(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = process.env): NpmTookFlags | null {
+  return npmTookFlags(FLAGS, argv, env, NPM_COMMAND);
+}
 
 /** The flags as lib/cli parses them, in the bench's wording: no arguments besides flags. */
 function parseBenchFlags(argv: string[]) {

@@ -1,4 +1,4 @@
-// `bun bench`: find out how many clients a line-chat server holds.
+// `npm run bench`: find out how many clients a line-chat server holds.
 // Starts our server (over TCP, or over WebSocket with --web), or the C
 // reference, a redis-server for Redis pub/sub, Bun's own WebSocket pub/sub,
 // or uses --target HOST:PORT / ws://HOST:PORT/PATH; drives it from this
@@ -8,8 +8,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../lib/cli/flags.ts";
 import { loadAverage } from "./cpu.ts";
-import { usageLine } from "../lib/cli/program.ts";
-import { parseArgs, parseHostPort, USAGE, type Options, type ScenarioName } from "./args.ts";
+import { npmHint, usageLine } from "../lib/cli/program.ts";
+import { npmTook, parseArgs, parseHostPort, usage, type Options, type ScenarioName } from "./args.ts";
 import { TargetError } from "./loadgen.ts";
 import { Progress } from "./progress.ts";
 import { jsonLine, renderCompare, renderTable } from "./report.ts";
@@ -73,16 +73,23 @@ async function runScenario(run: TargetRun, name: ScenarioName, opts: Options, pr
 
 async function main(): Promise<number> {
   let opts: Options;
+  const argv = process.argv.slice(2);
+  // `npm run bench --clients 50` hands the bench `50` alone: say so, with what to type.
+  const took = npmTook(argv);
   try {
-    opts = parseArgs(process.argv.slice(2));
+    opts = parseArgs(argv);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench: ${usageLine(err.message)}\n`);
+    process.stderr.write(`bench: ${took ? `${err.message}: ${npmHint(took)}` : usageLine(err.message)}\n`);
     return 2;
   }
   if (opts.help) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(usage());
     return 0;
+  }
+  if (took?.valueless) {
+    process.stderr.write(`bench: ${npmHint(took)}\n`);
+    return 2;
   }
   const specs = opts.compare ?? [opts.target ?? "ours"];
   const labels = specs.map((spec) => targetLabel(spec, opts.backend, opts.noCoalesce));

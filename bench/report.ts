@@ -119,7 +119,14 @@ const lostDupOrder = (result: { accounting: ScenarioResult["accounting"] }): str
 /** A note under a table: `what: text`, wrapped, continuation lines indented. */
 const noteLines = (what: string, text: string): string[] => wrap(`${what}: ${text}`, TABLE_WIDTH, "  ", "      ");
 
-const HINT = "more columns: --wide; every figure: --json";
+const HINT = "more columns: --wide; every figure: --json; every column explained: docs/performance.md";
+
+/**
+ * The line under a table that says what its two least obvious columns
+ * hold, given as the table heads them (`deliv/s`, `cpu gen/srv`).
+ */
+export const legend = (deliveries: string, cpu: string): string =>
+  `${deliveries}: lines received per second, all clients; ${cpu}: generator/server, % of one core`;
 
 const HEAD = [
   "scenario",
@@ -197,7 +204,7 @@ export function renderTable(results: ScenarioResult[], look: Look = {}): string 
   const drop = targets.length === 1 ? 1 : -1; // the target column, when it says the same on every row
   const rows = [NARROW_HEAD, ...results.map(narrowRow)].map((cells) => cells.filter((_, column) => column !== drop));
   const out = targets.length === 1 ? [`target: ${targets[0]}`, ""] : [];
-  out.push(fitTable(rows, TABLE_WIDTH, targets.length === 1 ? 1 : 2));
+  out.push(fitTable(rows, TABLE_WIDTH, targets.length === 1 ? 1 : 2), legend("deliv/s", "cpu gen/srv"));
   const notes = noteGroups(results, targets.length > 1);
   if (notes.length) out.push("", "notes:", ...notes);
   out.push(...renderSteps(results), "", HINT);
@@ -233,7 +240,7 @@ function noteGroups(results: ScenarioResult[], perTarget: boolean): string[] {
 
 /** --wide: every column, metrics and notes in the table. */
 function renderWideTable(results: ScenarioResult[]): string {
-  const out = [table([HEAD, ...results.map(row)])];
+  const out = [table([HEAD, ...results.map(row)]), legend("deliv/s", "gen cpu, srv cpu")];
   const notes = results.map((result) => [result, extras(result)] as const).filter(([, extra]) => extra);
   if (notes.length) out.push("", "notes:", ...notes.map(([result, extra]) => `  ${result.scenario} @ ${result.target}: ${extra}`));
   return [...out, ...renderSteps(results, true)].join("\n");
@@ -320,7 +327,7 @@ export function renderCompare(results: ScenarioResult[], targets: string[], look
       rows.push([`${scenario} ${name}`, ...cells]);
     }
   if (look.wide) return [table(rows), ...renderSteps(results, true)].join("\n");
-  const out = [fitTable(rows)];
+  const out = [fitTable(rows), legend("deliveries/s", "gen/srv cpu")];
   const notes = noteGroups(results, true);
   if (notes.length) out.push("", "notes:", ...notes);
   out.push(...renderSteps(results), "", HINT);

@@ -102,3 +102,21 @@ t.test("fitTable and wrap", async (t) => {
   t.same(wrap("one two three four", 9, "", "  "), ["one two", "  three", "  four"]);
   t.same(wrap(`path ${"/x".repeat(10)}`, 10), ["path", "/x/x/x/x/x", "/x/x/x/x/x"], "a word longer than a line is cut");
 });
+
+t.test("a legend under the table says what deliv/s and the cpu column are", async (t) => {
+  const own = results.filter((result) => result.target === "ours-bun");
+  const layouts: Array<[string, string, string, string]> = [
+    ["one target", renderTable(own), "deliv/s", "cpu gen/srv"],
+    ["--compare", renderCompare(results, TARGETS), "deliveries/s", "gen/srv cpu"],
+    ["--wide", renderTable(own, { wide: true }), "deliv/s", "gen cpu, srv cpu"],
+  ];
+  for (const [layout, out, deliveries, cpu] of layouts) {
+    const rows = out.split("\n");
+    const at = rows.findIndex((row) => row.startsWith(`${deliveries}: `));
+    t.ok(at > 0, `${layout}: a legend line`);
+    t.match(rows[at], `${deliveries}: lines received per second, all clients; ${cpu}: generator/server, % of one core`);
+    t.match(rows[at - 1], /^\S+ +\S/, `${layout}: right under the table's last row`);
+    t.ok(columns(rows[at]) <= TABLE_WIDTH, `${layout}: one line within ${TABLE_WIDTH} columns`);
+  }
+  t.match(renderTable(own), /every column explained: docs\/performance\.md$/, "and where the rest is said");
+});
