@@ -1,6 +1,7 @@
 #!/usr/bin/env bun
 /**
- * The chat client program: `bun bin/client.ts [HOST [PORT]] [flags]`.
+ * The chat client program: `npm run client -- [HOST [PORT]] [flags]`
+ * (`npx bun bin/client.ts ...`, or node_modules/.bin/bun in scripts).
  * On a terminal: a line editor with history, incoming lines printed above
  * the input (lib/client/line-editor.ts, shown through lib/client/display.ts).
  * From a pipe: lines in, lines out, as plain as the original.
@@ -10,7 +11,7 @@ import { type BackendName, createBackend } from "../lib/backends/index.ts";
 import { ChatClient, type ChatClientIO, ClientExit } from "../lib/client/client.ts";
 import { ClientConnectError, connectToServer } from "../lib/client/connect.ts";
 import { encode } from "../lib/chat/protocol.ts";
-import { decodeLine, NameColors, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/client/display.ts";
+import { decodeLine, HistoryView, NameColors, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/client/display.ts";
 import { LineEditor } from "../lib/client/line-editor.ts";
 import { checks } from "../lib/cli/flags.ts";
 import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
@@ -46,6 +47,11 @@ const flags = {
     help: "ask for the room's last N entries on joining, shown dimmed (default: 50 on a terminal, 0 otherwise)",
     check: checks.wholeNonNegative,
   },
+  "show-ids": {
+    type: "boolean",
+    default: false,
+    help: "on a terminal, show /history's answers as the server sends them: each entry's id, and the end line with the last id (through a pipe they always are)",
+  },
   backend: { type: "string", default: "bun", value: "NAME", help: "socket backend: bun or node", check: checks.backend },
   timestamps: { type: "boolean", default: false, help: "show [HH:MM:SS] before each received line" },
   color: { type: "boolean", default: true, help: "colour names on a terminal (--no-color, or NO_COLOR set, turns it off)" },
@@ -56,10 +62,14 @@ const flags = {
   help: { type: "boolean", help: "show this help" },
 } as const;
 
-const usage = "bun bin/client.ts [HOST [PORT]] [flags]";
+const usage = "npm run client -- [HOST [PORT]] [flags]";
 const summary = "A TCP chat client: type lines to send them, q to quit, /help for the server's commands.";
 
-const program = { name: "client", usage, summary, flags };
+const MORE =
+  "Also run as npx bun bin/client.ts [HOST [PORT]] [flags], or in scripts as node_modules/.bin/bun bin/client.ts. " +
+  "The client, the protocol and the server's commands: docs/chatting.md.";
+
+const program = { name: "client", usage, summary, flags, npm: "npm run client", more: MORE };
 function fail(message: string, code: number): never {
   return failWith(program.name, message, code);
 }
@@ -88,16 +98,18 @@ async function main(): Promise<void> {
     timestamps: opts.timestamps!,
     // Until `/nick`, others know us by the address the server sees (ours, unless a NAT is between).
     names: new NameColors(formatHostPort(conn.local.host, conn.local.port)),
+    showIds: opts["show-ids"]!,
   };
+  const history = opts.history ?? (terminal ? DEFAULT_TERMINAL_HISTORY : 0);
+  const replay = new HistoryView(formatHostPort(conn.local.host, conn.local.port), history > 0, opts["show-ids"]!);
   let client: ChatClient;
-  const io = terminal ? terminalIO(() => client, style, where) : pipeIO(style);
+  const io = terminal ? terminalIO(() => client, style, where, replay) : pipeIO(style, replay);
   client = new ChatClient(reactor, conn, backend.stdin(), io, {
     tls: tls !== null,
     stay: opts.stay! && !terminal,
     // On a terminal the user is leaving now; from a pipe, a TLS server's answer to what was sent is still caught.
     quitLingerMs: terminal ? 0 : QUIT_LINGER_MS,
   });
-  const history = opts.history ?? (terminal ? DEFAULT_TERMINAL_HISTORY : 0);
   if (history > 0) client.send(encode(`/history ${history}`));
   if (!terminal) {
     // Ctrl-C on a pipeline quits like `q` (the others read "quits", not "is offline"); a second one ends at once.
@@ -118,11 +130,15 @@ async function main(): Promise<void> {
  * through unchanged; to a terminal (input from a pipe) they are styled,
  * and control characters always neutralised (see `visible`), colour or not.
  */
-function pipeIO(style: StyleOptions): ChatClientIO {
+function pipeIO(style: StyleOptions, replay: HistoryView): ChatClientIO {
   const toTerminal = process.stdout.isTTY === true;
   return {
     line: (text) => {
-      if (style.color || toTerminal) return void process.stdout.write(styleLine(decodeLine(text), style) + "\n");
+      if (style.color || toTerminal) {
+        const shown = replay.take(decodeLine(text));
+        if (shown !== null) process.stdout.write(styleLine(shown, style) + "\n");
+        return;
+      }
       if (style.timestamps) process.stdout.write(timestamp(Date.now()));
       process.stdout.write(text);
       process.stdout.write("\n");
@@ -136,7 +152,7 @@ function pipeIO(style: StyleOptions): ChatClientIO {
  * through the reactor (ChatClient hands them to `input`); only the
  * editing and drawing happen here.
  */
-function terminalIO(client: () => ChatClient, style: StyleOptions, where: string): ChatClientIO {
+function terminalIO(client: () => ChatClient, style: StyleOptions, where: string, replay: HistoryView): ChatClientIO {
   const out = (s: string) => process.stdout.write(s);
   const editor = new LineEditor({ prompt: "> ", columns: () => process.stdout.columns || 80 });
   const keys = new TextDecoder(); // streaming: a key's UTF-8 may be split across reads
@@ -151,7 +167,10 @@ function terminalIO(client: () => ChatClient, style: StyleOptions, where: string
   process.stdout.on("resize", () => out(editor.render()));
   out(editor.printAbove(styleLine(`Connected to ${where}. /help lists commands; q or Ctrl-C quits.`, { ...style, timestamps: false })));
   return {
-    line: (text) => out(editor.printAbove(styleLine(decodeLine(text), style))),
+    line: (text) => {
+      const shown = replay.take(decodeLine(text));
+      if (shown !== null) out(editor.printAbove(styleLine(shown, style)));
+    },
     status: (text) => out(editor.printAbove(styleLine(text, { ...style, timestamps: false }))),
     input: (data) => {
       for (const action of editor.feed(keys.decode(data, { stream: true }))) {

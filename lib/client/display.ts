@@ -22,6 +22,8 @@ export interface StyleOptions {
   now?: () => number;
   /** Who has which colour, following renames (without it: `colorFor`, no renames). */
   names?: NameColors;
+  /** Show `/history`'s marks as the server sends them, ids included (without it: the entry's time only). */
+  showIds?: boolean;
 }
 
 /** Not fatal: invalid UTF-8 becomes U+FFFD rather than failing the line. */
@@ -130,22 +132,27 @@ export function visible(text: string): string {
 
 /** The mark in front of a replayed entry: `[history ID TIME] ` (lib/chat/protocol.ts `historyText`). */
 const HISTORY_MARK = /^\[history \S+ (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)\] /;
+/** The line that ends a `/history` answer: `[history end] N entries, last ID`. */
+const HISTORY_END = /^\[history end\] /;
 
 /**
  * A received line, ready for the terminal: `<NAME> text` with NAME in its
  * colour, `* NAME action` likewise, server notices dimmed, errors in red.
- * With `options.names`, renames and the user's own nickname are followed
- * first (`NameColors.follow`).
+ * A replayed entry (`/history`) is dimmed, its mark replaced by the entry's
+ * own time, unless `options.showIds`. With `options.names`, renames and the
+ * user's own nickname are followed first (`NameColors.follow`), replayed
+ * renames too.
  */
-
 export function styleLine(line: string, options: StyleOptions): string {
   const text = visible(line);
-  options.names?.follow(text);
-  const stamp = options.timestamps ? timestamp((options.now ?? Date.now)()) : "";
-  if (!options.color) return stamp + text;
-  // A `/history` replay: dimmed, the entry's own time (local) instead of its mark.
   const replayed = HISTORY_MARK.exec(text);
-  if (replayed) return sgr("2", timestamp(Date.parse(replayed[1]!)) + text.slice(replayed[0].length));
+  options.names?.follow(replayed ? text.slice(replayed[0].length) : text);
+  const stamp = options.timestamps ? timestamp((options.now ?? Date.now)()) : "";
+  if (replayed && !options.showIds) {
+    const shown = timestamp(Date.parse(replayed[1]!)) + text.slice(replayed[0].length);
+    return options.color ? sgr("2", shown) : shown;
+  }
+  if (!options.color) return stamp + text;
   if (text.startsWith("[history")) return sgr("2", stamp + text);
   const dimStamp = stamp ? sgr("2", stamp) : "";
   const colorOf = (name: string) => options.names?.colorOf(name) ?? colorFor(name);
@@ -155,6 +162,61 @@ export function styleLine(line: string, options: StyleOptions): string {
   if (action) return dimStamp + sgr(`1;38;5;${colorOf(action[1]!)}`, `* ${action[1]}`) + text.slice(action[0].length - 1);
   if (text.startsWith("Error: ")) return dimStamp + sgr("31", text);
   return dimStamp + sgr("2", text);
+}
+
+/** What a terminal shows after the entries of a `/history` answer, in place of its end line. */
+export const HISTORY_SEPARATOR = "── end of history ──";
+/** What a terminal shows for a `/history` the user typed that had nothing to replay. */
+export const HISTORY_NOTHING = "── no history ──";
+
+/**
+ * How a terminal shows `/history` answers (the one the client asks for on
+ * joining, and any the user types): quietly. The user's own join, which the
+ * answer on joining always ends with, is left out; so is the end line
+ * (`[history end] N entries, last ID`), which is for scripts: a short
+ * separator stands for it when entries were shown, and an answer the user
+ * asked for that had none says so. `showIds` keeps every line as the
+ * server sent it. A pipe never goes through this: it gets the bytes.
+ */
+export class HistoryView {
+  /** Lines of the current answer shown so far. */
+  private shown = 0;
+  /** The first answer is to the client's own request on joining: an empty one is not worth a line. */
+  private automatic: boolean;
+
+  /**
+   * @param self the user's address as the server names it (`HOST:PORT`), whose join is left out
+   * @param asked whether the client asked for history on joining
+   */
+  constructor(
+    private readonly self: string,
+    asked: boolean,
+    private readonly showIds = false,
+  ) {
+    this.automatic = asked;
+  }
+
+  /** The line to show in place of a received one, or null to show none. */
+  take(line: string): string | null {
+    if (this.showIds) return line;
+    if (HISTORY_END.test(line)) {
+      const shown = this.shown;
+      const automatic = this.automatic;
+      this.shown = 0;
+      this.automatic = false;
+      return shown > 0 ? HISTORY_SEPARATOR : automatic ? null : HISTORY_NOTHING;
+    }
+    const mark = HISTORY_MARK.exec(line);
+    if (mark && isJoinOf(line.slice(mark[0].length), this.self)) return null;
+    if (mark || line.startsWith("[history] ")) this.shown++;
+    return line;
+  }
+}
+
+/** Whether `text` is the join notice of the client at `address` (`Client (HOST, PORT) connected`). */
+function isJoinOf(text: string, address: string): boolean {
+  const join = /^(Client \(.+, \d+\)) connected$/.exec(text);
+  return join !== null && messageName(join[1]!) === address;
 }
 
 /**

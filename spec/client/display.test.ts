@@ -1,7 +1,18 @@
 // What the client's terminal is shown of a received line: `visible` (the
 // neutralising of control characters, a security property) and styling.
 import t from "tap";
-import { colorFor, decodeLine, NameColors, PALETTE, styleLine, styleOwn, visible } from "../../lib/client/display.ts";
+import {
+  colorFor,
+  decodeLine,
+  HISTORY_NOTHING,
+  HISTORY_SEPARATOR,
+  HistoryView,
+  NameColors,
+  PALETTE,
+  styleLine,
+  styleOwn,
+  visible,
+} from "../../lib/client/display.ts";
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 /** A received line as the program shows it: decoded, then neutralised. */
@@ -197,15 +208,65 @@ t.test("styleOwn: /me is echoed as * NAME ACTION, NAME as the server last named 
   t.equal(styleOwn("/me waves", { color: false, timestamps: false }), "> /me waves", "without names: as typed");
 });
 
-t.test("a /history replay is dimmed and shows the entry's own time; without colour it stays as the server sent it", async (t) => {
+t.test("a /history replay on a terminal: dimmed, the entry's own time and no id; --show-ids keeps the server's mark", async (t) => {
   const line = "[history ep:7 2026-11-25T12:03:04Z] <bob> hi";
-  const shown = styleLine(line, { color: true, timestamps: false });
   const local = new Date(Date.parse("2026-11-25T12:03:04Z"));
   const hh = (n: number) => String(n).padStart(2, "0");
-  t.equal(shown, `\x1b[2m[${hh(local.getHours())}:${hh(local.getMinutes())}:04] <bob> hi\x1b[0m`, "dim, local time, no id");
+  const time = `[${hh(local.getHours())}:${hh(local.getMinutes())}:04]`;
+  t.equal(styleLine(line, { color: true, timestamps: false }), `\x1b[2m${time} <bob> hi\x1b[0m`, "dim, local time, no id");
+  t.equal(styleLine(line, { color: false, timestamps: false }), `${time} <bob> hi`, "without colour (NO_COLOR) no id either");
+  t.equal(styleLine(line, { color: false, timestamps: false, showIds: true }), line, "--show-ids: as the server sent it");
+  t.equal(styleLine(line, { color: true, timestamps: false, showIds: true }), `\x1b[2m${line}\x1b[0m`, "dimmed");
   t.equal(
-    styleLine("[history end] 1 entry, last ep:7", { color: true, timestamps: false }),
+    styleLine("[history end] 1 entry, last ep:7", { color: true, timestamps: false, showIds: true }),
     "\x1b[2m[history end] 1 entry, last ep:7\x1b[0m",
   );
-  t.equal(styleLine(line, { color: false, timestamps: false }), line, "pipes get the bytes");
+  const names = new NameColors("127.0.0.1:4000");
+  const style = { color: true, timestamps: false, names };
+  styleLine("[history ep:8 2026-11-25T12:03:05Z] Client (127.0.0.1, 5555) is now zed", style);
+  t.equal(names.colorOf("zed"), colorFor("127.0.0.1:5555"), "a replayed rename hands on the colour as a live one does");
+});
+
+t.test("HistoryView: the answer on joining is quiet; what the user asks for is closed by a separator", async (t) => {
+  const self = "127.0.0.1:4000";
+  const mark = (seq: number) => `[history ep:${seq} 2026-11-25T12:03:0${seq}Z] `;
+  const take = (view: HistoryView, lines: string[]) => lines.map((line) => view.take(line));
+
+  const alone = new HistoryView(self, true);
+  t.same(
+    take(alone, [`${mark(1)}Client (127.0.0.1, 4000) connected`, "[history end] 1 entry, last ep:1", "In the room: nobody else yet"]),
+    [null, null, "In the room: nobody else yet"],
+    "alone in a new room: neither the user's own join nor the end line",
+  );
+
+  const room = new HistoryView(self, true);
+  t.same(
+    take(room, [
+      `${mark(1)}Client (127.0.0.1, 3999) connected`,
+      `${mark(2)}<127.0.0.1:3999> hi`,
+      `${mark(3)}Client (127.0.0.1, 4000) connected`,
+      "[history end] 3 entries, last ep:3",
+      "<127.0.0.1:3999> live",
+    ]),
+    [`${mark(1)}Client (127.0.0.1, 3999) connected`, `${mark(2)}<127.0.0.1:3999> hi`, null, HISTORY_SEPARATOR, "<127.0.0.1:3999> live"],
+    "earlier entries, then a separator instead of the end line and its id",
+  );
+  t.same(take(room, ["[history end] 0 entries, last ep:3"]), [HISTORY_NOTHING], "a /history typed later that had nothing says so");
+  t.same(
+    take(room, ["[history] 2 entries missed: no longer kept", "[history end] 0 entries, last ep:3"]),
+    ["[history] 2 entries missed: no longer kept", HISTORY_SEPARATOR],
+    "a gap is shown, and closed like entries",
+  );
+
+  const notAsked = new HistoryView(self, false);
+  t.same(take(notAsked, ["[history end] 0 entries, last none"]), [HISTORY_NOTHING], "--history 0, then /history typed");
+
+  const ids = new HistoryView(self, true, true);
+  const raw = [`${mark(3)}Client (127.0.0.1, 4000) connected`, "[history end] 1 entry, last ep:3"];
+  t.same(take(ids, raw), raw, "--show-ids: every line as the server sent it");
+  t.equal(
+    styleLine(HISTORY_SEPARATOR, { color: true, timestamps: false }),
+    `\x1b[2m${HISTORY_SEPARATOR}\x1b[0m`,
+    "the separator is dimmed like a notice",
+  );
 });

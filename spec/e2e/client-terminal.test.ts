@@ -11,7 +11,11 @@ if (!hasTmux) t.plan(0, "tmux is not installed (apt-get install tmux); the termi
 
 /** A tmux server of our own (its own socket), so nothing else is touched. */
 class Tmux {
-  private readonly socket = `select-chat-spec-${process.pid}`;
+  private readonly socket: string;
+  /** @param name tells apart two tmux servers of one test (one whose only session ended may still be exiting) */
+  constructor(name = "") {
+    this.socket = `select-chat-spec-${process.pid}${name}`;
+  }
   run(...args: string[]): string {
     return execFileSync("tmux", ["-L", this.socket, ...args], { encoding: "utf8" });
   }
@@ -219,5 +223,62 @@ t.test("a name keeps its colour across /nick; /me is echoed as * NAME ACTION", a
   t.notOk(rows.includes("> /me waves"), "not echoed as the command typed");
   tmux.keys("names", "C-c");
   await peer.waitFor("quits\n");
+  peer.end();
+});
+
+t.test("the history shown on joining is quiet: times, no ids, no end line, not the user's own join; --show-ids keeps them", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const tmux = new Tmux();
+  t.teardown(() => tmux.kill());
+  const peer = await LineClient.connect(server.port);
+  // Answered once the line is in the room's log: commands are handled in order.
+  peer.send("/nick ann\nbefore you came\n/history 0\n");
+  await peer.waitFor("[history end] ");
+
+  tmux.start("quiet", clientCommand(server.port, "env -u NO_COLOR"));
+  const joined = /Client \(127\.0\.0\.1, (\d+)\) connected\n/;
+  await peer.waitUntil((received) => joined.test(received), "the terminal client's join");
+  const port = joined.exec(peer.received)![1];
+  const rows = await tmux.waitScreen("quiet", (screen) => screen.includes("── end of history ──"), "the end of the replay");
+  t.ok(
+    rows.some((row) => /^\[\d\d:\d\d:\d\d\] <ann> before you came$/.test(row)),
+    "an earlier line, with its time",
+  );
+  t.ok(
+    rows.some((row) => /^\[\d\d:\d\d:\d\d\] Client \(127\.0\.0\.1, \d+\) is now ann$/.test(row)),
+    "an earlier notice",
+  );
+  t.notOk(
+    rows.some((row) => row.includes("[history")),
+    "no [history ID TIME] mark, no [history end] line",
+  );
+  t.notOk(
+    rows.some((row) => row.includes(`Client (127.0.0.1, ${port}) connected`)),
+    "the user's own join is not replayed to them",
+  );
+  const dimmed = rowWith(tmux.screen("quiet", true), "<ann> before you came");
+  // Dimmed whole (capture-pane says so once for the run of dim rows): no name in colour as a live line has.
+  t.notMatch(dimmed, /38;5;/, "a replayed line is not drawn like a live one");
+  tmux.keys("quiet", "C-c");
+  await peer.waitFor(`Client (127.0.0.1, ${port}) quits\n`);
+
+  const second = new Tmux("-ids");
+  t.teardown(() => second.kill());
+  second.start("ids", `${clientCommand(server.port, "env -u NO_COLOR")} --show-ids`);
+  const joins = () => [...peer.received.matchAll(/Client \(127\.0\.0\.1, (\d+)\) connected\n/g)].map((m) => m[1]);
+  await peer.waitUntil(() => joins().length === 2, "the second terminal client's join");
+  const withIds = await second.waitScreen("ids", (screen) => screen.some((row) => row.startsWith("[history end] ")), "the end line");
+  t.ok(
+    withIds.some((row) => /^\[history [0-9a-z]+:\d+ \S+Z\] <ann> before you came$/.test(row)),
+    "--show-ids: the entry's id and time as the server sends them",
+  );
+  t.match(
+    withIds.find((row) => row.startsWith("[history end] ")),
+    /^\[history end\] \d+ entries, last [0-9a-z]+:\d+$/,
+    "and the end line",
+  );
+  second.keys("ids", "C-c");
+  await peer.waitFor(`Client (127.0.0.1, ${joins()[1]}) quits\n`);
   peer.end();
 });

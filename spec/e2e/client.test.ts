@@ -22,6 +22,7 @@ function startClient(port: number, extra: string[] = []) {
     child,
     exited,
     stderr: () => err,
+    stdout: () => out,
     type: (text: string) => child.stdin.write(text),
     waitFor: (text: string) =>
       new Promise<void>((resolve, reject) => {
@@ -198,4 +199,28 @@ t.test("an unknown host is one clear line and exit 1", async (t) => {
   const run = await runBun(["bin/client.ts", "no-such-host.invalid"], { input: "" });
   t.equal(run.code, 1);
   t.equal(run.stderr, "client: cannot connect to no-such-host.invalid:5000: host not found\n");
+});
+
+t.test("through a pipe, --history's answer is printed as the server sends it: ids, the user's own join, the end line", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const peer = await LineClient.connect(server.port);
+  // Answered once the line is in the room's log: commands are handled in order.
+  peer.send("/nick ann\nbefore you came\n/history 0\n");
+  await peer.waitFor("[history end] ");
+  // Even with --show-ids absent, scripts get the marks byte for byte (terminals alone get the quiet view).
+  const client = startClient(server.port, ["--history", "5"]);
+  await client.waitFor("[history end] ");
+  const joined = /Client \(127\.0\.0\.1, (\d+)\) connected\n/;
+  await peer.waitUntil((received) => joined.test(received), "the client's join notice");
+  const port = joined.exec(peer.received)![1];
+  client.type("q\n");
+  t.equal(await client.exited, 0);
+  const stdout = client.stdout();
+  const mark = "\\[history [0-9a-z]+:\\d+ \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\] ";
+  t.match(stdout, new RegExp(`^${mark}<ann> before you came\\n`, "m"), "an entry with its mark");
+  t.match(stdout, new RegExp(`^${mark}Client \\(127\\.0\\.0\\.1, ${port}\\) connected\\n`, "m"), "the client's own join too");
+  t.match(stdout, /^\[history end\] 4 entries, last [0-9a-z]+:\d+\n/m, "and the end line with the id to resume from");
+  t.notMatch(stdout, "── ", "no separator of the terminal's");
+  peer.end();
 });

@@ -194,6 +194,8 @@ t.test("--version and --help for both programs; bad new flags are one clear line
     t.equal(v.code, 0);
     t.match(v.stdout, new RegExp(`^select-chat ${program} \\d+\\.\\d+\\.\\d+ \\(bun [\\d.]+\\)\\n$`));
   }
+  // Each flag's description as one line again (--help wraps it, indented, under the flag).
+  const unwrapped = (help: string) => help.replace(/\n {3,}/g, " ");
   const server = await runBun(["bin/server.ts", "--help"]);
   for (const row of [
     /--log-format FORMAT .*\(default: text\)/,
@@ -202,11 +204,11 @@ t.test("--version and --help for both programs; bad new flags are one clear line
     /--metrics HOST:PORT .*\(default: none\)/,
     /--version/,
   ]) {
-    t.match(server.stdout, row);
+    t.match(unwrapped(server.stdout), row);
   }
   const client = await runBun(["bin/client.ts", "--help"]);
-  t.match(client.stdout, /--timestamps .*\(default: false\)/);
-  t.match(client.stdout, /--color .*\(default: true\)/);
+  t.match(unwrapped(client.stdout), /--timestamps .*\(default: false\)/);
+  t.match(unwrapped(client.stdout), /--color .*\(default: true\)/);
   const bad = await runBun(["bin/server.ts", "--metrics", "nowhere"]);
   t.equal(bad.code, 2);
   t.equal(bad.stderr, "server: --metrics: must be HOST:PORT, e.g. 127.0.0.1:9100 (see --help)\n");
