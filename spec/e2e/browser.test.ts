@@ -172,6 +172,14 @@ async function run(): Promise<void> {
     }
     t.equal(await a.page.locator("#nick").inputValue(), "alice", "the name field shows the name the server granted");
     t.equal(await b.page.locator("#nick").inputValue(), "bob", "...however it was chosen");
+    // The member lists above show the renames: each page has its own rename's entry by now.
+    for (const [w, name] of [
+      [a, "alice"],
+      [b, "bob"],
+    ] as const) {
+      t.equal(await entry(w, `You are now ${name}`).count(), 1, `${name}'s own rename is said once, to ${name}...`);
+      t.equal(await entry(w, `is now ${name}`).count(), 0, "...and not again as the others read it");
+    }
 
     await type(b, "bob here");
     await entry(a, "bob here").locator(".name", { hasText: "bob" }).waitFor();

@@ -10,7 +10,7 @@ import { root } from "../support/bun.ts";
 
 // Plain browser modules, untyped: loaded as the browser loads them.
 const page = (file: string) => import(pathToFileURL(path.join(root, "lib/web/page", file)).href);
-const { parseId, Timeline, Members, Recall } = await page("room.js");
+const { parseId, Timeline, Members, Recall, Room } = await page("room.js");
 const { Connection, reconnectDelay, parseFrame, FIRST_DELAY, MAX_DELAY } = await page("connection.js");
 
 t.test("names: the terminal's 256-colour palette as CSS", async (t) => {
@@ -87,6 +87,97 @@ t.test("Members: presence, then joins, leaves and renames", async (t) => {
   t.equal(members.count, 4, "a line changes nothing");
   members.presence({ k: "presence", you: "10.0.0.1:9", n: 0, names: [], more: 0, last: null });
   t.same(members.list(), ["10.0.0.1:9"], "a new presence (a reconnection) replaces the list");
+});
+
+/**
+ * The page as app.js draws it from `Room.take`, without the DOM: the log's
+ * rows (text, and each line's name with its colour as drawn then) and the
+ * member list, redrawn only when `take` says so, as app.js does.
+ */
+class PageModel {
+  readonly room = new Room(colorFor);
+  log: Array<{ text: string; name?: string; color?: number }> = [];
+  memberList: Array<{ name: string; color: number }> = [];
+  self: string | null = null;
+  feed(...events: object[]) {
+    for (const event of events as Array<Record<string, unknown>>) {
+      const change = this.room.take(event);
+      if (change.self) this.self = this.room.members.self;
+      if (change.members) this.memberList = this.room.members.list().map((name: string) => ({ name, color: this.room.colorOf(name) }));
+      if (change.show === "entry" && event.k === "line") {
+        const name = event.s as string;
+        this.log.push({ text: change.text, name, color: this.room.colorOf(name) });
+      } else if (change.show !== null) this.log.push({ text: change.text });
+    }
+  }
+  memberColor(name: string) {
+    return this.memberList.find((member) => member.name === name)?.color;
+  }
+}
+
+/** Two addresses whose own colours differ from `name`'s, so a colour handed on by a rename can be told apart. */
+function unlike(name: string): string[] {
+  const out: string[] = [];
+  for (let port = 1000; out.length < 2; port++) {
+    const address = `10.0.0.9:${port}`;
+    if (colorFor(address) !== colorFor(name) && !out.some((a) => colorFor(a) === colorFor(address))) out.push(address);
+  }
+  return out;
+}
+
+t.test("Room: a rename in the replay recolours the member list as it does the log, at once", async (t) => {
+  const [pias, own] = unlike("pia");
+  const page = new PageModel();
+  // Joining: who is here (pia, named so since before this page came), then the replay of how she got the name.
+  page.feed(
+    { k: "presence", you: own, n: 1, names: ["pia"], more: 0, last: "e:3" },
+    { k: "join", id: "e:1", t: 1, s: pias, x: `Client (10.0.0.9, ${pias!.split(":")[1]}) connected`, h: 1 },
+    { k: "nick", id: "e:2", t: 2, s: pias, to: "pia", x: `Client (10.0.0.9, ${pias!.split(":")[1]}) is now pia`, h: 1 },
+    { k: "line", id: "e:3", t: 3, s: "pia", x: "hi", h: 1 },
+    { k: "history-end", n: 3, missed: 0, reset: false, last: "e:3" },
+  );
+  const line = page.log.find((row) => row.text === "hi")!;
+  t.equal(line.color, colorFor(pias!), "the log: pia in the colour she came with");
+  t.equal(page.memberColor("pia"), line.color, "the member list: the same colour, without waiting for someone to join");
+  t.not(colorFor("pia"), line.color, "(the colour of the name itself would differ)");
+  page.feed({ k: "line", id: "e:4", t: 4, s: "pia", x: "live now" });
+  t.equal(page.log.at(-1)!.color, page.memberColor("pia"), "live lines agree too");
+  page.feed({ k: "nick", id: "e:5", t: 5, s: "pia", to: "zoe", x: "pia is now zoe" });
+  t.equal(page.memberColor("zoe"), line.color, "a live rename: the list and the log still agree");
+  t.equal(page.memberColor("pia"), undefined, "and the old name is gone");
+});
+
+t.test("Room: the user's own rename is shown once, by its entry", async (t) => {
+  const page = new PageModel();
+  page.feed({ k: "presence", you: "10.0.0.1:5", n: 0, names: [], more: 0, last: null });
+  t.equal(page.self, "10.0.0.1:5");
+  // What the server sends for /nick pia: the reply to the asker, then the entry to the whole room, the asker included.
+  page.feed(
+    { k: "reply", x: "You are now pia" },
+    { k: "nick", id: "e:1", t: 1, s: "10.0.0.1:5", to: "pia", x: "Client (10.0.0.1, 5) is now pia" },
+  );
+  t.same(
+    page.log.map((row) => row.text),
+    ["You are now pia"],
+    "one line, worded for the user",
+  );
+  t.equal(page.self, "pia", "the name field follows");
+  t.same(page.memberList, [{ name: "pia", color: colorFor("10.0.0.1:5") }], "the member list too, in the colour the user had");
+  page.feed({ k: "reply", x: "You are already pia" }, { k: "reply", x: "Error: nickname bob is taken" });
+  t.same(
+    page.log.map((row) => row.text),
+    ["You are now pia", "You are already pia", "Error: nickname bob is taken"],
+    "other replies are shown as they come",
+  );
+  page.feed(
+    { k: "nick", id: "e:2", t: 2, s: "10.0.0.7:8", to: "bob", x: "Client (10.0.0.7, 8) is now bob" },
+    { k: "nick", id: "e:3", t: 3, s: "10.0.0.1:5", to: "pia", x: "Client (10.0.0.1, 5) is now pia", h: 1 },
+  );
+  t.same(
+    page.log.slice(-2).map((row) => row.text),
+    ["Client (10.0.0.7, 8) is now bob", "Client (10.0.0.1, 5) is now pia"],
+    "someone else's rename, and a replayed one, read as the room recorded them",
+  );
 });
 
 t.test("Recall: Up and Down through sent lines, the draft kept", async (t) => {

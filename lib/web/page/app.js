@@ -5,7 +5,7 @@
  */
 import { Connection } from "./connection.js";
 import { colorFor, cssColor } from "./names.js";
-import { Members, Recall, Timeline } from "./room.js";
+import { Recall, Room, Timeline } from "./room.js";
 
 /** Entries kept on the page; older ones are dropped from the top. */
 const SHOWN_LIMIT = 2000;
@@ -24,11 +24,9 @@ const nickInput = byId("nick");
 const memberList = byId("member-list");
 const memberCount = byId("count");
 
-const timeline = new Timeline();
-const members = new Members();
+const room = new Room(colorFor);
+const { timeline, members } = room;
 const recall = new Recall();
-/** Colour overrides: a renamed person keeps the colour of their first name, as in the terminal client. */
-const colors = new Map();
 
 /** Whether the page has been in the room before (then a new connection is a reconnection). */
 let joinedBefore = false;
@@ -52,23 +50,16 @@ const connection = new Connection(wsUrl, {
 
 // ---------------------------------------------------------------- names
 
-/** CSS colour of a name. */
-function colorOf(name) {
-  return cssColor(colors.get(name) ?? colorFor(name));
-}
-
-/** `from` is now `to`: the colour goes with the person. */
-function renamed(from, to) {
-  colors.set(to, colors.get(from) ?? colorFor(from));
-  colors.delete(from);
-}
-
-/** A name in its colour; `unicode-bidi: isolate` (style.css) keeps a right-to-left override inside it. */
+/**
+ * A name in its colour, in the log and in the member list alike (one
+ * `room.colorOf`); `unicode-bidi: isolate` (style.css) keeps a
+ * right-to-left override inside it.
+ */
 function nameElement(name, text = name) {
   const span = document.createElement("span");
   span.className = "name";
   span.textContent = text;
-  span.style.color = colorOf(name);
+  span.style.color = cssColor(room.colorOf(name));
   return span;
 }
 
@@ -107,8 +98,8 @@ function place(item, id) {
   if (follow) log.scrollTop = log.scrollHeight;
 }
 
-/** One entry of the room's log. */
-function showEntry(event) {
+/** One entry of the room's log; `shown` is its text as the page words it. */
+function showEntry(event, shown) {
   const item = document.createElement("li");
   item.className = `entry ${event.k}`;
   if (event.h) item.classList.add("replayed");
@@ -116,7 +107,7 @@ function showEntry(event) {
   item.append(timeElement(event.t), " ");
   const text = document.createElement("span");
   text.className = "text";
-  text.textContent = event.x;
+  text.textContent = shown;
   if (event.k === "line") {
     if (event.s === members.self) item.classList.add("own");
     item.append(nameElement(event.s, event.me ? `* ${event.s}` : event.s), " ");
@@ -169,13 +160,6 @@ function showSelf() {
   nickInput.title = address ? `Others see you as ${self} until you choose a name` : `Others see you as ${self}`;
 }
 
-/** The server says the user is now called `name`. */
-function becameSelf(name) {
-  members.self = name;
-  sessionStorage.setItem(NICK_KEY, name);
-  showSelf();
-}
-
 // ---------------------------------------------------------------- events
 
 /** Connected: claim the nickname again and ask for what was missed (or, the first time, recent history). */
@@ -193,50 +177,21 @@ function joined() {
 }
 
 function handle(event) {
-  switch (event.k) {
-    case "presence":
-      members.presence(event);
-      // The first time only: on a reconnection the resume must start from what this page saw, not from now.
-      if (timeline.lastId === null && event.last) timeline.note(event.last);
-      connection.settled();
-      showMembers();
-      showSelf();
-      break;
-    case "line":
-    case "join":
-    case "leave":
-    case "nick":
-    case "notice":
-      if (!timeline.admit(event.id)) break;
-      if (event.k === "nick") {
-        renamed(event.s, event.to);
-        if (event.s === members.self && !event.h) becameSelf(event.to);
-      }
-      // Replayed entries are before the presence snapshot or were also received live: only live ones change who is here.
-      if (!event.h) {
-        members.apply(event);
-        showMembers();
-      }
-      showEntry(event);
-      break;
-    case "reply": {
-      const you = /^You are (?:now|already) (\S+)$/.exec(event.x);
-      if (you) becameSelf(you[1]);
-      showText(event.x, event.x.startsWith("Error: ") ? "error" : "reply");
-      break;
-    }
-    case "error":
-      showText(event.x, "error");
-      break;
-    case "history-end":
-      historyEnd(event);
-      break;
+  const change = room.take(event);
+  if (event.k === "presence") connection.settled();
+  if (change.self) {
+    // Granted by the server (not the address a presence names the user by): asked for again after a reconnection.
+    if (event.k !== "presence") sessionStorage.setItem(NICK_KEY, members.self);
+    showSelf();
   }
+  if (change.members) showMembers();
+  if (change.show === "entry") showEntry(event, change.text);
+  else if (change.show !== null) showText(change.text, change.show);
+  if (event.k === "history-end") historyEnd(event);
 }
 
 /** The end of a replay: after a resume, say what it recovered or could not. */
 function historyEnd(event) {
-  if (event.last) timeline.note(event.last);
   if (resumingFrom === null) return;
   resumingFrom = null;
   if (event.reset) note("The server's log started over: what was said while you were away is unknown.");

@@ -134,6 +134,97 @@ export class Members {
   }
 }
 
+/** A reply that names the user anew: `You are now NAME` (and `You are already NAME`). */
+const YOU_ARE = /^You are (now|already) (\S+)$/;
+
+/**
+ * What the room's events do to what the page shows, without the DOM: the
+ * entries shown (`Timeline`), who is here (`Members`), and each person's
+ * colour. `take(event)` updates them and says what to draw again; the page
+ * (app.js) draws it. The log and the member list colour a name with the
+ * same `colorOf`, so whatever changes a colour redraws the member list too.
+ */
+export class Room {
+  /** @param colorFor a name's colour when first seen (lib/chat/names.ts, as the gateway serves it) */
+  constructor(colorFor) {
+    this.colorFor = colorFor;
+    this.timeline = new Timeline();
+    this.members = new Members();
+    /** Colour overrides: a renamed person keeps the colour of the name they came with, as in the terminal client. */
+    this.colors = new Map();
+  }
+
+  /** The colour `name` is shown in, in the log and in the member list alike. */
+  colorOf(name) {
+    return this.colors.get(name) ?? this.colorFor(name);
+  }
+
+  /**
+   * Take one event. Returns what the page shows of it:
+   * `show` is "entry" (an entry of the room's log, `text` as it reads),
+   * "reply" or "error" (last in the log), or null (nothing);
+   * `members`: the member list must be drawn again (who is here, or a colour, changed);
+   * `self`: the user's own name changed (the name field).
+   */
+  take(event) {
+    const change = { show: null, text: event.x, members: false, self: false };
+    switch (event.k) {
+      case "presence":
+        this.members.presence(event);
+        // The first time only: on a reconnection the resume must start from what this page saw, not from now.
+        if (this.timeline.lastId === null && event.last) this.timeline.note(event.last);
+        change.members = change.self = true;
+        break;
+      case "line":
+      case "join":
+      case "leave":
+      case "nick":
+      case "notice":
+        if (!this.timeline.admit(event.id)) break;
+        change.show = "entry";
+        if (event.k === "nick") {
+          // Live or replayed, the colour goes with the person: both the log and the list show it.
+          this.renamed(event.s, event.to);
+          change.members = true;
+          if (!event.h && (event.s === this.members.self || event.to === this.members.self)) {
+            // The user's own rename: the server also replied `You are now NAME`, which is not shown; this says it once.
+            change.text = `You are now ${event.to}`;
+            change.self = this.members.self !== event.to;
+          }
+        }
+        // Replayed entries are before the presence snapshot or were also received live: only live ones change who is here.
+        if (!event.h) {
+          this.members.apply(event);
+          change.members = true;
+        }
+        break;
+      case "reply": {
+        const you = YOU_ARE.exec(event.x);
+        if (you) {
+          change.self = this.members.self !== you[2];
+          this.members.self = you[2];
+        }
+        // `You are now NAME` is said by the rename's own entry, which follows.
+        if (you?.[1] !== "now") change.show = event.x.startsWith("Error: ") ? "error" : "reply";
+        break;
+      }
+      case "error":
+        change.show = "error";
+        break;
+      case "history-end":
+        if (event.last) this.timeline.note(event.last);
+        break;
+    }
+    return change;
+  }
+
+  /** `from` is now `to`: the colour goes with the person. */
+  renamed(from, to) {
+    this.colors.set(to, this.colorOf(from));
+    if (from !== to) this.colors.delete(from);
+  }
+}
+
 /** How many sent lines Up/Down can bring back. */
 const RECALL_LIMIT = 100;
 
