@@ -4,7 +4,14 @@
  * use only the reactor's public API and assert through `Check`, which maps
  * to tap's `t` in-process (conformance-node.test.ts) and to one JSON line
  * per assertion in a Bun child process (run.ts, read by
- * conformance-bun.test.ts), so every assertion shows up in tap's output.
+ * conformance-bun.test.ts and conformance-websocket.test.ts), so every
+ * assertion shows up in tap's output.
+ *
+ * It runs against harnesses: each TCP backend, and the web gateway's
+ * WebSocket connections (conformance/websocket.ts). What a client sends is
+ * whole lines, so that a line sent is the line received on both kinds; a
+ * case that needs what a harness cannot do (a `Capability`) is skipped
+ * there, with the harness's reason.
  */
 import {
   AlreadyRegisteredError,
@@ -41,11 +48,48 @@ export interface CaseContext {
   addCleanup(fn: () => void): void;
 }
 
+/**
+ * What a case may need beyond the contract every connection keeps:
+ *
+ * - `partial-send`: a send may take part of its bytes, as a byte stream's
+ *   does (a message-oriented connection takes a message whole or not at all);
+ * - `refusal-line`: a listener out of descriptors accepts the connection to
+ *   tell it `fullMessage` before closing it;
+ * - `tls-connect`: `connect()` speaks TLS, and its failures are the backend's own.
+ */
+export type Capability = "partial-send" | "refusal-line" | "tls-connect";
+
 export interface Case {
   name: string;
   /** How long the case may take before it fails (default CASE_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** What it needs that not every harness has (nothing: it runs everywhere). */
+  needs?: readonly Capability[];
   run(context: CaseContext): Promise<void>;
+}
+
+/** What the suite runs against: a backend that listens and connects, and what it cannot do. */
+export interface Harness {
+  /** As reported ("bun", "node", "websocket"). */
+  readonly name: string;
+  /** A new backend instance (one per reactor). */
+  makeBackend(): Backend;
+  /** Each capability it lacks, with why: the cases that need one are skipped with that reason. */
+  readonly lacks: Readonly<Partial<Record<Capability, string>>>;
+}
+
+/** A TCP backend as a harness: a byte stream, which lacks nothing. */
+export function backendHarness(name: string, makeBackend: () => Backend): Harness {
+  return { name, makeBackend, lacks: {} };
+}
+
+/** Why `c` is skipped on `harness` (a capability it needs and the harness lacks), or null: it runs. */
+export function skipReason(c: Case, harness: Harness): string | null {
+  for (const need of c.needs ?? []) {
+    const why = harness.lacks[need];
+    if (why !== undefined) return `${need}: ${why}`;
+  }
+  return null;
 }
 
 /** Generous: a case that has not finished by then is stuck, not slow. */
@@ -245,7 +289,7 @@ export const cases: Case[] = [
       const clients = await Promise.all([0, 1, 2].map(() => connect(context, reactor.backend, listener)));
       const conns = await acceptN(context, reactor, listener, 3);
       for (const [i, conn] of conns.entries()) reactor.register(conn, Interest.READ, `c${i}`);
-      for (const c of clients) c.send(enc("x"));
+      for (const c of clients) c.send(enc("x\n"));
       const seen = new Set<string>();
       let duplicates = 0;
       let notReadable = 0;
@@ -272,11 +316,11 @@ export const cases: Case[] = [
     async run(context) {
       const { check } = context;
       const { reactor, key, conn, client } = await connectedPair(context);
-      client.send(enc("hello"));
+      client.send(enc("hello\n"));
       await selectUntil(reactor, (ready) => ready.readable.includes(key), "readable");
       const again = await reactor.select(5000);
       check.ok(again.readable.includes(key), "still readable while nothing was read");
-      check.equal(dec(conn.recv() ?? new Uint8Array()), "hello", "recv() returns the bytes");
+      check.equal(dec(conn.recv() ?? new Uint8Array()), "hello\n", "recv() returns the bytes");
       const after = await reactor.select(0);
       check.ok(!after.readable.includes(key), "not readable once drained");
     },
@@ -286,10 +330,10 @@ export const cases: Case[] = [
     async run(context) {
       const { check } = context;
       const { reactor, key, conn, client } = await connectedPair(context);
-      client.send(enc("bye"));
+      client.send(enc("bye\n"));
       client.close();
       const text = await receiveToEof(reactor, key);
-      check.equal(text, "bye", "bytes sent before FIN arrive before EOF");
+      check.equal(text, "bye\n", "bytes sent before FIN arrive before EOF");
       check.equal(conn.recv()?.length, 0, "EOF is sticky");
     },
   },
@@ -332,6 +376,7 @@ export const cases: Case[] = [
   },
   {
     name: "what the socket does not take is kept and sent when it becomes writable",
+    needs: ["partial-send"],
     async run(context) {
       const { check } = context;
       const { reactor, key, client, peer, clientKey } = await connectedPair(context, Interest.NONE);
@@ -348,6 +393,34 @@ export const cases: Case[] = [
         if (ready.readable.includes(clientKey)) got += (client.recv() ?? new Uint8Array()).length;
       }
       check.equal(got, big.length, "every byte arrived");
+      check.equal(key.pendingBytes, 0, "nothing is left queued");
+    },
+  },
+  {
+    name: "many writes to a peer that does not read: what the connection does not take waits in the reactor, and all of it arrives in order",
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, client, peer, clientKey } = await connectedPair(context, Interest.NONE);
+      // 16 MiB in 64 KiB writes: more than the kernel's buffers (and a
+      // WebSocket's high-water mark) hold for a peer that does not read.
+      const chunk = 64 * 1024;
+      const count = 256;
+      const letter = (position: number) => 97 + (Math.floor(position / chunk) % 26);
+      for (let i = 0; i < count; i++) reactor.write(key, new Uint8Array(chunk).fill(letter(i * chunk)));
+      reactor.flush();
+      check.ok(key.pendingBytes > 0, "some of it stays queued in the reactor");
+      peer.modify(clientKey, Interest.READ);
+      let got = 0;
+      let misplaced = 0;
+      for (let i = 0; i < 100000 && got < chunk * count; i++) {
+        const [, ready] = await Promise.all([reactor.select(10), peer.select(10)]);
+        if (!ready.readable.includes(clientKey)) continue;
+        const bytes = client.recv() ?? new Uint8Array();
+        for (let j = 0; j < bytes.length; j++) if (bytes[j] !== letter(got + j)) misplaced++;
+        got += bytes.length;
+      }
+      check.equal(got, chunk * count, "every byte arrived");
+      check.equal(misplaced, 0, "in the order written");
       check.equal(key.pendingBytes, 0, "nothing is left queued");
     },
   },
@@ -488,7 +561,7 @@ export const cases: Case[] = [
       const clients = await Promise.all([0, 1].map(() => connect(context, reactor.backend, listener)));
       const conns = await acceptN(context, reactor, listener, 2);
       const keys = conns.map((c, i) => reactor.register(c, Interest.READ, `c${i}`));
-      for (const c of clients) c.send(enc("x"));
+      for (const c of clients) c.send(enc("x\n"));
       // Nothing is read, so once both have data every tick reports both.
       const both = await selectUntil(reactor, (ready) => keys.every((k) => ready.readable.includes(k)), "both keys readable in one tick");
       const walked: string[] = [];
@@ -511,8 +584,8 @@ export const cases: Case[] = [
     async run(context) {
       const { check } = context;
       const { reactor, key, conn, client } = await connectedPair(context);
-      // One small send arrives as one segment on loopback: all 11 bytes are buffered at once.
-      client.send(enc("hello world"));
+      // One small send arrives as one segment on loopback (one frame over a WebSocket): all 12 bytes are buffered at once.
+      client.send(enc("hello world\n"));
       await selectUntil(reactor, (ready) => ready.readable.includes(key), "readable");
       const first = conn.recv(4);
       check.equal(first && dec(first), "hell", "recv(4) takes the first 4 bytes");
@@ -520,12 +593,13 @@ export const cases: Case[] = [
       const next = await reactor.select(0);
       check.ok(next.readable.includes(key), "the key is reported readable again without new input");
       const rest = conn.recv(100);
-      check.equal(rest && dec(rest), "o world", "the next recv gets the rest, in order");
+      check.equal(rest && dec(rest), "o world\n", "the next recv gets the rest, in order");
       check.equal(conn.recv(4), null, "then nothing is buffered");
     },
   },
   {
     name: "a descriptor budget: past it a connection is refused with the given line; closing one frees its descriptor",
+    needs: ["refusal-line"],
     async run(context) {
       const { check } = context;
       const reactor = newReactor(context);
@@ -570,6 +644,7 @@ export const cases: Case[] = [
   },
   {
     name: "a TLS connect to a plain server fails, with --insecure too (insecure skips verification, not the handshake)",
+    needs: ["tls-connect"],
     async run(context) {
       const { check } = context;
       const reactor = newReactor(context);
