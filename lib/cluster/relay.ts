@@ -68,6 +68,10 @@ export function randomNodeName(): string {
   return Array.from(randomBytes(6), (b) => (b % 36).toString(36)).join("");
 }
 
+/** While the link stays down, the first "still down" line comes this far into the outage, then at twice that... up to a minute. */
+const FIRST_REPORT_MS = 1000;
+const MINUTE_MS = 60_000;
+
 /** The longest wait before appending again after Redis refused appends in a row. */
 const MAX_REFUSAL_RETRY_MS = 30_000;
 
@@ -151,7 +155,10 @@ export class ClusterRelay<T> implements Relay {
   private linkUp = false;
   private everUp = false;
   private downSince: number;
+  /** The outage's first failure was logged. */
   private reportedOutage = false;
+  /** How long into the outage the next "still down" line is due (ms). */
+  private nextReportMs = FIRST_REPORT_MS;
   /** Entries not relayed, and local entries queued, since the link last came up. */
   private dropped = 0;
   private queuedWhileDown = 0;
@@ -201,7 +208,7 @@ export class ClusterRelay<T> implements Relay {
     this.sink = sink;
     this.options.log(
       `Cluster: node ${this.node}, room "${this.options.room}" on ${describeTarget(this.options.target)} ` +
-        `(stream ${this.keys.log}, retention ~${this.options.retention} entries)`,
+        `(stream ${this.keys.log}, retention ~${this.options.retention} entries); chat is local until the link is up`,
     );
     this.downSince = this.reactor.now();
     this.writer.start();
@@ -447,23 +454,39 @@ export class ClusterRelay<T> implements Relay {
 
   // ---- The link, for the log ----
 
-  /** Log the link as one thing: up when the writer is up and the reader in step, down otherwise. */
+  /**
+   * Log the link as one thing: up when the writer is up and the reader in
+   * step, down otherwise. While it stays down, say so again at 1 s, 2 s,
+   * 4 s ... of the outage, then once a minute: a mistyped URL is not a
+   * server silently alone, nor a log full of retries.
+   */
   private linkChanged(which: string, reason?: string, retryMs?: number): void {
     if (this.closed) return;
     const up = this.writer.up && this.reader.up && this.synced;
+    const now = this.reactor.now();
     if (up === this.linkUp) {
-      // Still down: say why once per outage, not on every retry.
-      if (!up && reason !== undefined && !this.reportedOutage) {
+      if (up || reason === undefined) return;
+      if (!this.reportedOutage) {
+        // The first failure of an outage says why at once.
         this.reportedOutage = true;
         this.options.log(
           `Cluster link to ${describeTarget(this.options.target)} not up (${which}: ${reason}); local chat goes on, retrying with backoff`,
         );
+        return;
       }
+      if (now - this.downSince < this.nextReportMs) return;
+      const secs = ((now - this.downSince) / 1000).toFixed(1);
+      this.options.log(
+        `Cluster link to ${describeTarget(this.options.target)} still down after ${secs} s (${which}: ${reason}); ` +
+          `chat is local until it is up; retrying${retryMs !== undefined ? ` in ${retryMs} ms` : ""}`,
+      );
+      this.nextReportMs = this.nextReportMs < MINUTE_MS ? Math.min(2 * this.nextReportMs, MINUTE_MS) : this.nextReportMs + MINUTE_MS;
       return;
     }
     this.linkUp = up;
     if (up) return this.linkCameUp();
-    this.downSince = this.reactor.now();
+    this.downSince = now;
+    this.nextReportMs = FIRST_REPORT_MS;
     this.reportedOutage = true;
     this.options.log(`Cluster link down (${which}: ${reason ?? "closed"}); local chat goes on, reconnecting in ${retryMs ?? 0} ms`);
   }
@@ -481,6 +504,7 @@ export class ClusterRelay<T> implements Relay {
       this.options.log(`Cluster link back after ${secs} s${what}`);
     }
     this.everUp = true;
+    this.nextReportMs = FIRST_REPORT_MS;
     this.reportedOutage = false;
     this.queuedWhileDown = 0;
     this.dropped = 0;

@@ -42,17 +42,21 @@ export class LineCodec implements Codec {
     return new LineFramer(maxLine);
   }
 
-  /** How this codec's readers see `name`: other servers' addresses get `@NODE`. */
-  shown(name: MemberName): string {
-    return name.shown(name.node !== this.node);
+  /**
+   * How this codec's readers see `name`: live, other servers' addresses get
+   * `@NODE`; in a replay every address does, so that `/history` answers
+   * alike on every server of a cluster (`everywhere`).
+   */
+  shown(name: MemberName, everywhere = false): string {
+    return name.shown(everywhere || name.node !== this.node);
   }
 
-  /** How notices name `name` here. */
-  noticeName(name: MemberName): string {
-    return name.noticeName(name.node !== this.node);
+  /** How notices name `name` here (see `shown`). */
+  noticeName(name: MemberName, everywhere = false): string {
+    return name.noticeName(everywhere || name.node !== this.node);
   }
 
-  /** The bytes in front of `name`'s messages: `<NAME> `. */
+  /** The bytes in front of `name`'s live messages: `<NAME> `. */
   prefix(name: MemberName): Uint8Array {
     let bytes = this.prefixes.get(name);
     if (bytes === undefined) this.prefixes.set(name, (bytes = encode(`<${this.shown(name)}> `)));
@@ -62,18 +66,18 @@ export class LineCodec implements Codec {
   entry(out: ByteBuilder, e: EntryContent, id: string | null, replayed: boolean): void {
     if (replayed && id !== null) out.append(encode(historyText.mark(id, e.time)));
     if (e.kind === EntryKind.LINE && e.sender) {
-      out.append(this.prefix(e.sender));
+      out.append(replayed ? encode(`<${this.shown(e.sender, true)}> `) : this.prefix(e.sender));
       out.append(e.text);
     } else if (e.kind === EntryKind.ACTION && e.sender) {
-      out.append(encode(`* ${this.shown(e.sender)} `));
+      out.append(encode(`* ${this.shown(e.sender, replayed)} `));
       out.append(e.text);
-    } else out.append(encode(this.words(e)));
+    } else out.append(encode(this.words(e, replayed)));
     out.append(NEWLINE);
   }
 
-  /** A notice entry's line, without newline (also the events codec's `x`). */
-  words(e: EntryContent): string {
-    const who = e.sender ? this.noticeName(e.sender) : "";
+  /** A notice entry's line, without newline (`everywhere`: as in a replay, see `shown`). */
+  words(e: EntryContent, everywhere = false): string {
+    const who = e.sender ? this.noticeName(e.sender, everywhere) : "";
     switch (e.kind) {
       case EntryKind.JOIN:
         return notice.connected(who);
@@ -101,7 +105,12 @@ export class LineCodec implements Codec {
   }
 
   presence(p: Presence): Uint8Array {
-    return encode(`${presenceLine(p.names.map((n) => this.shown(n)), p.others)}\n`);
+    return encode(
+      `${presenceLine(
+        p.names.map((n) => this.shown(n)),
+        p.others,
+      )}\n`,
+    );
   }
 
   history(a: HistoryAnswer): Uint8Array {

@@ -84,11 +84,11 @@ export interface ServerIo {
   onSignal(signal: "SIGINT" | "SIGTERM", handler: () => void): void;
 }
 
-/** A bind error that names the flag whose address is taken, and what to do. */
-function listenFailure(flag: string, err: ListenError): StartupError {
+/** A bind error that names the flag whose address is taken, and what to do about it. */
+function listenFailure(flag: "--port" | "--web" | "--metrics", err: ListenError | { message: string; reason: string }): StartupError {
+  const instead = flag === "--port" ? "another port with --port PORT" : `another address with ${flag} HOST:PORT`;
   const taken = /address already in use/.test(err.reason);
-  const what = taken ? ` (another server running there? stop it, or pick another with ${flag} HOST:PORT or PORT)` : "";
-  return new StartupError(`${flag}: ${err.message}${what}`);
+  return new StartupError(`${flag}: ${err.message}${taken ? ` (is another server running there? stop it, or choose ${instead})` : ""}`);
 }
 
 /**
@@ -165,7 +165,7 @@ export async function runServer(settings: ServerSettings, io: ServerIo): Promise
   log(`Chat server listening on ${formatHostPort(host, port)} (backend ${backend.name}${settings.tls ? ", TLS" : ""})`);
   let metrics: MetricsServer | null;
   try {
-    metrics = startStats(server, log, descriptors, settings);
+    metrics = startStats(server, relay, log, descriptors, settings);
   } catch (err) {
     listener.close();
     web?.stop();
@@ -244,6 +244,7 @@ function startWeb(settings: ServerSettings, descriptors: DescriptorBudget): WebG
  */
 function startStats(
   server: ChatServer,
+  relay: { readonly up: boolean } | null,
   log: (line: string) => void,
   descriptors: DescriptorBudget,
   settings: ServerSettings,
@@ -266,6 +267,7 @@ function startStats(
     get historyWriteFailures() {
       return store?.failures ?? 0;
     },
+    clusterLink: relay,
   };
   const sampler = new StatsSampler(source, () => reactor.now());
   const periodMs = (statsSeconds ?? 1) * 1000;
@@ -282,8 +284,7 @@ function startStats(
     endpoint = serveMetrics(host, port, "select-chat server", () => sampler.current(), descriptors);
   } catch (err) {
     const reason = describeError(err);
-    const taken = /address already in use/.test(reason) ? " (pick another with --metrics HOST:PORT)" : "";
-    throw new StartupError(`--metrics: cannot listen on ${formatHostPort(host, port)}: ${reason}${taken}`);
+    throw listenFailure("--metrics", { message: `cannot listen on ${formatHostPort(host, port)}: ${reason}`, reason });
   }
   log(`Metrics on ${endpoint.url}metrics, status page on ${endpoint.url}`);
   return endpoint;

@@ -9,8 +9,8 @@ import type { StatsSnapshot } from "./stats.ts";
 
 type Kind = "counter" | "gauge";
 
-/** Every metric: name, type, help, and how to read it from a snapshot. */
-const METRICS: ReadonlyArray<readonly [string, Kind, string, (s: StatsSnapshot) => number]> = [
+/** Every metric: name, type, help, how to read it from a snapshot, and (optional) whether the snapshot has it. */
+const METRICS: ReadonlyArray<readonly [string, Kind, string, (s: StatsSnapshot) => number, ((s: StatsSnapshot) => boolean)?]> = [
   ["chat_clients", "gauge", "Clients connected now.", (s) => s.clients],
   ["chat_web_clients", "gauge", "Of those, web clients (WebSockets through --web).", (s) => s.webClients],
   ["chat_connections_total", "counter", "Connections accepted.", (s) => s.connects],
@@ -54,6 +54,13 @@ const METRICS: ReadonlyArray<readonly [string, Kind, string, (s: StatsSnapshot) 
     "Entries of the cluster's log trimmed before this server read them.",
     (s) => s.clusterEntriesMissed,
   ],
+  [
+    "chat_cluster_link_up",
+    "gauge",
+    "1 while the link to the cluster's Redis is up, 0 while chat is local only (a lone server has no such metric).",
+    (s) => (s.clusterLink === "up" ? 1 : 0),
+    (s) => s.clusterLink !== "none",
+  ],
 ];
 
 /** A sample value as Prometheus writes it (infinities as +Inf/-Inf). */
@@ -62,7 +69,8 @@ const promValue = (v: number): string => (v === Infinity ? "+Inf" : v === -Infin
 /** `/metrics`: counters, gauges and the tick-time histogram, each with HELP and TYPE. */
 export function formatPrometheus(s: StatsSnapshot): string {
   const out: string[] = [];
-  for (const [name, kind, help, read] of METRICS) {
+  for (const [name, kind, help, read, present] of METRICS) {
+    if (present && !present(s)) continue;
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`, `${name} ${promValue(read(s))}`);
   }
   const name = "reactor_tick_seconds";
@@ -102,6 +110,7 @@ export function statusPage(title: string): string {
     ["connects", "connections accepted"],
     ["evictions", "evictions"],
     ["uptimeSeconds", "uptime (s)"],
+    ["clusterLink", "cluster link"],
   ];
   const escapeHtml = (t: string) => t.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html>
@@ -120,7 +129,7 @@ ${rows.map(([id, label]) => `<tr><td>${label}</td><td class="v" id="${id}">–</
 <p id="state">connecting…</p>
 <script>
 const ids = ${JSON.stringify(rows.map(([id]) => id))};
-const show = (v) => Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 3 : 1);
+const show = (v) => typeof v !== "number" ? String(v) : Number.isInteger(v) ? String(v) : v.toFixed(v < 10 ? 3 : 1);
 async function poll() {
   try {
     const s = await (await fetch("/stats.json", { cache: "no-store" })).json();

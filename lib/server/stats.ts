@@ -75,6 +75,8 @@ export interface StatsSnapshot {
   readonly historyWriteFailures: number;
   /** Entries of a cluster's log this server never read (trimmed first). */
   readonly clusterEntriesMissed: number;
+  /** The cluster's link: up, down (chat is local meanwhile), or none (a lone server). */
+  readonly clusterLink: "up" | "down" | "none";
 }
 
 /** The room's log as a sampler reads it (lib/server/history.ts). */
@@ -104,6 +106,8 @@ export interface StatsSource {
   /** The room's log, and its store's failed writes. */
   readonly history?: HistoryCounts;
   readonly historyWriteFailures?: number;
+  /** The cluster's link, in a cluster. */
+  readonly clusterLink?: { readonly up: boolean } | null;
 }
 
 /**
@@ -173,6 +177,7 @@ export class StatsSampler {
       resumeEntriesMissed: this.source.history?.resumes.missed ?? 0,
       historyWriteFailures: this.source.historyWriteFailures ?? 0,
       clusterEntriesMissed: counters.clusterMissed,
+      clusterLink: (this.source.clusterLink ? (this.source.clusterLink.up ? "up" : "down") : "none") as StatsSnapshot["clusterLink"],
     };
   }
 

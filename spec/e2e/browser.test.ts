@@ -189,11 +189,11 @@ async function run(): Promise<void> {
     const who = entry(b, /^\d\d:\d\d Online \(3\): /);
     await who.waitFor();
     // Each name with its address, the asker's marked.
-    t.match(await who.textContent(), /bob \(127\.0\.0\.1, \d+\) \(you\)/);
+    t.match(await who.textContent(), /bob \(127\.0\.0\.1:\d+\) \(you\)/);
     t.match(await who.textContent(), /alice/);
     t.match(await who.textContent(), /carol/);
     carol.send("/who\n");
-    await carol.waitUntil((r) => /Online \(3\): .*carol \(127\.0\.0\.1, \d+\) \(you\)/.test(r), "carol's /who");
+    await carol.waitUntil((r) => /Online \(3\): .*carol \(127\.0\.0\.1:\d+\) \(you\)/.test(r), "carol's /who");
     t.match(carol.received, /Online \(3\): [^\n]*alice/);
     t.match(carol.received, /Online \(3\): [^\n]*bob/);
 

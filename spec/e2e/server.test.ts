@@ -115,7 +115,12 @@ t.test("usage errors and a taken port: one clear line, no stack trace", async (t
   t.teardown(() => server.stop());
   const taken = await runBun(["bin/server.ts", "--port", String(server.port)]);
   t.equal(taken.code, 1);
-  t.equal(taken.stderr, `server: cannot listen on 127.0.0.1:${server.port}: address already in use\n`);
+  t.equal(
+    taken.stderr,
+    `server: --port: cannot listen on 127.0.0.1:${server.port}: address already in use ` +
+      "(is another server running there? stop it, or choose another port with --port PORT)\n",
+    "the flag whose address is taken, and what to do",
+  );
 });
 
 t.test("the node:net backend serves the same protocol", (t) =>

@@ -80,6 +80,9 @@ class FakeListener implements Listener {
   accept(): null {
     return null;
   }
+  clearError(): void {
+    this.error = null;
+  }
   close(): void {
     this.closed = true;
   }

@@ -7,7 +7,9 @@ import t from "tap";
 import { NodeBackend } from "../../lib/backends/node.ts";
 import { Reactor } from "../../lib/reactor/reactor.ts";
 import { defaultLimits } from "../../lib/server/limits.ts";
-import type { ServerAttachment } from "../../lib/server/peer.ts";
+import type { ServerAttachment } from "../../lib/server/session.ts";
+import { ByteBuilder } from "../../lib/bytes.ts";
+import { LineCodec } from "../../lib/codecs/line.ts";
 import type { Relay, RelaySink } from "../../lib/server/relay.ts";
 import type { EntryContent } from "../../lib/chat/entry.ts";
 import { ChatServer } from "../../lib/server/server.ts";
@@ -36,7 +38,10 @@ class RecordingRelay implements Relay {
   start(_sink: RelaySink): void {}
 
   append(entry: EntryContent): boolean {
-    this.open.push({ text: Buffer.from(entry.line).toString(), toldIn: this.tick() });
+    // The entry as a TCP client reads it (without newline).
+    const out = new ByteBuilder();
+    new LineCodec("").entry(out, entry, null, false);
+    this.open.push({ text: Buffer.from(out.take()).toString().slice(0, -1), toldIn: this.tick() });
     return true;
   }
 
@@ -72,7 +77,7 @@ t.test("a slow reader's eviction notice reaches the others and the relay in the 
   const reactor = new Reactor<ServerAttachment>(backend);
   const listener = await backend.listen({ host: "127.0.0.1", port: 0 });
   let server: ChatServer | null = null;
-  const queuedLocally = () => [...server!.peers()].reduce((sum, p) => sum + p.key.pendingBytes, 0);
+  const queuedLocally = () => server!.sessions().reduce((sum, p) => sum + p.key.pendingBytes, 0);
   // A tick's flush (and so the before-sleep hook) runs between two collects: within it, `ticks` stays put.
   const relay = new RecordingRelay(() => reactor.stats.ticks, queuedLocally);
   const log: string[] = [];

@@ -4,7 +4,7 @@
 import t from "tap";
 import { NodeBackend } from "../../lib/backends/node.ts";
 import { type Connection, Interest, Reactor, type ReadySets, type SelectorKey } from "../../lib/reactor/index.ts";
-import type { ServerAttachment } from "../../lib/server/peer.ts";
+import type { ServerAttachment } from "../../lib/server/session.ts";
 import { ChatServer } from "../../lib/server/server.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);

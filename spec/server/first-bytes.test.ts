@@ -9,7 +9,7 @@ import { NodeBackend } from "../../lib/backends/node.ts";
 import { looksLikeTls, PLAIN_TCP_ONLY } from "../../lib/chat/protocol.ts";
 import { Reactor } from "../../lib/reactor/index.ts";
 import { offlineReason } from "../../lib/server/limits.ts";
-import type { Peer, ServerAttachment } from "../../lib/server/peer.ts";
+import type { ServerAttachment, Session } from "../../lib/server/session.ts";
 import { ChatServer } from "../../lib/server/server.ts";
 import { LineClient } from "../support/line-client.ts";
 import { Waiters } from "../support/waiters.ts";
@@ -51,7 +51,7 @@ async function startServer(t: { teardown(fn: () => unknown): void }) {
     reactor.close();
   });
   /** The server's peer for a client of this process. */
-  const peerOf = (client: LineClient) => [...server.peers()].find((p: Peer) => p.conn.remote.port === client.port);
+  const peerOf = (client: LineClient) => server.sessions().find((p: Session) => p.conn.remote.port === client.port);
   return { server, port: listener.address.port, ticks, logged, peerOf };
 }
 

@@ -1,20 +1,26 @@
 /**
- * A `CommandHost` without sockets for unit tests of lib/server/commands.ts:
- * a real `Room` for membership, peers on fake keys whose `pendingBytes`
- * grows with what they are sent, and records of what was sent, said and
- * announced.
+ * The real room service (lib/server/room-service.ts) without sockets, for
+ * unit tests of the commands (lib/server/commands.ts) and of what the
+ * service does with them: sessions on fake keys whose `pendingBytes` grows
+ * with what they are sent (until `drain()`), records of the chunks each
+ * was sent, and the server's log lines.
  */
 import type { Connection } from "../../lib/reactor/backend.ts";
 import type { Reactor, SelectorKey } from "../../lib/reactor/reactor.ts";
-import type { CommandHost, HistoryRequest } from "../../lib/server/commands.ts";
+import { EntryKind } from "../../lib/chat/entry.ts";
+import { LineCodec } from "../../lib/codecs/line.ts";
+import type { Codec } from "../../lib/codecs/codec.ts";
+import { type CommandHost, runCommand } from "../../lib/server/commands.ts";
+import { RoomLog } from "../../lib/server/history.ts";
 import { defaultLimits } from "../../lib/server/limits.ts";
-import { Peer, type ServerAttachment } from "../../lib/server/peer.ts";
-import { Room } from "../../lib/server/room.ts";
+import { RoomService } from "../../lib/server/room-service.ts";
+import { type ServerAttachment, Session, SessionState } from "../../lib/server/session.ts";
+import { ServerCounters } from "../../lib/server/stats.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A key's stand-in: only what commands and the room read. */
+/** A key's stand-in: only what the service, the room and the commands read. */
 interface FakeKey {
   handle: Connection;
   data: ServerAttachment;
@@ -22,80 +28,107 @@ interface FakeKey {
   valid: boolean;
 }
 
-export class FakeCommandHost implements CommandHost {
-  readonly room = new Room<ServerAttachment>({ write: () => true } as unknown as Reactor<ServerAttachment>);
-  maxOutbound = defaultLimits.maxOutbound;
-  /** What each peer was sent, as the chunks `send` got (by reference). */
-  readonly sent = new Map<Peer, Uint8Array[]>();
-  /** `say` calls: prefix and line, decoded. */
-  readonly said: string[] = [];
-  /** `announce` calls. */
-  readonly notices: string[] = [];
+export class CommandHarness {
+  readonly counters = new ServerCounters();
+  readonly codec: LineCodec;
+  /** What each session was sent, as the chunks written to its key (by reference). */
+  readonly sent = new Map<Session, Uint8Array[]>();
+  /** The server's log lines (joins, leaves, renames). */
+  readonly logged: string[] = [];
+  readonly service: RoomService;
+  private readonly all: Session[] = [];
   private nextPort = 40000;
+  /** What the commands call: the service, and `leave` for /quit. */
+  readonly host: CommandHost;
 
-  /** A new client in the room, at 127.0.0.1 and a port of its own. */
-  join(): Peer {
+  constructor(maxOutbound = defaultLimits.maxOutbound, node = "") {
+    this.codec = new LineCodec(node);
+    const reactor = {
+      write: (key: FakeKey, bytes: Uint8Array) => {
+        const session = key.data as Session;
+        this.sent.set(session, [...(this.sent.get(session) ?? []), bytes]);
+        key.pendingBytes += bytes.length;
+        return true;
+      },
+      flushKey: () => {},
+    } as unknown as Reactor<ServerAttachment>;
+    this.service = new RoomService(
+      reactor,
+      this.counters,
+      {
+        room: "chat",
+        history: new RoomLog(100),
+        historyStore: null,
+        relay: null,
+        node,
+        coalesce: true,
+        log: (text) => this.logged.push(text),
+        words: this.codec,
+        maxOutbound,
+      },
+      () => this.all,
+    );
+    const service = this.service;
+    this.host = {
+      get maxOutbound() {
+        return service.maxOutbound;
+      },
+      reply: (s, text) => service.reply(s, text),
+      sendParts: (s, parts) => service.sendParts(s, parts),
+      say: (s, kind, text) => service.say(s, kind, text),
+      rename: (s, nick) => service.rename(s, nick),
+      replay: (s, request, fits) => service.replay(s, request, fits),
+      whoParts: (s) => service.whoParts(s),
+      quit: (s) => this.leave(s, EntryKind.QUIT),
+    };
+  }
+
+  /** A new client in the room, at 127.0.0.1 and a port of its own, speaking `codec` (the line codec by default). */
+  join(codec: Codec = this.codec): Session {
     const conn = { remote: { host: "127.0.0.1", port: this.nextPort++ } } as unknown as Connection;
     const key: FakeKey = { handle: conn, data: null as unknown as ServerAttachment, pendingBytes: 0, valid: true };
-    const peer = new Peer(key as unknown as SelectorKey<ServerAttachment, Connection>, conn);
-    key.data = peer;
-    this.room.join(peer.member);
-    return peer;
+    const session = new Session(key as unknown as SelectorKey<ServerAttachment, Connection>, conn, codec, this.codec.node);
+    key.data = session;
+    session.index = this.all.length;
+    this.all.push(session);
+    this.service.join(this.service.defaultRoom, session);
+    return session;
   }
 
-  leave(peer: Peer): void {
-    this.room.leave(peer.member);
+  leave(session: Session, kind: EntryKind.QUIT | EntryKind.LEAVE = EntryKind.LEAVE): void {
+    if (session.state !== SessionState.JOINED) return;
+    this.all.splice(this.all.indexOf(session), 1);
+    this.service.leave(this.service.defaultRoom, session, kind);
   }
 
-  /** Everything `peer` was sent, decoded. */
-  received(peer: Peer): string {
-    return (this.sent.get(peer) ?? []).map((b) => decoder.decode(b)).join("");
+  /** Run `text` (a command line, no newline) for `session`, as the dispatcher does. */
+  run(session: Session, text: string): boolean {
+    return runCommand(this.host, session, line(text));
+  }
+
+  /** Everything `session` was sent, decoded (the tick's batch handed out first). */
+  received(session: Session): string {
+    this.service.endTick();
+    return (this.sent.get(session) ?? []).map((b) => decoder.decode(b)).join("");
   }
 
   /** Forget what was sent (queues count as drained). */
   drain(): void {
-    for (const peer of this.sent.keys()) (peer.key as unknown as FakeKey).pendingBytes = 0;
+    this.service.endTick();
+    for (const session of this.sent.keys()) (session.key as unknown as FakeKey).pendingBytes = 0;
     this.sent.clear();
   }
 
-  members() {
-    return this.room.list();
+  /** Bytes queued for `session` as if its socket had not taken them. */
+  fill(session: Session, bytes: number): void {
+    this.service.send(session, new Uint8Array(bytes));
   }
 
-  reply(peer: Peer, text: string): void {
-    this.send(peer, encoder.encode(text + "\n"));
-  }
-
-  send(peer: Peer, bytes: Uint8Array): void {
-    this.sent.set(peer, [...(this.sent.get(peer) ?? []), bytes]);
-    (peer.key as unknown as FakeKey).pendingBytes += bytes.length;
-  }
-
-  announce(_about: Peer, text: string): void {
-    this.notices.push(text);
-  }
-
-  say(_peer: Peer, prefix: Uint8Array, line: Uint8Array): void {
-    this.said.push(decoder.decode(prefix) + decoder.decode(line));
-  }
-
-  /** Names other servers' clients go by (lower case), for `nickElsewhere`. */
-  readonly elsewhere = new Set<string>();
-  nickElsewhere(nick: string): boolean {
-    return this.elsewhere.has(nick.toLowerCase());
-  }
-  quit(peer: Peer): void {
-    this.leave(peer);
-  }
-
-  /** `/history` requests, as the commands parsed them. */
-  readonly replays: HistoryRequest[] = [];
-
-  replay(_peer: Peer, request: HistoryRequest, fits: (bytes: number) => boolean): boolean {
-    this.replays.push(request);
-    return fits(0);
+  /** The server's log lines about renames. */
+  get renames(): string[] {
+    return this.logged.filter((l) => / is now /.test(l));
   }
 }
 
-/** Run `text` (a command line, no newline) for `peer`. */
+/** A command line's bytes. */
 export const line = (text: string): Uint8Array => encoder.encode(text);

@@ -340,7 +340,11 @@ t.test("--web where it cannot run, and bad --web flags: one line each", async (t
   t.teardown(() => first.stop());
   const second = await server(["--web", `127.0.0.1:${first.webPort}`]);
   t.equal(second.code, 1, "a second server on the same --web port stops");
-  t.equal(second.stderr, `server: --web: cannot listen on 127.0.0.1:${first.webPort}: address already in use\n`);
+  t.equal(
+    second.stderr,
+    `server: --web: cannot listen on 127.0.0.1:${first.webPort}: address already in use ` +
+      "(is another server running there? stop it, or choose another address with --web HOST:PORT)\n",
+  );
 });
 
 t.test("shutdown: web clients hear the server go and are closed with 1001 (going away)", async (t) => {
