@@ -1,5 +1,9 @@
-// The module graph of lib/ has no circle, and the reactor core imports
-// nothing from the layers above it or from a runtime.
+// The module graph of lib/ has no circle; the reactor core imports nothing
+// from the layers above it or from a runtime; the wire formats and the
+// entries know no server; and the server knows the cluster only through
+// the `Relay` interface (lib/server/relay.ts), which is all the cluster
+// knows of the server. lib/server/app.ts, the program's composition root,
+// is the one module that puts the two together.
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import t from "tap";
@@ -66,4 +70,47 @@ t.test("lib/reactor imports only lib/reactor and lib/bytes.ts, and no runtime", 
     }
   }
   t.same(outside, []);
+});
+
+/** Files of `from` (a folder under lib/) that import something under `to`, with what, but for `allowed` targets and `exempt` files. */
+function importsInto(from: string, to: string, allowed: string[] = [], exempt: string[] = []): string[] {
+  const found: string[] = [];
+  const target = path.join(lib, to) + (to.endsWith(".ts") ? "" : path.sep);
+  for (const [file, specifiers] of imports) {
+    if (!file.startsWith(path.join(lib, from) + path.sep) || exempt.includes(path.relative(lib, file))) continue;
+    for (const s of specifiers) {
+      if (!s.startsWith(".")) continue;
+      const resolved = path.join(path.dirname(file), s);
+      if (!resolved.startsWith(target)) continue;
+      if (allowed.includes(path.relative(lib, resolved))) continue;
+      found.push(`${path.relative(root, file)}: ${s}`);
+    }
+  }
+  return found;
+}
+
+t.test("the server knows the cluster only through the Relay interface, and the cluster the server only through it", async (t) => {
+  t.same(importsInto("server", "cluster", [], ["server/app.ts"]), [], "lib/server (but app.ts) imports nothing of lib/cluster");
+  t.same(importsInto("cluster", "server", ["server/relay.ts"]), [], "lib/cluster imports only lib/server/relay.ts");
+  const relay = imports.get(path.join(lib, "server", "relay.ts"))!;
+  t.same(
+    relay.filter((s) => !s.startsWith("../chat/")),
+    [],
+    "the interface imports only the entries' types",
+  );
+});
+
+t.test("entries, names and wire formats know no server, cluster, transport or runtime", async (t) => {
+  for (const layer of ["chat", "codecs"]) {
+    for (const above of ["server", "cluster", "web", "backends", "client"]) {
+      t.same(importsInto(layer, above), [], `lib/${layer} imports nothing of lib/${above}`);
+    }
+  }
+  const runtime: string[] = [];
+  for (const [file, specifiers] of imports) {
+    const rel = path.relative(lib, file);
+    if (!rel.startsWith("chat/") && !rel.startsWith("codecs/")) continue;
+    for (const s of specifiers) if (!s.startsWith(".")) runtime.push(`${rel}: ${s}`);
+  }
+  t.same(runtime, [], "and no package or runtime module");
 });

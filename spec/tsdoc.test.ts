@@ -1,4 +1,7 @@
-// Every exported name in lib/ carries a TSDoc comment (`/** ... */` just above it).
+// Every exported name of the public library surface (what package.json's
+// `exports` offer: lib/reactor, lib/backends, lib/bytes.ts) carries a TSDoc
+// comment (`/** ... */` just above it). The rest of lib/ comments where a
+// reader needs the why, not on every name.
 import { readdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import t from "tap";
@@ -43,8 +46,9 @@ t.test("the checker itself", async (t) => {
   t.same(undocumented("/**\n * Multi-line.\n */\nexport interface I {}\n", "y.ts"), []);
 });
 
-t.test("every exported name in lib/ has TSDoc", async (t) => {
+t.test("every exported name of the public surface has TSDoc", async (t) => {
   const lib = path.join(root, "lib");
-  const missing = files(lib).flatMap((f) => undocumented(readFileSync(f, "utf8"), path.relative(root, f)));
+  const surface = [...files(path.join(lib, "reactor")), ...files(path.join(lib, "backends")), path.join(lib, "bytes.ts")];
+  const missing = surface.flatMap((f) => undocumented(readFileSync(f, "utf8"), path.relative(root, f)));
   t.same(missing, [], "exports without a /** */ comment just above them");
 });

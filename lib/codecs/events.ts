@@ -29,8 +29,8 @@ import { ByteBuilder } from "../bytes.ts";
 import { ENTRY_KIND_NAMES, EntryKind, type EntryContent, formatId, originOf } from "../chat/entry.ts";
 import { LineFramer } from "../chat/framing.ts";
 import type { MemberName } from "../chat/naming.ts";
-import { notice } from "../chat/protocol.ts";
 import type { Codec, HistoryAnswer, Presence } from "./codec.ts";
+import { noticeWords } from "./line.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -84,21 +84,8 @@ export class EventsCodec implements Codec {
 
   /** `x`: a message's or action's text, a notice as the line codec words it (every address qualified). */
   private text(e: EntryContent): string {
-    const who = e.sender ? e.sender.noticeName(true) : "";
-    switch (e.kind) {
-      case EntryKind.LINE:
-      case EntryKind.ACTION:
-      case EntryKind.NOTICE:
-        return decoder.decode(e.text);
-      case EntryKind.JOIN:
-        return notice.connected(who);
-      case EntryKind.QUIT:
-        return notice.quits(who);
-      case EntryKind.LEAVE:
-        return notice.offline(who, decoder.decode(e.text));
-      case EntryKind.NICK:
-        return notice.renamed(who, e.newName);
-    }
+    if (e.kind === EntryKind.LINE || e.kind === EntryKind.ACTION) return decoder.decode(e.text);
+    return noticeWords(e, e.sender ? e.sender.noticeName(true) : "");
   }
 
   reply(text: string): Uint8Array {

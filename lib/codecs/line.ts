@@ -77,19 +77,7 @@ export class LineCodec implements Codec {
 
   /** A notice entry's line, without newline (`everywhere`: as in a replay, see `shown`). */
   words(e: EntryContent, everywhere = false): string {
-    const who = e.sender ? this.noticeName(e.sender, everywhere) : "";
-    switch (e.kind) {
-      case EntryKind.JOIN:
-        return notice.connected(who);
-      case EntryKind.QUIT:
-        return notice.quits(who);
-      case EntryKind.LEAVE:
-        return notice.offline(who, decoder.decode(e.text));
-      case EntryKind.NICK:
-        return notice.renamed(who, e.newName);
-      default:
-        return decoder.decode(e.text);
-    }
+    return noticeWords(e, e.sender ? this.noticeName(e.sender, everywhere) : "");
   }
 
   reply(text: string): Uint8Array {
@@ -120,5 +108,25 @@ export class LineCodec implements Codec {
     for (const e of a.entries) this.entry(out, e, formatId(a.epoch, e.seq), true);
     out.append(encode(`${historyText.end(a.entries.length, a.last)}\n`));
     return out.take();
+  }
+}
+
+/**
+ * The seed's words for an entry that is not a message: `who connected`,
+ * `who quits`, `who is offline (why)`, `who is now NEW`, or a notice's own
+ * text; `who` is how the reader names the member (`noticeName`).
+ */
+export function noticeWords(e: EntryContent, who: string): string {
+  switch (e.kind) {
+    case EntryKind.JOIN:
+      return notice.connected(who);
+    case EntryKind.QUIT:
+      return notice.quits(who);
+    case EntryKind.LEAVE:
+      return notice.offline(who, decoder.decode(e.text));
+    case EntryKind.NICK:
+      return notice.renamed(who, e.newName);
+    default:
+      return decoder.decode(e.text);
   }
 }

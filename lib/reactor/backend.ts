@@ -66,11 +66,6 @@ export interface Connection extends Readable {
   readonly remote: Address;
   readonly local: Address;
   /**
-   * A WebSocket connection: each `recv()` gives whole lines (one per text
-   * frame) and each `send()` goes out as one message. Absent: a byte stream.
-   */
-  readonly transport?: "websocket";
-  /**
    * Non-blocking send: returns how many bytes the socket took (possibly 0,
    * when its buffer is full: wait for WRITABLE), or -1 when the connection
    * is gone (the handle is then ERRORED). The caller must not change

@@ -287,7 +287,7 @@ export class Reactor<T = unknown> {
     if (this.closed) throw new ReactorError("select() on a closed reactor");
     this.selecting = true;
     try {
-      this.flush();
+      this.runBeforeSleep();
       const wait = this.pruneFired() ? 0 : Math.min(timeoutMs, this.timers.nextDeadline() - this.now());
       const sleepMs = Math.max(0, wait);
       const sleptAt = this.now();
@@ -321,7 +321,7 @@ export class Reactor<T = unknown> {
   async run(dispatch: (ready: ReadySets<T>) => void): Promise<void> {
     this.running = true;
     while (this.running && !this.closed) dispatch(await this.select());
-    if (!this.closed) this.flush();
+    if (!this.closed) this.runBeforeSleep();
   }
 
   /** Make `run()` return after the current tick. */
@@ -339,8 +339,12 @@ export class Reactor<T = unknown> {
     this.closed = true;
   }
 
-  /** Send every queued output once; the flush phase of a tick. */
-  flush(): void {
+  /**
+   * The flush phase of a tick, now: run the before-sleep hook (the
+   * application's end of tick), then send every queued output once. A
+   * program shutting down calls it to push its last words out at once.
+   */
+  runBeforeSleep(): void {
     this.beforeSleepHook?.();
     const dirty = this.dirty;
     if (!dirty.length) return;

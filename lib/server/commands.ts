@@ -32,7 +32,7 @@ import type { Roster } from "./roster.ts";
 import { type ServerAttachment, type Session, SessionState } from "./session.ts";
 import type { Member } from "./room.ts";
 
-/** What commands need from the server (the room service, and the dispatcher for `/quit`). */
+/** What commands need from the server: the room service (`/quit` is the dispatcher's: see `runCommand`). */
 export interface CommandHost {
   /** Output queued for one client past which it is too slow (bytes; 0: no limit); see `REPLY_SHARE`. */
   readonly maxOutbound: number;
@@ -54,8 +54,6 @@ export interface CommandHost {
   replay(session: Session, request: HistoryRequest, fits: (bytes: number) => boolean): boolean;
   /** `/who`'s answer for `session`, as line-worded parts. */
   whoParts(session: Session): readonly Uint8Array[];
-  /** The client leaves as with `q`. */
-  quit(session: Session): void;
 }
 
 /** What `/history` asks for: the last `count` entries, or those after `since`. */
@@ -283,8 +281,8 @@ export const HELP =
 
 /**
  * Run the command in `line` (which starts with `/`) for `session`; the
- * server has taken `commandCost(line)` tokens for it. Returns false when
- * the client is gone (it quit), as the dispatcher's line handler does.
+ * server has taken `commandCost(line)` tokens for it. Returns false for
+ * `/quit`: the client leaves as with `q` (the dispatcher sees to that).
  */
 export function runCommand(host: CommandHost, session: Session, line: Uint8Array): boolean {
   if (line[1] === SLASH) {
@@ -313,7 +311,6 @@ export function runCommand(host: CommandHost, session: Session, line: Uint8Array
       history(host, session, arg);
       return true;
     case "quit":
-      host.quit(session);
       return false;
     default:
       answer(host, session, `Error: unknown command /${name} (try /help)`);

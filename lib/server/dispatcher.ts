@@ -31,7 +31,7 @@ import { FrameResult } from "../chat/framing.ts";
 import { addressTuple } from "../chat/naming.ts";
 import { isBareQuit, looksLikeTls, PLAIN_TCP_ONLY } from "../chat/protocol.ts";
 import type { Codec } from "../codecs/codec.ts";
-import { type CommandHost, commandCost, runCommand } from "./commands.ts";
+import { commandCost, runCommand } from "./commands.ts";
 import { BacklogWatch, CLOSE_LINGER_MS, ClientLimits, type Limits, LineVerdict, limitMessages, offlineReason } from "./limits.ts";
 import type { RoomService } from "./room-service.ts";
 import { type Acceptor, type ServerAttachment, Session, SessionState } from "./session.ts";
@@ -77,8 +77,6 @@ export class Dispatcher {
   /** Bytes the next tick may take while a reader lags. */
   private trickle = 0;
   private readonly backlogs = new BacklogWatch<SelectorKey<ServerAttachment, Connection>>();
-  /** What the commands call: the room service, and this dispatcher for `/quit`. */
-  private readonly commands: CommandHost;
 
   /** Takes the reactor's before-sleep hook (see `beforeSleep`). */
   constructor(
@@ -88,20 +86,6 @@ export class Dispatcher {
     readonly options: DispatcherOptions,
   ) {
     reactor.setBeforeSleep(() => this.beforeSleep());
-    const quit = (session: Session) => this.quit(session);
-    // The service's answers, bound; /quit is flow (the connection goes).
-    this.commands = {
-      get maxOutbound() {
-        return service.maxOutbound;
-      },
-      reply: (s, text) => service.reply(s, text),
-      sendParts: (s, parts) => service.sendParts(s, parts),
-      say: (s, kind, text) => service.say(s, kind, text),
-      rename: (s, nick) => service.rename(s, nick),
-      replay: (s, request, fits) => service.replay(s, request, fits),
-      whoParts: (s) => service.whoParts(s),
-      quit,
-    };
   }
 
   /** Accept clients on `listener`; they speak `codec`. */
@@ -205,7 +189,7 @@ export class Dispatcher {
       this.reactor.abortLingering();
       this.reactor.stop();
     });
-    this.reactor.flush();
+    this.reactor.runBeforeSleep();
     if (this.reactor.lingeringCount === 0) this.reactor.stop();
   }
 
@@ -343,7 +327,11 @@ export class Dispatcher {
       }
       return true;
     }
-    if (command) return runCommand(this.commands, session, line);
+    if (command) {
+      if (runCommand(this.service, session, line)) return true;
+      this.quit(session);
+      return false;
+    }
     this.service.say(session, EntryKind.LINE, line);
     return true;
   }

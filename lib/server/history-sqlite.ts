@@ -416,7 +416,18 @@ function migrateFromSchema1(db: Database, room: string): number {
     const e = entryFromLegacy({ ...row, textStart: row.text_start, newName: row.new_name });
     if (!e) continue;
     const name = e.sender;
-    insert.run(room, e.seq, e.time, ENTRY_KIND_NAMES[e.kind], name?.nick ?? null, name?.host ?? "", name?.port ?? 0, name?.node ?? "", e.text, e.newName);
+    insert.run(
+      room,
+      e.seq,
+      e.time,
+      ENTRY_KIND_NAMES[e.kind],
+      name?.nick ?? null,
+      name?.host ?? "",
+      name?.port ?? 0,
+      name?.node ?? "",
+      e.text,
+      e.newName,
+    );
     kept++;
   }
   insert.finalize();

@@ -16,7 +16,7 @@ import { nickProblem } from "../chat/naming.ts";
 import { notice, PRESENCE_NAMES } from "../chat/protocol.ts";
 import type { LineCodec } from "../codecs/line.ts";
 import { type CommandHost, type HistoryRequest, NickIndex, WhoList } from "./commands.ts";
-import { type HistoryStore, RoomLog } from "./history.ts";
+import type { HistoryStore, RoomLog } from "./history.ts";
 import type { Relay, RelaySink } from "./relay.ts";
 import { Audience, Room } from "./room.ts";
 import { Roster } from "./roster.ts";
@@ -69,7 +69,7 @@ export interface RoomServiceOptions {
 }
 
 /** The room service; see the top of this file. */
-export class RoomService implements Omit<CommandHost, "quit"> {
+export class RoomService implements CommandHost {
   readonly defaultRoom: ChatRoom;
   /** Nicknames of this server's clients, in every room. */
   private readonly nicks = new NickIndex();
@@ -169,7 +169,12 @@ export class RoomService implements Omit<CommandHost, "quit"> {
   shutdown(sessions: readonly Session[]): void {
     const room = this.defaultRoom;
     // The local members hear that the server goes; the other servers hear who left.
-    this.publish(room, { time: Date.now(), kind: EntryKind.NOTICE, sender: null, text: encoder.encode(notice.shutdown()), newName: "" }, null, Reach.ROOM);
+    this.publish(
+      room,
+      { time: Date.now(), kind: EntryKind.NOTICE, sender: null, text: encoder.encode(notice.shutdown()), newName: "" },
+      null,
+      Reach.ROOM,
+    );
     room.members.seal();
     for (const session of sessions) {
       if (session.state === SessionState.JOINED) this.leave(room, session, EntryKind.LEAVE, "server shutting down", Reach.CLUSTER);

@@ -112,7 +112,6 @@ export class SentText {
 /** One browser (or other WebSocket client) as a reactor connection. */
 export class WebSocketConnection extends StreamHandle implements Connection {
   readonly kind = "connection" as const;
-  readonly transport = "websocket" as const;
   /**
    * The last send went into Bun's queue (sendText returned -1) and the
    * queue has not been seen empty since: its size must be asked for.

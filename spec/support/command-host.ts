@@ -10,7 +10,7 @@ import type { Reactor, SelectorKey } from "../../lib/reactor/reactor.ts";
 import { EntryKind } from "../../lib/chat/entry.ts";
 import { LineCodec } from "../../lib/codecs/line.ts";
 import type { Codec } from "../../lib/codecs/codec.ts";
-import { type CommandHost, runCommand } from "../../lib/server/commands.ts";
+import { runCommand } from "../../lib/server/commands.ts";
 import { RoomLog } from "../../lib/server/history.ts";
 import { defaultLimits } from "../../lib/server/limits.ts";
 import { RoomService } from "../../lib/server/room-service.ts";
@@ -38,8 +38,6 @@ export class CommandHarness {
   readonly service: RoomService;
   private readonly all: Session[] = [];
   private nextPort = 40000;
-  /** What the commands call: the service, and `leave` for /quit. */
-  readonly host: CommandHost;
 
   constructor(maxOutbound = defaultLimits.maxOutbound, node = "") {
     this.codec = new LineCodec(node);
@@ -68,19 +66,6 @@ export class CommandHarness {
       },
       () => this.all,
     );
-    const service = this.service;
-    this.host = {
-      get maxOutbound() {
-        return service.maxOutbound;
-      },
-      reply: (s, text) => service.reply(s, text),
-      sendParts: (s, parts) => service.sendParts(s, parts),
-      say: (s, kind, text) => service.say(s, kind, text),
-      rename: (s, nick) => service.rename(s, nick),
-      replay: (s, request, fits) => service.replay(s, request, fits),
-      whoParts: (s) => service.whoParts(s),
-      quit: (s) => this.leave(s, EntryKind.QUIT),
-    };
   }
 
   /** A new client in the room, at 127.0.0.1 and a port of its own, speaking `codec` (the line codec by default). */
@@ -101,9 +86,11 @@ export class CommandHarness {
     this.service.leave(this.service.defaultRoom, session, kind);
   }
 
-  /** Run `text` (a command line, no newline) for `session`, as the dispatcher does. */
+  /** Run `text` (a command line, no newline) for `session`, as the dispatcher does (`/quit`: it leaves). */
   run(session: Session, text: string): boolean {
-    return runCommand(this.host, session, line(text));
+    if (runCommand(this.service, session, line(text))) return true;
+    this.leave(session, EntryKind.QUIT);
+    return false;
   }
 
   /** Everything `session` was sent, decoded (the tick's batch handed out first). */

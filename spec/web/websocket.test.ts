@@ -54,12 +54,11 @@ const text = (b: Uint8Array | null) => (b === null ? null : new TextDecoder().de
 const remote = { host: "127.0.0.1", port: 4000 };
 const local = { host: "127.0.0.1", port: 8080 };
 
-t.test("a text frame is one line of input; recv takes it; the handle is a websocket connection", async (t) => {
+t.test("a text frame is one line of input; recv takes it; the handle is a reactor connection", async (t) => {
   const ws = new FakeSocket();
   const conn = new WebSocketConnection(ws, remote, local, 1 << 20);
   let woken = 0;
   conn.watch(() => woken++);
-  t.equal(conn.transport, "websocket");
   t.equal(conn.kind, "connection");
   t.equal(conn.readiness() & Ready.READABLE, 0, "nothing to read yet");
   conn.received("hello");

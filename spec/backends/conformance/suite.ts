@@ -369,7 +369,7 @@ export const cases: Case[] = [
       const before = reactor.stats.sends;
       for (let i = 0; i < 10; i++) reactor.write(key, enc(`m${i};`));
       check.equal(reactor.stats.sends, before, "nothing is sent during the tick");
-      reactor.flush();
+      reactor.runBeforeSleep();
       check.equal(reactor.stats.sends, before + 1, "one send for ten writes");
       check.equal(await receive(peer, clientKey, 30), "m0;m1;m2;m3;m4;m5;m6;m7;m8;m9;", "the peer gets them in order");
     },
@@ -382,7 +382,7 @@ export const cases: Case[] = [
       const { reactor, key, client, peer, clientKey } = await connectedPair(context, Interest.NONE);
       const big = new Uint8Array(16 << 20).fill(97);
       reactor.write(key, big);
-      reactor.flush();
+      reactor.runBeforeSleep();
       check.ok(key.pendingBytes > 0, "a 16 MiB send into an unread socket is cut short");
       peer.modify(clientKey, Interest.READ);
       let got = 0;
@@ -407,7 +407,7 @@ export const cases: Case[] = [
       const count = 256;
       const letter = (position: number) => 97 + (Math.floor(position / chunk) % 26);
       for (let i = 0; i < count; i++) reactor.write(key, new Uint8Array(chunk).fill(letter(i * chunk)));
-      reactor.flush();
+      reactor.runBeforeSleep();
       check.ok(key.pendingBytes > 0, "some of it stays queued in the reactor");
       peer.modify(clientKey, Interest.READ);
       let got = 0;
@@ -432,7 +432,7 @@ export const cases: Case[] = [
       reactor.write(key, enc("last words"));
       reactor.closeKey(key);
       check.equal(key.valid, false, "the key is cancelled at once");
-      reactor.flush();
+      reactor.runBeforeSleep();
       check.equal(await receiveToEof(peer, clientKey), "last words", "the peer gets the output, then EOF");
     },
   },
