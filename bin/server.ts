@@ -180,7 +180,14 @@ const flags = {
 const usage = "npm start -- [flags]";
 const summary = "A TCP chat server: every line a client sends goes to every other client.";
 
-const program = { name: "server", usage, summary, flags, npm: "npm start" };
+const program = {
+  name: "server",
+  usage,
+  summary,
+  flags,
+  npm: "npm start",
+  more: "Limits, TLS, metrics and running it as a service: docs/operating.md.",
+};
 function fail(message: string, code: number): never {
   return failWith(program.name, message, code);
 }

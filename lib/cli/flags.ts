@@ -5,7 +5,6 @@
  * `UsageError` with a one-line message; programs print it as one line
  * (lib/cli/program.ts), never a stack. The --help text is lib/cli/help.ts.
  */
-import { positionalLabel } from "./help.ts";
 
 export type FlagType = "string" | "number" | "boolean";
 
@@ -163,3 +162,6 @@ export const checks = {
     Number.isInteger(value) && (value as number) > 0 ? null : "must be a whole number greater than 0",
   backend: (value: string | number) => (value === "bun" || value === "node" ? null : 'must be "bun" or "node"'),
 };
+
+/** How a positional flag is named in errors and help: its `value` placeholder, else its name in capitals. */
+export const positionalLabel = (name: string, spec: FlagSpec): string => spec.value ?? name.toUpperCase();

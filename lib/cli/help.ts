@@ -4,7 +4,7 @@
  * a terminal). Flags stay in a narrow column; a flag too long for it gets
  * a line of its own, its description below, indented like the others.
  */
-import type { FlagSpec, FlagSpecs } from "./flags.ts";
+import { type FlagSpecs, positionalLabel } from "./flags.ts";
 
 /** The width help is wrapped to when stdout is not a terminal. */
 export const HELP_WIDTH = 80;
@@ -50,9 +50,6 @@ export function wrapText(text: string, width: number, first = "", rest = first):
   if (!empty || lines.length === 0) lines.push(line);
   return lines;
 }
-
-/** How a positional flag is named in errors and help: its `value` placeholder, else its name in capitals. */
-export const positionalLabel = (name: string, spec: FlagSpec): string => spec.value ?? name.toUpperCase();
 
 /** The --help text: usage line, summary, and every flag with its default. */
 export function formatHelp(usage: string, summary: string, specs: FlagSpecs, options: HelpOptions = {}): string {

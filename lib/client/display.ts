@@ -10,7 +10,7 @@
  * start what looks like a line of the server's.
  */
 
-import { colorFor } from "../chat/names.ts";
+import { colorFor } from "../chat/colours.ts";
 
 /** How received lines are shown. */
 export interface StyleOptions {
@@ -34,8 +34,8 @@ export function decodeLine(bytes: Uint8Array): string {
   return utf8.decode(bytes);
 }
 
-/** The palette and the hash live in lib/chat/names.ts, shared with the web page. */
-export { colorFor, PALETTE } from "../chat/names.ts";
+/** The palette and the hash live in lib/chat/colours.ts, shared with the web page. */
+export { colorFor, PALETTE } from "../chat/colours.ts";
 
 /** `Client (HOST, PORT)`, as notices name a client without a nickname. */
 const ADDRESS_TUPLE = /^Client \((.+), (\d+)\)$/;

@@ -4,7 +4,7 @@
  *
  *   /            the page (lib/web/page/index.html)
  *   /NAME        the page's other files (lib/web/page/NAME)
- *   /names.js    lib/chat/names.ts for the browser (`MODULES`); nothing else
+ *   /colours.js    lib/chat/colours.ts for the browser (`MODULES`); nothing else
  *   /ws          the WebSocket upgrade: a browser's connection to the room
  *
  * The HTTP side sits beside the reactor, like the metrics endpoint; the
@@ -40,7 +40,7 @@ export const PAGE_DIR = fileURLToPath(new URL("./page/", import.meta.url));
  * must import nothing, since the browser gets it alone.
  */
 export const MODULES: Readonly<Record<string, string>> = {
-  "/names.js": fileURLToPath(new URL("../chat/names.ts", import.meta.url)),
+  "/colours.js": fileURLToPath(new URL("../chat/colours.ts", import.meta.url)),
 };
 
 /** Where browsers open their WebSocket. */

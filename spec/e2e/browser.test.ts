@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import t from "tap";
-import { colorFor, cssColor } from "../../lib/chat/names.ts";
+import { colorFor, cssColor } from "../../lib/chat/colours.ts";
 import { type ServerProcess, startServer } from "../support/bun.ts";
 import { artifactPath, chromiumMissing, DESKTOP, launchChromium, openPage, PHONE, type WatchedPage } from "../support/browser.ts";
 import { LineClient } from "../support/line-client.ts";

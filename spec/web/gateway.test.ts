@@ -114,10 +114,10 @@ t.test("the page: every file of lib/web/page with its type, a strict CSP; nothin
     t.equal(file.headers.get("content-security-policy"), CONTENT_SECURITY_POLICY);
     t.same(Buffer.from(await file.arrayBuffer()), readFileSync(path.join(PAGE_DIR, name)));
   }
-  const names = await fetch(`${server.pageUrl}names.js`);
+  const names = await fetch(`${server.pageUrl}colours.js`);
   t.equal(names.headers.get("content-type"), "text/javascript; charset=utf-8");
   const js = await names.text();
-  t.match(js, /export function colorFor\(name\)/, "/names.js: lib/chat/names.ts as JavaScript, for the page's name colours");
+  t.match(js, /export function colorFor\(name\)/, "/colours.js: lib/chat/colours.ts as JavaScript, for the page's name colours");
   t.notMatch(js, /: number|: string|readonly /, "its types are gone");
   for (const target of [
     "/../bin/server.ts",

@@ -5,7 +5,7 @@
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import t from "tap";
-import { colorFor, cssColor, PALETTE } from "../../lib/chat/names.ts";
+import { colorFor, cssColor, PALETTE } from "../../lib/chat/colours.ts";
 import { root } from "../support/bun.ts";
 
 // Plain browser modules, untyped: loaded as the browser loads them.

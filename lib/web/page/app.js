@@ -4,7 +4,7 @@
  * (`textContent`), never as markup. Events are lib/chat/events.ts's.
  */
 import { Connection } from "./connection.js";
-import { colorFor, cssColor } from "./names.js";
+import { colorFor, cssColor } from "./colours.js";
 import { Recall, Room, Timeline } from "./room.js";
 
 /** Entries kept on the page; older ones are dropped from the top. */

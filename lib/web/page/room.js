@@ -145,7 +145,7 @@ const YOU_ARE = /^You are (now|already) (\S+)$/;
  * same `colorOf`, so whatever changes a colour redraws the member list too.
  */
 export class Room {
-  /** @param colorFor a name's colour when first seen (lib/chat/names.ts, as the gateway serves it) */
+  /** @param colorFor a name's colour when first seen (lib/chat/colours.ts, as the gateway serves it) */
   constructor(colorFor) {
     this.colorFor = colorFor;
     this.timeline = new Timeline();
