@@ -6,6 +6,9 @@
 import t from "tap";
 import { NodeBackend } from "../../lib/backends/node.ts";
 import { EntryKind, type EntryContent, type LogEntry } from "../../lib/chat/entry.ts";
+import { MemberName } from "../../lib/chat/naming.ts";
+import { LineCodec } from "../../lib/codecs/line.ts";
+import { ByteBuilder } from "../../lib/bytes.ts";
 import { Reactor, type ReadySets } from "../../lib/reactor/reactor.ts";
 import type { Service } from "../../lib/reactor/service.ts";
 import { ClusterRelay, type ClusterOptions } from "../../lib/cluster/relay.ts";
@@ -24,9 +27,13 @@ function serveServices(ready: ReadySets<Service>): void {
   for (const key of ready.errored) if (key.valid) key.data.onErrored();
 }
 
-/** What a sink was handed, in order. */
+/**
+ * What a sink was handed, in order. An entry as data (`who`: its sender as
+ * named across the cluster, `node`: where it came from) and `line`, as this
+ * node's TCP clients are told it.
+ */
 type SinkEvent =
-  | { k: "entry"; seq: number; line: string; sender: string; local: boolean; shown: boolean }
+  | { k: "entry"; seq: number; kind: EntryKind; who: string; node: string; text: string; line: string; local: boolean; shown: boolean }
   | { k: "reset"; epoch: string; lastSeq: number }
   | { k: "missed"; count: number };
 
@@ -57,9 +64,14 @@ async function startNode(port: number, node: string, more: Partial<ClusterOption
     waiters.wake();
   });
   const running = reactor.run(serveServices);
+  const codec = new LineCodec(node);
   relay.start({
     entry: (e: LogEntry, local, shown) => {
-      events.push({ k: "entry", seq: e.seq, line: text(e.line), sender: e.sender, local, shown });
+      const out = new ByteBuilder();
+      codec.entry(out, e, null, false);
+      const line = text(out.take()).slice(0, -1);
+      const who = e.sender?.shown(true) ?? "";
+      events.push({ k: "entry", seq: e.seq, kind: e.kind, who, node: e.sender?.node ?? "", text: text(e.text), line, local, shown });
       waiters.wake();
     },
     reset: (epoch, lastSeq) => events.push({ k: "reset", epoch, lastSeq }),
@@ -69,7 +81,7 @@ async function startNode(port: number, node: string, more: Partial<ClusterOption
   const until = (test: () => boolean, what: string) => waiters.until(test, what, 15_000, () => `; log: ${logs.join(" | ")}`);
   /** Append lines as one tick (the test is outside the reactor's tick: end it as the hook would). */
   const say = (...lines: string[]): boolean[] => {
-    const accepted = lines.map((l) => relay.append(line(l)));
+    const accepted = lines.map((l) => relay.append(line(l, node)));
     relay.endTick();
     return accepted;
   };
@@ -83,16 +95,25 @@ async function startNode(port: number, node: string, more: Partial<ClusterOption
   return { relay, logs, events, entries, until, say, stop };
 }
 
-/** A line from an address-named client of this server. */
-const line = (t: string): EntryContent => ({
+/** A line from an address-named client of the node `node`. */
+const line = (t: string, node: string): EntryContent => ({
   time: 1,
   kind: EntryKind.LINE,
-  sender: "127.0.0.1:4000",
-  line: enc(`<127.0.0.1:4000> ${t}`),
-  textStart: 17,
+  sender: new MemberName(null, "127.0.0.1", 4000, node),
+  text: enc(t),
   newName: "",
-  origin: "",
 });
+
+/** The epoch the room's meta hash in Redis holds. */
+async function redisEpoch(port: number): Promise<string> {
+  const redis = await RedisClient.connect(port);
+  try {
+    const epoch = await redis.ok("HGET", "select-chat:relay-test:meta", "epoch");
+    return Buffer.from(epoch as Uint8Array).toString("latin1");
+  } finally {
+    redis.close();
+  }
+}
 
 t.test("every node gets every entry, its own included, numbered in one order", { skip }, async (t) => {
   const redis = await RedisServer.start();
@@ -106,26 +127,28 @@ t.test("every node gets every entry, its own included, numbered in one order", {
     b.say(`b${i}`);
   }
   for (const n of [a, b]) await n.until(() => n.entries().length === 60, "60 entries");
-  const order = (n: typeof a) => n.entries().map((e) => e.k === "entry" && `${e.seq} ${e.line}`);
+  const order = (n: typeof a) => n.entries().map((e) => e.k === "entry" && `${e.seq} ${e.who} ${e.text}`);
   t.same(order(a), order(b), "both nodes see the same numbers in the same order");
   t.same(
     a.entries().map((e) => e.k === "entry" && e.seq),
     Array.from({ length: 60 }, (_, i) => i + 1),
     "contiguous from 1",
   );
-  const aLines = a.entries().filter((e) => e.k === "entry" && e.line.includes("@na>"));
+  const aLines = b.entries().filter((e) => e.k === "entry" && e.node === "na");
   t.equal(aLines.length, 40, "a's address-named client carries a's node name");
   t.ok(
-    a.entries().every((e) => e.k === "entry" && e.local === e.line.includes("@na>") && !e.shown),
+    a.entries().every((e) => e.k === "entry" && e.local === (e.node === "na") && !e.shown),
     "a's own are local, none shown yet",
   );
   t.ok(
-    b.entries().every((e) => e.k === "entry" && e.local === e.line.includes("@nb>")),
+    b.entries().every((e) => e.k === "entry" && e.local === (e.node === "nb")),
     "b's own are local",
   );
-  t.match(a.entries()[0], { sender: "127.0.0.1:4000@na", line: "<127.0.0.1:4000@na> a0" });
-  t.same(a.events[0], { k: "reset", epoch: a.relay.position.epoch, lastSeq: 0 }, "the sink first learns the stream's epoch");
-  t.equal(a.relay.position.epoch, b.relay.position.epoch);
+  t.match(a.entries()[0], { kind: EntryKind.LINE, who: "127.0.0.1:4000@na", node: "na", text: "a0", line: "<127.0.0.1:4000> a0" });
+  t.match(b.entries()[0], { who: "127.0.0.1:4000@na", line: "<127.0.0.1:4000@na> a0" }, "b's clients are told a's node");
+  const epoch = await redisEpoch(redis.port);
+  t.same(a.events[0], { k: "reset", epoch, lastSeq: 0 }, "the sink first learns the stream's epoch");
+  t.same(b.events[0], { k: "reset", epoch, lastSeq: 0 }, "one epoch for all");
   // The writer's replies may come after the reader has the entries (two connections).
   await a.until(() => a.relay.stats.appended >= 40, "a's appends answered");
   t.equal(a.relay.stats.appended, 40);
@@ -134,7 +157,7 @@ t.test("every node gets every entry, its own included, numbered in one order", {
   // A node that starts later has the newest entries as history, not live lines.
   const c = await startNode(redis.port, "nc", { load: 5 });
   t.teardown(() => c.stop());
-  t.same(c.events[0], { k: "reset", epoch: a.relay.position.epoch, lastSeq: 55 });
+  t.same(c.events[0], { k: "reset", epoch, lastSeq: 55 });
   t.same(
     c.entries().map((e) => e.k === "entry" && [e.seq, e.shown]),
     [56, 57, 58, 59, 60].map((s) => [s, true]),
@@ -143,7 +166,7 @@ t.test("every node gets every entry, its own included, numbered in one order", {
   t.match(c.logs.join("\n"), /loaded 5 entries of the room's history/);
   b.say("live");
   await c.until(() => c.entries().length === 6, "the live entry");
-  t.match(c.entries()[5], { seq: 61, line: "<127.0.0.1:4000@nb> live", local: false, shown: false });
+  t.match(c.entries()[5], { seq: 61, who: "127.0.0.1:4000@nb", node: "nb", line: "<127.0.0.1:4000@nb> live", local: false, shown: false });
 });
 
 t.test("link down: entries wait and come back marked shown; a lost reply's batch is not appended twice", { skip }, async (t) => {
@@ -214,7 +237,7 @@ t.test("a reader that fell behind the retention is told how many entries it miss
   }
   t.equal(a.relay.stats.missed, 0, "a missed nothing");
   proxy.restore();
-  await b.until(() => b.relay.position.lastSeq === 101, "b read up to the newest");
+  await b.until(() => b.entries().at(-1)?.seq === 101, "b read up to the newest");
 
   const got = b.entries().map((e) => e.k === "entry" && e.seq) as number[];
   const missed = b.events.filter((e) => e.k === "missed").reduce((n, e) => n + (e.k === "missed" ? e.count : 0), 0);
@@ -245,6 +268,6 @@ t.test("Redis refusing the script (a key of another type) is retried, later each
   t.same(a.say("meanwhile"), [false], "not up: the server shows it now");
   await admin.ok("DEL", "select-chat:relay-test:log");
   await a.until(() => a.entries().length === 1, "the entry back once the key is fixed");
-  t.match(a.entries()[0], { seq: 1, line: "<127.0.0.1:4000@na> meanwhile", local: true, shown: true });
+  t.match(a.entries()[0], { seq: 1, who: "127.0.0.1:4000@na", node: "na", text: "meanwhile", local: true, shown: true });
   t.equal(a.logs.filter((l) => /refused/.test(l)).length, 1, "the refusal is logged once, not on every retry");
 });

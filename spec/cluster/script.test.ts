@@ -3,7 +3,10 @@
 // epochs, trimming, and what the stream holds.
 import t, { type Test } from "tap";
 import { asText, RespError, type RespValue } from "../../lib/cluster/resp.ts";
-import { appendCommand, LOAD_SCRIPT, STREAM_SCRIPT_SHA, scriptReply, syncCommand } from "../../lib/cluster/script.ts";
+import { EntryKind } from "../../lib/chat/entry.ts";
+import { MemberName } from "../../lib/chat/naming.ts";
+import { appendCommand, LOAD_SCRIPT, STREAM_SCRIPT, STREAM_SCRIPT_SHA, scriptReply, syncCommand } from "../../lib/cluster/script.ts";
+import { ENTRY_FIELDS, entryArgs, VALUES_PER_ENTRY } from "../../lib/cluster/stream-entry.ts";
 import { roomKeys } from "../../lib/cluster/url.ts";
 import { RedisServer, redisMissing } from "../support/redis.ts";
 import { RedisClient, readStream } from "./support/redis-client.ts";
@@ -16,10 +19,14 @@ const raw = (redis: RedisClient, bytes: Uint8Array): Promise<RespValue> => redis
 const keys = roomKeys("script-test");
 const producer = (node: string, run: string) => `${keys.producer}${node}/${run}`;
 
-/** The append call for entries with these refs; each entry's line says its node and ref. */
+/** The append call for entries with these refs, each its ref and `entryArgs` as the relay sends them; each entry's text says its node and ref. */
 function append(node: string, run: string, refs: number[], epoch = "candidate1", retention = 1000): Uint8Array {
   const args: (string | Uint8Array)[] = [];
-  for (const ref of refs) args.push(String(ref), "1700000000000", "line", `${node}-user`, "", "2", `${node}:${ref}`);
+  for (const ref of refs) {
+    const sender = new MemberName(`${node}-user`, "127.0.0.1", 4000 + ref, node);
+    const text = new TextEncoder().encode(`${node}:${ref}`);
+    args.push(String(ref), ...entryArgs({ time: 1_700_000_000_000 + ref, kind: EntryKind.LINE, sender, text, newName: "" }));
+  }
   return appendCommand(keys, producer(node, run), epoch, retention, node, run, args);
 }
 
@@ -32,7 +39,12 @@ async function fresh(t: Test) {
   return redis;
 }
 
-const lines = async (redis: RedisClient) => (await readStream(redis, keys.log)).map((e) => `${e.id} ${e.f.l}`);
+const lines = async (redis: RedisClient) => (await readStream(redis, keys.log)).map((e) => `${e.id} ${e.f.m}`);
+
+t.test("the script's stride and XADD fields follow ENTRY_FIELDS", async (t) => {
+  t.match(STREAM_SCRIPT, `for i = 6, #ARGV, ${1 + VALUES_PER_ENTRY} do`, "per entry: its ref and one value per field");
+  t.match(STREAM_SCRIPT, `'n', ARGV[i], ${ENTRY_FIELDS.map((f, j) => `'${f}', ARGV[i + ${j + 1}]`).join(", ")})`);
+});
 
 t.test("appends number entries contiguously across servers, as ids SEQ-0", { skip }, async (t) => {
   const redis = await fresh(t);
@@ -44,8 +56,17 @@ t.test("appends number entries contiguously across servers, as ids SEQ-0", { ski
   );
   t.same(scriptReply(await raw(redis, append("a", "r1", [3]))), { epoch: "candidate1", seq: 4, third: 1 });
   t.same(await lines(redis), ["1-0 a:1", "2-0 a:2", "3-0 b:1", "4-0 a:3"]);
-  const [first] = await readStream(redis, keys.log);
-  t.same(first!.f, { o: "a", r: "r1", n: "1", t: "1700000000000", k: "line", s: "a-user", w: "", x: "2", l: "a:1" }, "every field");
+  const [first, second] = await readStream(redis, keys.log);
+  t.same(
+    first!.f,
+    { o: "a", r: "r1", n: "1", t: "1700000000001", k: "line", u: "a-user", h: "127.0.0.1", p: "4001", w: "", m: "a:1" },
+    "every field",
+  );
+  t.same(
+    second!.f,
+    { o: "a", r: "r1", n: "2", t: "1700000000002", k: "line", u: "a-user", h: "127.0.0.1", p: "4002", w: "", m: "a:2" },
+    "the second entry of the call: the stride is right",
+  );
   const ttl = (await redis.ok("TTL", producer("a", "r1"))) as number;
   t.ok(ttl > 86000 && ttl <= 86400, "the producer's last ref expires after a day");
   t.equal(asText(await redis.ok("GET", producer("a", "r1"))), "3");

@@ -1,11 +1,16 @@
 // The cluster's pure parts, in-process on Node: RESP, the Redis URL, room
-// keys, backoff, and stream entries both ways.
+// keys, backoff, stream entries both ways (the first release's too), and
+// how another server's entries are worded for this server's clients.
 import t from "tap";
 import { backoffMs } from "../../lib/cluster/link.ts";
 import { asText, encodeCommand, RespError, RespParser, RespProtocolError, type RespValue } from "../../lib/cluster/resp.ts";
 import { describeTarget, parseRedisUrl, RedisUrlError, roomKeys } from "../../lib/cluster/url.ts";
-import { EntryKind, type EntryContent } from "../../lib/chat/entry.ts";
-import { decodeStreamEntry, entryArgs, NODE_NAME, qualifySender, seqOfId, streamEntries } from "../../lib/cluster/stream-entry.ts";
+import { ByteBuilder } from "../../lib/bytes.ts";
+import { ENTRY_KIND_NAMES, EntryKind, type EntryContent } from "../../lib/chat/entry.ts";
+import { MemberName, NODE_NAME } from "../../lib/chat/naming.ts";
+import { decodeStreamEntry, ENTRY_FIELDS, entryArgs, seqOfId, streamEntries, VALUES_PER_ENTRY } from "../../lib/cluster/stream-entry.ts";
+import { EventsCodec } from "../../lib/codecs/events.ts";
+import { LineCodec } from "../../lib/codecs/line.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const latin1 = (b: Uint8Array) => Buffer.from(b).toString("latin1");
@@ -100,60 +105,21 @@ t.test("backoff doubles per failure up to the cap, with bounded jitter", async (
   );
 });
 
-const content = (kind: EntryKind, sender: string, line: string, textStart = 0, newName = ""): EntryContent => ({
+const NONE = new Uint8Array(0);
+const content = (kind: EntryKind, sender: MemberName | null, text: string | Uint8Array = NONE, newName = ""): EntryContent => ({
   time: 1_700_000_000_123,
   kind,
   sender,
-  line: enc(line),
-  textStart,
+  text: typeof text === "string" ? enc(text) : text,
   newName,
-  origin: "",
 });
-const text = (e: EntryContent) => ({ sender: e.sender, line: latin1(e.line), x: e.textStart, rest: latin1(e.line.subarray(e.textStart)) });
-
-t.test("another server's address-named clients carry its node name; nicknames and notices stay", async (t) => {
-  t.same(text(qualifySender(content(EntryKind.LINE, "127.0.0.1:5555", "<127.0.0.1:5555> hi", 17), "n2")), {
-    sender: "127.0.0.1:5555@n2",
-    line: "<127.0.0.1:5555@n2> hi",
-    x: 20,
-    rest: "hi",
-  });
-  t.same(text(qualifySender(content(EntryKind.LINE, "127.0.0.1:5555", "* 127.0.0.1:5555 waves", 17), "n2")), {
-    sender: "127.0.0.1:5555@n2",
-    line: "* 127.0.0.1:5555@n2 waves",
-    x: 20,
-    rest: "waves",
-  });
-  // The text is the sender's: an address in it is not touched.
-  t.same(
-    text(qualifySender(content(EntryKind.LINE, "127.0.0.1:5555", "<127.0.0.1:5555> 127.0.0.1:5555", 17), "n2")).rest,
-    "127.0.0.1:5555",
-  );
-  t.same(text(qualifySender(content(EntryKind.JOIN, "127.0.0.1:5555", "Client (127.0.0.1, 5555) connected"), "n2")), {
-    sender: "127.0.0.1:5555@n2",
-    line: "Client (127.0.0.1, 5555)@n2 connected",
-    x: 0,
-    rest: "Client (127.0.0.1, 5555)@n2 connected",
-  });
-  t.equal(
-    latin1(qualifySender(content(EntryKind.NICK, "[::1]:7", "Client (::1, 7) is now bob", 0, "bob"), "n2").line),
-    "Client (::1, 7)@n2 is now bob",
-    "IPv6: the notice's tuple has no brackets",
-  );
-  t.same(
-    text(qualifySender(content(EntryKind.NICK, "bob", "Client (127.0.0.1, 5555) is now bob", 0, "bob"), "n2")),
-    { sender: "bob", line: "Client (127.0.0.1, 5555)@n2 is now bob", x: 0, rest: "Client (127.0.0.1, 5555)@n2 is now bob" },
-    "a notice naming a client by address, whatever its sender field",
-  );
-  const nick = content(EntryKind.LINE, "bob", "<bob> hi", 6);
-  t.equal(qualifySender(nick, "n2"), nick, "a nickname is unique as it is");
-  const notice = content(EntryKind.NOTICE, "", "Server is shutting down");
-  t.equal(qualifySender(notice, "n2"), notice);
-  const quits = content(EntryKind.LEAVE, "bob", "bob quits");
-  t.equal(qualifySender(quits, "n2"), quits);
-  t.ok(
-    NODE_NAME.test("eu-1.b") && !NODE_NAME.test("") && !NODE_NAME.test("a b") && !NODE_NAME.test("-x") && !NODE_NAME.test("x".repeat(33)),
-  );
+/** An entry as plain data, for comparing. */
+const plain = (e: EntryContent) => ({
+  time: e.time,
+  kind: e.kind,
+  sender: e.sender && { nick: e.sender.nick, host: e.sender.host, port: e.sender.port, node: e.sender.node },
+  text: latin1(e.text),
+  newName: e.newName,
 });
 
 /** An XRANGE-style entry `[id, [field, value...]]` as Redis would send it. */
@@ -162,49 +128,168 @@ const rawEntry = (id: string, fields: Record<string, string | Uint8Array>) => [
   Object.entries(fields).flatMap(([k, v]) => [enc(k), typeof v === "string" ? enc(v) : v]),
 ];
 
-t.test("stream entries decode to log entries, bytes copied and unchanged", async (t) => {
-  const line = Uint8Array.of(0x3c, 0x62, 0x3e, 0x20, 0xff, 0x0d, 0x00); // "<b> " then invalid UTF-8, CR, NUL
-  const [time, kind, sender, newName, x, l] = entryArgs({ ...content(EntryKind.LINE, "b", "", 4), line });
-  const raw = rawEntry("42-0", {
-    o: "n1",
-    r: "ab12",
-    n: "7",
-    t: time as string,
-    k: kind as string,
-    s: sender as string,
-    w: newName as string,
-    x: x as string,
-    l: l as Uint8Array,
-  });
-  const se = decodeStreamEntry(raw)!;
-  t.same({ id: se.id, producer: se.producer, ref: se.ref }, { id: "42-0", producer: "n1/ab12", ref: 7 });
-  const e = se.entry!;
+/** `e` appended by node `node` (run `run`, ref `ref`) as the script writes it: `o r n` then `ENTRY_FIELDS`. */
+function appended(seq: number, e: EntryContent, node: string, run = "ab12", ref = 1) {
+  const values = entryArgs(e);
+  const fields: Record<string, string | Uint8Array> = { o: node, r: run, n: String(ref) };
+  for (const [i, name] of ENTRY_FIELDS.entries()) fields[name] = values[i]!;
+  return rawEntry(`${seq}-0`, fields);
+}
+
+t.test("entryArgs: one value per ENTRY_FIELDS, the script's stride", async (t) => {
+  t.same(ENTRY_FIELDS, ["t", "k", "u", "h", "p", "w", "m"]);
+  t.equal(VALUES_PER_ENTRY, ENTRY_FIELDS.length);
+  const e = content(EntryKind.NICK, new MemberName(null, "::1", 7, "n2"), NONE, "bob");
+  const values = entryArgs(e);
+  t.equal(values.length, VALUES_PER_ENTRY);
+  t.same(values.slice(0, -1), ["1700000000123", "nick", "", "::1", "7", "bob"], "time, kind, nick, host, port, new name");
+  t.equal(values.at(-1), e.text, "the text last, as it is (bytes)");
   t.same(
-    { seq: e.seq, time: e.time, kind: e.kind, sender: e.sender, textStart: e.textStart, newName: e.newName, origin: e.origin },
-    { seq: 42, time: 1_700_000_000_123, kind: EntryKind.LINE, sender: "b", textStart: 4, newName: "", origin: "n1" },
+    entryArgs(content(EntryKind.NOTICE, null, "Server is shutting down")).slice(2, 5),
+    ["", "", "0"],
+    "the server's: no nick, host or port",
   );
-  t.same(Array.from(e.line), Array.from(line));
-  const wire = raw[1]![raw[1]!.length - 1] as Uint8Array;
-  wire[0] = 0;
-  t.equal(e.line[0], 0x3c, "a copy: the reply's buffer is not kept");
+  t.ok(
+    NODE_NAME.test("eu-1.b") && !NODE_NAME.test("") && !NODE_NAME.test("a b") && !NODE_NAME.test("-x") && !NODE_NAME.test("x".repeat(33)),
+  );
+});
 
-  const nick = decodeStreamEntry(
-    rawEntry("3-0", { o: "n1", r: "x", n: "1", t: "5", k: "nick", s: "a", w: "bob", x: "0", l: "a is now bob" }),
-  )!;
-  t.same([nick.entry!.kind, nick.entry!.newName], [EntryKind.NICK, "bob"]);
+t.test("every kind round-trips through the stream: sender's node from the origin, null sender, IPv6, bytes", async (t) => {
+  const address = new MemberName(null, "127.0.0.1", 5555, "n2");
+  const v6 = new MemberName(null, "::1", 7, "n2");
+  const bob = new MemberName("bob", "10.0.0.9", 40_000, "n2");
+  const raw = Uint8Array.of(0xff, 0x0d, 0x00, 0xc3, 0x28); // invalid UTF-8, CR, NUL
+  const sent = [
+    content(EntryKind.LINE, address, "hi"),
+    content(EntryKind.LINE, bob, raw),
+    content(EntryKind.ACTION, v6, "waves"),
+    content(EntryKind.JOIN, address),
+    content(EntryKind.LEAVE, bob, "too slow"),
+    content(EntryKind.LEAVE, v6),
+    content(EntryKind.QUIT, address),
+    content(EntryKind.NICK, v6, NONE, "carol"),
+    content(EntryKind.NOTICE, null, "Server is shutting down"),
+  ];
+  t.same(new Set(sent.map((e) => e.kind)), new Set(ENTRY_KIND_NAMES.map((_, i) => i)), "every kind");
+  for (const [i, e] of sent.entries()) {
+    const se = decodeStreamEntry(appended(i + 1, e, "n2", "run9", 30 + i))!;
+    t.same({ id: se.id, producer: se.producer, ref: se.ref }, { id: `${i + 1}-0`, producer: "n2/run9", ref: 30 + i });
+    t.same(plain(se.entry!), plain(e), `${ENTRY_KIND_NAMES[e.kind]}: back as it was sent`);
+    t.equal(se.entry!.seq, i + 1);
+  }
+  // A sender's node is where the entry came from: a stream entry appended by n3 names n3's member.
+  t.same(plain(decodeStreamEntry(appended(1, content(EntryKind.LINE, address, "hi"), "n3"))!.entry!).sender, {
+    nick: null,
+    host: "127.0.0.1",
+    port: 5555,
+    node: "n3",
+  });
 
-  // Written by hand: an id that is not SEQ-0, no line, or an unknown kind.
-  t.equal(decodeStreamEntry(rawEntry("1700000000000-1", { k: "line", l: "x" }))!.entry, null);
-  t.equal(decodeStreamEntry(rawEntry("5-0", { k: "line" }))!.entry, null);
-  t.equal(decodeStreamEntry(rawEntry("5-0", { k: "shout", l: "x" }))!.entry, null);
-  t.equal(decodeStreamEntry(rawEntry("5-0", { k: "line", l: "x", x: "99" }))!.entry!.textStart, 0, "a text start past the line is 0");
+  const wire = appended(42, content(EntryKind.LINE, bob, raw), "n1");
+  const e = decodeStreamEntry(wire)!.entry!;
+  const m = wire[1]![wire[1]!.length - 1] as Uint8Array;
+  m[0] = 0;
+  t.equal(e.text[0], 0xff, "a copy: the reply's buffer is not kept");
+});
+
+t.test("another server's address-named member, as this server's clients see it; nicknames and notices stay", async (t) => {
+  // The stream carries the sender as data and its node as the origin; each server's codecs word it for their readers.
+  const line = new LineCodec("n1");
+  const events = new EventsCodec("n1");
+  const fromN2 = (e: EntryContent) => decodeStreamEntry(appended(5, e, "n2"))!.entry!;
+  const said = (e: EntryContent) => {
+    const out = new ByteBuilder();
+    line.entry(out, fromN2(e), null, false);
+    return latin1(out.take());
+  };
+  const event = (e: EntryContent) => {
+    const out = new ByteBuilder();
+    events.entry(out, fromN2(e), "ep:5", false);
+    return JSON.parse(new TextDecoder().decode(out.take()));
+  };
+  const address = new MemberName(null, "127.0.0.1", 5555, "n1");
+  t.equal(said(content(EntryKind.LINE, address, "hi")), "<127.0.0.1:5555@n2> hi\n");
+  t.equal(said(content(EntryKind.ACTION, address, "waves")), "* 127.0.0.1:5555@n2 waves\n");
+  t.equal(
+    said(content(EntryKind.LINE, address, "127.0.0.1:5555")),
+    "<127.0.0.1:5555@n2> 127.0.0.1:5555\n",
+    "the text is the sender's: not touched",
+  );
+  t.equal(said(content(EntryKind.JOIN, address)), "Client (127.0.0.1, 5555)@n2 connected\n");
+  t.equal(
+    said(content(EntryKind.NICK, new MemberName(null, "::1", 7, ""), NONE, "bob")),
+    "Client (::1, 7)@n2 is now bob\n",
+    "IPv6: the notice's tuple has no brackets",
+  );
+  t.equal(said(content(EntryKind.LINE, new MemberName("bob", "127.0.0.1", 5555, ""), "hi")), "<bob> hi\n", "a nickname is unique as it is");
+  t.equal(said(content(EntryKind.QUIT, new MemberName("bob", "127.0.0.1", 5555, ""))), "bob quits\n");
+  t.equal(said(content(EntryKind.NOTICE, null, "Server is shutting down")), "Server is shutting down\n");
+  t.same([event(content(EntryKind.LINE, address, "hi")).s, event(content(EntryKind.LINE, address, "hi")).o], ["127.0.0.1:5555@n2", "n2"]);
+  t.equal(event(content(EntryKind.JOIN, address)).x, "Client (127.0.0.1, 5555)@n2 connected");
+  t.equal(event(content(EntryKind.LINE, new MemberName("bob", "127.0.0.1", 5555, ""), "hi")).s, "bob");
+  // This server's own entries, back from the stream: its TCP clients see them as they are.
+  const own = decodeStreamEntry(appended(6, content(EntryKind.LINE, address, "hi"), "n1"))!.entry!;
+  const out = new ByteBuilder();
+  line.entry(out, own, null, false);
+  t.equal(latin1(out.take()), "<127.0.0.1:5555> hi\n");
+});
+
+t.test("stream entries of the first release (the TCP line in `l`) are read back as data", async (t) => {
+  const legacy = (seq: number, fields: Record<string, string | Uint8Array>) =>
+    decodeStreamEntry(rawEntry(`${seq}-0`, { o: "n2", r: "old", n: "3", t: "1700000000123", w: "", ...fields }))!;
+  const bytes = Uint8Array.of(0x3c, 0x62, 0x3e, 0x20, 0xff, 0x0d, 0x00); // "<b> " then invalid UTF-8, CR, NUL
+  const msg = legacy(42, { k: "line", s: "b", x: "4", l: bytes });
+  t.same({ id: msg.id, producer: msg.producer, ref: msg.ref }, { id: "42-0", producer: "n2/old", ref: 3 });
+  t.same(msg.entry!.seq, 42);
+  t.same(
+    plain(msg.entry!),
+    plain(content(EntryKind.LINE, new MemberName("b", "", 0, "n2"), bytes.subarray(4))),
+    "a message: its text after the prefix",
+  );
+  bytes[4] = 0; // the reply's buffer, reused
+  t.equal(msg.entry!.text[0], 0xff, "a copy: the reply's buffer is not kept");
+  const qualified = legacy(1, { k: "line", s: "127.0.0.1:5555@n2", x: "20", l: "<127.0.0.1:5555@n2> hi" });
+  t.same(
+    plain(qualified.entry!),
+    plain(content(EntryKind.LINE, new MemberName(null, "127.0.0.1", 5555, "n2"), "hi")),
+    "an address with @NODE",
+  );
+  const action = legacy(2, { k: "line", s: "[::1]:7@n2", x: "13", l: "* [::1]:7@n2 waves" });
+  t.same(plain(action.entry!), plain(content(EntryKind.ACTION, new MemberName(null, "::1", 7, "n2"), "waves")), "`* ` was a /me; IPv6");
+  const quits = legacy(3, { k: "leave", s: "bob", x: "0", l: "bob quits" });
+  t.same(plain(quits.entry!), plain(content(EntryKind.QUIT, new MemberName("bob", "", 0, "n2"))), "`quits` was a quit");
+  const offline = legacy(4, { k: "leave", s: "127.0.0.1:5555@n2", x: "0", l: "Client (127.0.0.1, 5555)@n2 is offline (too slow)" });
+  t.same(
+    plain(offline.entry!),
+    plain(content(EntryKind.LEAVE, new MemberName(null, "127.0.0.1", 5555, "n2"), "too slow")),
+    "a leave's reason",
+  );
+  const nick = legacy(5, { k: "nick", s: "127.0.0.1:5555@n2", w: "bob", x: "0", l: "Client (127.0.0.1, 5555)@n2 is now bob" });
+  t.same(plain(nick.entry!), plain(content(EntryKind.NICK, new MemberName(null, "127.0.0.1", 5555, "n2"), NONE, "bob")));
+  const join = legacy(6, { k: "join", s: "127.0.0.1:5555@n2", x: "0", l: "Client (127.0.0.1, 5555)@n2 connected" });
+  t.same(plain(join.entry!), plain(content(EntryKind.JOIN, new MemberName(null, "127.0.0.1", 5555, "n2"))));
+  const notice = legacy(7, { k: "notice", s: "", x: "0", l: "Server is shutting down" });
+  t.same(plain(notice.entry!), plain(content(EntryKind.NOTICE, null, "Server is shutting down")), "the server's: no sender");
+  t.equal(latin1(legacy(8, { k: "line", s: "b", l: "x", x: "99" }).entry!.text), "x", "a text start past the line is 0");
+  t.equal(legacy(9, { k: "shout", s: "b", x: "0", l: "x" }).entry, null, "a kind that release never wrote");
+});
+
+t.test("stream entries written by hand are not ours", async (t) => {
+  const ok = { t: "5", k: "line", u: "bob", h: "127.0.0.1", p: "1", w: "", m: "x" };
+  t.ok(decodeStreamEntry(rawEntry("5-0", ok))!.entry, "all fields: an entry");
+  t.equal(decodeStreamEntry(rawEntry("1700000000000-1", ok))!.entry, null, "an id that is not SEQ-0");
+  const { m: _, ...noText } = ok;
+  t.equal(decodeStreamEntry(rawEntry("5-0", noText))!.entry, null, "no text field");
+  t.equal(decodeStreamEntry(rawEntry("5-0", { ...ok, k: "shout" }))!.entry, null, "an unknown kind");
+  t.equal(decodeStreamEntry(rawEntry("5-0", { k: "line", l: "x" }))!.entry!.kind, EntryKind.LINE, "a bare legacy line");
   t.equal(decodeStreamEntry(enc("nope") as unknown as never), null);
+  t.same(decodeStreamEntry(rawEntry("5-0", ok))!.producer, "", "no origin or run: producer unknown");
 
   t.same([seqOfId("1-0"), seqOfId("123456-0"), seqOfId("1-1"), seqOfId("x")], [1, 123456, null, null]);
 });
 
 t.test("XREAD and XRANGE replies give their entries; a timed-out XREAD gives none", async (t) => {
-  const e = rawEntry("1-0", { k: "line", l: "x" });
+  const e = rawEntry("1-0", { k: "line", m: "x" });
   t.same(streamEntries(null, true), []);
   t.same(streamEntries([[enc("key"), [e]]], true), [e]);
   t.same(streamEntries([e], false), [e]);

@@ -1,5 +1,6 @@
 // End to end: `bun bin/server.ts --history-db FILE`. A restart (SIGTERM, or
-// SIGKILL) keeps the room's history with the same ids; every file the
+// SIGKILL) keeps the room's history with the same ids; a file of the first
+// release is migrated and answers `/history` as that release did; every file the
 // server cannot use stops it at start with one line and exit code 1 (a
 // second server on the same file among them); a disk that fills up is
 // logged and chat goes on. The store itself: spec/server/history-sqlite.test.ts.
@@ -89,6 +90,37 @@ t.test("a restarted server has its history: same ids, same epoch, numbering goes
     "the first new entry is the next id",
   );
   c.end();
+});
+
+t.test("a first release's file (schema 1) is migrated at start: /history answers as that release did, ids unchanged", async (t) => {
+  const file = path.join(tempDir(t), "room.db");
+  copyFileSync(path.join(root, "spec/fixtures/history-v1.db"), file);
+  // The previous release's `/history 50` answer on that file (latin1, as LineClient decodes: bytes as they are).
+  const answer = readFileSync(path.join(root, "spec/fixtures/history-v1.answer.txt")).toString("latin1").split("\n").slice(0, -1);
+  const server = await startServer(["--history-db", file]);
+  t.teardown(() => server.stop());
+  t.match(server.output(), `History: ${file} migrated from schema 1 to 2 (21 entries kept)\n`, "the migration is logged");
+  t.same(loadedLine(server.output()), { count: 21, last: "mxdzsd98znmd:21" });
+  const c = await LineClient.connect(server.port);
+  await c.joined();
+  const lines = (await ask(c, "/history 50")).split("\n");
+  t.same(lines.slice(0, 21), answer, "the old entries first, worded byte for byte as before, same ids and times");
+  t.match(
+    lines[21],
+    new RegExp(`^\\[history mxdzsd98znmd:22 \\S+\\] Client \\(127\\.0\\.0\\.1, ${c.port}\\) connected$`),
+    "then the new entries, numbered on",
+  );
+  t.same(lines.slice(22), ["[history end] 22 entries, last mxdzsd98znmd:22", ""]);
+  c.end();
+  t.same(await stopWith(server, "SIGTERM"), { code: 0, signal: null });
+
+  const again = await startServer(["--history-db", file]);
+  t.teardown(() => again.stop());
+  t.notMatch(again.output(), "migrated", "a second start does not migrate again");
+  const d = await LineClient.connect(again.port);
+  await d.joined();
+  t.same((await ask(d, "/history 50")).split("\n").slice(0, 21), answer, "the same answer after a restart");
+  d.end();
 });
 
 t.test("entries survive the server being killed (SIGKILL): committed every tick", async (t) => {
@@ -278,7 +310,7 @@ t.test("files the server cannot use: one line on stderr, exit code 1, before it 
     `import { Database } from "bun:sqlite"; new Database(${JSON.stringify(newer)}).run("PRAGMA user_version = 9");`,
   ]);
   t.equal(bump.code, 0, bump.stderr);
-  await refused(t, newer, "its schema is version 9, newer than this server knows (1)");
+  await refused(t, newer, "its schema is version 9, newer than this server knows (2)");
 
   const other = path.join(dir, "other.db");
   const create = await runBun([

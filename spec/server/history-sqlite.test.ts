@@ -1,17 +1,22 @@
-// The room's log in SQLite (lib/server/history-sqlite.ts), driven in a Bun
-// child (bun:sqlite needs Bun; tap runs on Node): round trip, retention by
-// count and by age, epochs, a really full "disk" (SQLite's page limit on
-// the store's connection), and the files it refuses. Through the server
-// program: spec/e2e/history-db.test.ts.
+// The rooms' logs in SQLite (lib/server/history-sqlite.ts), driven in a Bun
+// child (bun:sqlite needs Bun; tap runs on Node): round trip, rooms kept
+// apart, retention by count and by age, epochs, a really full "disk"
+// (SQLite's page limit on the store's connection), the files it refuses,
+// and the migration of a first-release file (spec/fixtures/history-v1.db).
+// Through the server program: spec/e2e/history-db.test.ts.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import t, { type Test } from "tap";
+import { ByteBuilder } from "../../lib/bytes.ts";
+import { EntryKind, type LogEntry } from "../../lib/chat/entry.ts";
+import { MemberName } from "../../lib/chat/naming.ts";
 import { parseDuration } from "../../lib/cli/duration.ts";
+import { LineCodec } from "../../lib/codecs/line.ts";
 import { bunPath, root } from "../support/bun.ts";
-import type { EntryJson } from "../support/history-store-host.ts";
+import type { EntryJson, SenderJson } from "../support/history-store-host.ts";
 
 /** A reply of the host: what the op returned, and the store's counters and new log lines. */
 interface Reply {
@@ -74,8 +79,24 @@ function host(t: Test): StoreHost {
   return h;
 }
 
+/** `text`'s UTF-8 bytes as the host carries them (latin1: one character per byte). */
+const bytes = (text: string) => Buffer.from(text, "utf8").toString("latin1");
+const bob: SenderJson = { nick: "bob", host: "127.0.0.1", port: 5555, node: "" };
+const address = (port: number, host = "127.0.0.1", node = ""): SenderJson => ({ nick: null, host, port, node });
+
 function entry(seq: number, text: string, fields: Partial<EntryJson> = {}): EntryJson {
-  return { seq, time: T0 + seq, kind: 0, sender: "bob", line: `<bob> ${text}`, textStart: 6, newName: "", origin: "", ...fields };
+  return { seq, time: T0 + seq, kind: EntryKind.LINE, sender: bob, text: bytes(text), newName: "", ...fields };
+}
+
+/** An entry from the host as the server has it. */
+function logEntry(e: EntryJson): LogEntry {
+  const s = e.sender;
+  return {
+    ...e,
+    kind: e.kind as EntryKind,
+    sender: s && new MemberName(s.nick, s.host, s.port, s.node),
+    text: new Uint8Array(Buffer.from(e.text, "latin1")),
+  };
 }
 
 /** Entries from..to (inclusive), in ticks of `perTick`. */
@@ -100,15 +121,20 @@ t.test("a new file: no epoch; entries come back byte for byte, same ids, after c
   t.same([fresh.epoch, fresh.entries, fresh.lastSeq], [null, [], 0], "a new database has no epoch yet");
   await a.do(t, { op: "setEpoch", epoch: "abc123" });
   const saved = [
-    entry(1, "", { kind: 1, sender: "127.0.0.1:5001", line: "Client (127.0.0.1, 5001) connected", textStart: 0 }),
+    entry(1, "", { kind: EntryKind.JOIN, sender: address(5001) }),
     entry(2, "héllo — ünïcode ✓"),
-    entry(3, "", { kind: 3, sender: "127.0.0.1:5001", line: "127.0.0.1:5001 is now known as bob", textStart: 0, newName: "bob" }),
-    entry(4, "", { kind: 4, sender: "", line: "Server shutting down", textStart: 0, origin: "node-a" }),
+    entry(3, "", { kind: EntryKind.NICK, sender: address(5001), newName: "bob" }),
+    entry(4, "waves", { kind: EntryKind.ACTION, sender: { nick: "carol", host: "::1", port: 7, node: "node-a" } }),
+    entry(5, "", { kind: EntryKind.QUIT, sender: address(7, "::1", "node-a") }),
+    entry(6, "too slow", { kind: EntryKind.LEAVE }),
+    entry(7, "", { kind: EntryKind.LEAVE, sender: address(5002) }),
+    entry(8, "", { kind: EntryKind.LINE, text: "\xff\xfe\r\0 raw" }),
+    entry(9, "Server is shutting down", { kind: EntryKind.NOTICE, sender: null }),
   ];
   await a.do(t, { op: "save", entries: saved.slice(0, 1) });
   await a.do(t, { op: "save", entries: saved.slice(1) });
   const pragmas = await a.do(t, { op: "sql", sql: "SELECT * FROM pragma_journal_mode, pragma_synchronous, pragma_user_version" });
-  t.same(pragmas.rows, [{ journal_mode: "wal", synchronous: 1, user_version: 1 }], "WAL, synchronous=NORMAL (1), schema version 1");
+  t.same(pragmas.rows, [{ journal_mode: "wal", synchronous: 1, user_version: 2 }], "WAL, synchronous=NORMAL (1), schema version 2");
   const lockingMode = await a.do(t, { op: "sql", sql: "PRAGMA locking_mode" });
   t.same(lockingMode.rows, [{ locking_mode: "exclusive" }]);
   await a.do(t, { op: "close" });
@@ -118,11 +144,59 @@ t.test("a new file: no epoch; entries come back byte for byte, same ids, after c
   await b.do(t, { op: "open", file });
   const loaded = await b.do(t, { op: "load", capacity: 100 });
   t.equal(loaded.epoch, "abc123", "the epoch is kept");
-  t.same(loaded.entries, saved, "every field, the line's bytes exactly (only the view, not the buffer around it)");
-  t.equal(loaded.lastSeq, 4);
+  t.same(
+    loaded.entries,
+    saved,
+    "every kind, every field: senders (null, IPv6, a node), the texts' bytes exactly (only the view, not the buffer around it)",
+  );
+  t.equal(loaded.lastSeq, 9);
   const fewer = await b.do(t, { op: "load", capacity: 2 });
-  t.same(seqs(fewer.entries), [3, 4], "load(N) gives the newest N, oldest first");
+  t.same(seqs(fewer.entries), [8, 9], "load(N) gives the newest N, oldest first");
   t.same([fresh.failures, loaded.failures, loaded.log], [0, 0, []], "no failure, nothing logged");
+});
+
+t.test("rooms in one file are kept apart: epochs, entries, ids, retention, a new epoch", async (t) => {
+  const file = path.join(tempDir(t), "h.db");
+  const a = host(t);
+  await a.do(t, { op: "open", file });
+  await a.do(t, { op: "load", room: "chat", capacity: 100 });
+  const none = await a.do(t, { op: "load", room: "rust", capacity: 100 });
+  t.same([none.epoch, none.entries, none.lastSeq], [null, [], 0], "a room never written has no epoch");
+  await a.do(t, { op: "setEpoch", room: "chat", epoch: "chat1" });
+  await a.do(t, { op: "setEpoch", room: "rust", epoch: "rust1" });
+  // The same ids in both rooms, in interleaved ticks.
+  for (const [from, to] of [
+    [1, 3],
+    [4, 6],
+  ]) {
+    await a.do(t, { op: "save", room: "chat", entries: range(from!, to!).map((s) => entry(s, `chat ${s}`)) });
+    await a.do(t, { op: "save", room: "rust", entries: range(from!, to! + 1).map((s) => entry(s, `rust ${s}`)) });
+  }
+  await a.do(t, { op: "close" });
+  await a.end();
+
+  const b = host(t);
+  await b.do(t, { op: "open", file });
+  const chat = await b.do(t, { op: "load", room: "chat", capacity: 100 });
+  const rust = await b.do(t, { op: "load", room: "rust", capacity: 100 });
+  t.same([chat.epoch, chat.lastSeq, chat.entries.map((e: EntryJson) => e.text)], ["chat1", 6, range(1, 6).map((s) => `chat ${s}`)]);
+  t.same([rust.epoch, rust.lastSeq, rust.entries.map((e: EntryJson) => e.text)], ["rust1", 7, range(1, 7).map((s) => `rust ${s}`)]);
+  // Retention by count trims each room's own rows.
+  await b.do(t, { op: "load", room: "chat", capacity: 10 });
+  for (const tick of ticks(7, 400, 7)) await b.do(t, { op: "save", room: "chat", entries: tick });
+  const left = await b.do(t, { op: "sql", sql: "SELECT room, count(*) AS n, min(seq) AS lo FROM entries GROUP BY room ORDER BY room" });
+  t.ok(left.rows[0].room === "chat" && left.rows[0].lo > 1, "the busy room's old rows are trimmed");
+  t.same(left.rows[1], { room: "rust", n: 7, lo: 1 }, "the other room's rows are untouched");
+  // A new epoch drops that room's entries only.
+  await b.do(t, { op: "setEpoch", room: "rust", epoch: "rust2" });
+  const rust2 = await b.do(t, { op: "load", room: "rust", capacity: 100 });
+  t.same([rust2.epoch, rust2.entries, rust2.lastSeq], ["rust2", [], 0]);
+  const chatAfter = await b.do(t, { op: "load", room: "chat", capacity: 10 });
+  t.same(
+    [chatAfter.epoch, chatAfter.lastSeq, seqs(chatAfter.entries)],
+    ["chat1", 400, range(391, 400)],
+    "the other room's epoch and entries stay",
+  );
 });
 
 t.test("retention by count: rows beyond the capacity are trimmed in steps, not per tick", async (t) => {
@@ -231,8 +305,8 @@ t.test("disk full (SQLite's page limit, for real): counted, logged once per epis
   const loaded = await a.do(t, { op: "load", capacity: 10 });
   t.same(seqs(loaded.entries), range(16, 25), "what waited was written: the newest 10, consecutive");
   t.same(
-    loaded.entries.map((e: EntryJson) => e.line),
-    range(16, 25).map(() => "<bob> small"),
+    loaded.entries.map((e: EntryJson) => e.text),
+    range(16, 25).map(() => "small"),
     "byte for byte, though the server's buffers were reused meanwhile",
   );
   await a.do(t, { op: "clock", ms: T0 + 3000 });
@@ -269,7 +343,7 @@ t.test("files it refuses, each with one line", async (t) => {
   await h.do(t, { op: "load", capacity: 10 });
   await h.do(t, { op: "sql", sql: "PRAGMA user_version = 7" });
   await h.do(t, { op: "close" });
-  await refuse(t, newer, /: its schema is version 7, newer than this server knows \(1\)$/, "a newer schema");
+  await refuse(t, newer, /: its schema is version 7, newer than this server knows \(2\)$/, "a newer schema");
 
   // Someone else's SQLite file.
   const other = path.join(dir, "other.db");
@@ -279,6 +353,138 @@ t.test("files it refuses, each with one line", async (t) => {
   await o.do(t, { op: "sql", sql: "PRAGMA application_id = 42" });
   await o.do(t, { op: "close" });
   await refuse(t, other, /: it is another program's SQLite database$/, "another program's database");
+});
+
+const FIXTURE = path.join(root, "spec/fixtures/history-v1.db");
+/** The previous release's `/history 50` answer on the fixture, line by line (latin1: bytes as they are). */
+const FIXTURE_ANSWER = readFileSync(path.join(root, "spec/fixtures/history-v1.answer.txt")).toString("latin1").split("\n").slice(0, -1);
+
+/** A copy of the schema-1 fixture in a temporary directory (the fixture itself is never opened). */
+function fixtureCopy(t: Test): string {
+  const file = path.join(tempDir(t), "v1.db");
+  copyFileSync(FIXTURE, file);
+  return file;
+}
+
+const alice = (): SenderJson => ({ nick: "alice", host: "", port: 0, node: "" });
+const nick = (name: string): SenderJson => ({ nick: name, host: "", port: 0, node: "" });
+/** What the first release wrote into the fixture, as data: [kind, sender, text, new name] for SEQ 1, 2, 3... */
+const FIXTURE_ENTRIES: [EntryKind, SenderJson | null, string, string][] = [
+  [EntryKind.JOIN, address(54278), "", ""],
+  [EntryKind.JOIN, address(54286), "", ""],
+  [EntryKind.LINE, address(54278), "hello from an address", ""],
+  [EntryKind.NICK, address(54278), "", "alice"],
+  [EntryKind.LINE, alice(), bytes("café — unicode line"), ""],
+  [EntryKind.ACTION, alice(), "waves", ""],
+  [EntryKind.ACTION, address(54286), "waves by address", ""],
+  [EntryKind.LINE, address(54286), "/slash text", ""],
+  [EntryKind.NICK, address(54286), "", "bob"],
+  [EntryKind.LINE, nick("bob"), "bytes \xff\xfe raw", ""],
+  [EntryKind.JOIN, address(54294), "", ""],
+  [EntryKind.QUIT, address(54294), "", ""],
+  [EntryKind.JOIN, address(54298), "", ""],
+  [EntryKind.LEAVE, address(54298), "", ""],
+  [EntryKind.JOIN, address(54304), "", ""],
+  [EntryKind.NICK, address(54304), "", "carol"],
+  [EntryKind.QUIT, nick("carol"), "", ""],
+  [EntryKind.LINE, alice(), "last words", ""],
+  [EntryKind.NOTICE, null, "Server is shutting down", ""],
+  [EntryKind.LEAVE, alice(), "server shutting down", ""],
+  [EntryKind.LEAVE, nick("bob"), "server shutting down", ""],
+];
+
+t.test("a first-release file (schema 1) is migrated in place: every entry, same ids and epoch, the same words", async (t) => {
+  const file = fixtureCopy(t);
+  const h = host(t);
+  const before = await h.do(t, { op: "inspect", file, sql: "SELECT seq, time FROM entries ORDER BY seq" });
+  const epochBefore = await h.do(t, { op: "inspect", file, sql: "SELECT value FROM meta WHERE key = 'epoch'" });
+  const version = await h.do(t, { op: "inspect", file, sql: "PRAGMA user_version" });
+  t.same([version.rows, before.rows.length], [[{ user_version: 1 }], 21], "the fixture: schema 1, 21 entries");
+  await h.do(t, { op: "open", file });
+  const loaded = await h.do(t, { op: "load", room: "chat", capacity: 50 });
+  t.same(loaded.log, [`History: ${file} migrated from schema 1 to 2 (21 entries kept)`], "the migration is logged, once");
+  t.equal(loaded.epoch, epochBefore.rows[0].value, "the epoch kept");
+  t.equal(loaded.epoch, "mxdzsd98znmd");
+  t.equal(loaded.lastSeq, 21);
+  t.same(
+    loaded.entries.map((e: EntryJson) => [e.seq, e.time]),
+    before.rows.map((r: { seq: number; time: number }) => [r.seq, r.time]),
+    "every entry, ids and times unchanged",
+  );
+  t.same(
+    loaded.entries.map((e: EntryJson) => [e.kind, e.sender, e.text, e.newName]),
+    FIXTURE_ENTRIES,
+    "kinds (a `* ` line an action, `quits` a quit), senders, texts and new names as data",
+  );
+  const codec = new LineCodec("");
+  const answer = Buffer.from(
+    codec.history({
+      epoch: loaded.epoch,
+      entries: loaded.entries.map(logEntry),
+      missed: 0,
+      reset: false,
+      since: null,
+      last: `${loaded.epoch}:21`,
+    }),
+  )
+    .toString("latin1")
+    .split("\n");
+  t.same(answer.slice(0, 21), FIXTURE_ANSWER, "worded by the line codec: the previous release's /history answer, byte for byte");
+  t.same(answer.slice(21), ["[history end] 21 entries, last mxdzsd98znmd:21", ""]);
+  for (const [i, e] of loaded.entries.entries()) {
+    const out = new ByteBuilder();
+    codec.entry(out, logEntry(e), `${loaded.epoch}:${e.seq}`, true);
+    if (Buffer.from(out.take()).toString("latin1") !== `${FIXTURE_ANSWER[i]}\n`) t.fail(`entry ${e.seq} worded differently`);
+  }
+  const schema = await h.do(t, {
+    op: "sql",
+    sql: "SELECT (SELECT user_version FROM pragma_user_version) AS v, (SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)) AS tables, (SELECT count(*) FROM meta WHERE key = 'epoch') AS oldEpoch",
+  });
+  t.same(schema.rows, [{ v: 2, tables: "entries,meta,rooms", oldEpoch: 0 }], "schema 2: the epoch moved to the rooms table");
+  const other = await h.do(t, { op: "load", room: "rust", capacity: 50 });
+  t.same([other.epoch, other.entries], [null, []], "the entries went to the default room only");
+  await h.do(t, { op: "save", room: "chat", entries: [entry(22, "after the migration")] });
+  await h.do(t, { op: "close" });
+  await h.end();
+
+  const again = host(t);
+  await again.do(t, { op: "open", file });
+  const reloaded = await again.do(t, { op: "load", room: "chat", capacity: 50 });
+  t.same(reloaded.log, [], "a second open does not migrate again");
+  t.same(reloaded.entries.slice(0, 21), loaded.entries, "the migrated entries as they were");
+  t.same([reloaded.epoch, reloaded.lastSeq, reloaded.entries[21].text], ["mxdzsd98znmd", 22, "after the migration"], "numbering went on");
+});
+
+t.test("the migration goes into the server's default room", async (t) => {
+  const file = fixtureCopy(t);
+  const h = host(t);
+  await h.do(t, { op: "open", file, options: { defaultRoom: "lobby" } });
+  const lobby = await h.do(t, { op: "load", room: "lobby", capacity: 50 });
+  t.same([lobby.epoch, lobby.entries.length, lobby.lastSeq], ["mxdzsd98znmd", 21, 21]);
+  const chat = await h.do(t, { op: "load", room: "chat", capacity: 50 });
+  t.same([chat.epoch, chat.entries], [null, []]);
+});
+
+t.test("a migration that fails (no room in the file for the new tables) leaves the schema-1 file as it was", async (t) => {
+  const file = fixtureCopy(t);
+  const h = host(t);
+  // SQLite keeps the page limit at least the file's size: not one page more than the fixture has.
+  await h.do(t, { op: "open", file, options: { maxPages: 1 } });
+  const r = await h.send({ op: "load", room: "chat", capacity: 50 });
+  t.equal(r.error?.name, "HistoryStoreError");
+  t.match(r.error?.message, /^cannot use history database .*v1\.db: database or disk is full \(SQLITE_FULL\)$/, "one line, the reason");
+  t.same(r.log, [], "no migration logged");
+  await h.end();
+  const left = await host(t).do(t, {
+    op: "inspect",
+    file,
+    sql: "SELECT (SELECT user_version FROM pragma_user_version) AS v, (SELECT group_concat(name) FROM (SELECT name FROM sqlite_schema ORDER BY name)) AS tables, (SELECT count(*) FROM entries) AS n, (SELECT value FROM meta WHERE key = 'epoch') AS epoch",
+  });
+  t.same(left.rows, [{ v: 1, tables: "entries,meta", n: 21, epoch: "mxdzsd98znmd" }], "still schema 1, every entry, the epoch");
+  const retry = host(t);
+  await retry.do(t, { op: "open", file });
+  const loaded = await retry.do(t, { op: "load", room: "chat", capacity: 50 });
+  t.same([loaded.log.length, loaded.entries.length, loaded.epoch], [1, 21, "mxdzsd98znmd"], "with room to grow, it migrates");
 });
 
 t.test("a second process on the same file is refused while the first holds it, and may take it once it is closed", async (t) => {

@@ -2,19 +2,19 @@
 // its counters, and ids.
 import t from "tap";
 import { EntryKind, type EntryContent, formatId, newEpoch, parseId } from "../../lib/chat/entry.ts";
+import { MemberName } from "../../lib/chat/naming.ts";
 import { RoomLog } from "../../lib/server/history.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
+const bob = new MemberName("bob", "127.0.0.1", 5555, "");
 const content = (text: string): EntryContent => ({
   time: 1_764_072_000_000,
   kind: EntryKind.LINE,
-  sender: "bob",
-  line: enc(`<bob> ${text}`),
-  textStart: 6,
+  sender: bob,
+  text: enc(text),
   newName: "",
-  origin: "",
 });
-const texts = (entries: { line: Uint8Array }[]) => entries.map((e) => new TextDecoder().decode(e.line.subarray(6)));
+const texts = (entries: { text: Uint8Array }[]) => entries.map((e) => new TextDecoder().decode(e.text));
 
 t.test("append numbers 1, 2, 3...; the ring keeps the newest `capacity`, oldest first, growing as it fills", async (t) => {
   const log = new RoomLog(2000, "ep");
@@ -25,6 +25,31 @@ t.test("append numbers 1, 2, 3...; the ring keeps the newest `capacity`, oldest 
   t.same(texts(log.latest(3)), ["m2498", "m2499", "m2500"]);
   t.same(texts(log.latest(5000)).slice(0, 2), ["m501", "m502"], "asking for more gives what is kept");
   t.equal(log.lastId, "ep:2500");
+});
+
+t.test("an entry is data: kind, sender, new name and time kept as given, the text copied into the log", async (t) => {
+  const log = new RoomLog(10, "ep");
+  const said = enc("hi");
+  const e = log.append({ ...content(""), text: said });
+  said[0] = 0x23; // the caller's buffer (a socket's chunk) is reused
+  t.same(texts([e]), ["hi"], "a copy: the caller's bytes may be reused");
+  t.equal(e.sender, bob, "the same MemberName: a codec's prefix kept for it stays valid");
+  const rob = bob.renamed("rob");
+  const nick = log.append({ time: 5, kind: EntryKind.NICK, sender: bob, text: new Uint8Array(0), newName: "rob" });
+  t.same([nick.seq, nick.time, nick.kind, nick.newName, nick.text.length], [2, 5, EntryKind.NICK, "rob", 0]);
+  const notice = log.append({ time: 6, kind: EntryKind.NOTICE, sender: null, text: enc("Server is shutting down"), newName: "" });
+  t.equal(notice.sender, null, "the server's own: no sender");
+  log.insert({ seq: 4, time: 7, kind: EntryKind.ACTION, sender: rob, text: enc("waves"), newName: "" });
+  t.same(
+    log.latest(10).map((x) => [x.seq, x.kind, x.sender?.shown(false) ?? null]),
+    [
+      [1, EntryKind.LINE, "bob"],
+      [2, EntryKind.NICK, "bob"],
+      [3, EntryKind.NOTICE, null],
+      [4, EntryKind.ACTION, "rob"],
+    ],
+  );
+  t.same(texts(log.latest(10)), ["hi", "", "Server is shutting down", "waves"]);
 });
 
 t.test("since: complete when the oldest kept is at most the id + 1, a quiet client included; counted", async (t) => {
@@ -98,11 +123,10 @@ t.test("ids: EPOCH:SEQ, parsed strictly; new epochs differ", async (t) => {
   t.ok(parseId(formatId(newEpoch(), 1)), "a new epoch makes a valid id");
 });
 
-/** A line of `size` bytes that says which entry it is, so that reused bytes show. */
+/** A text of `size` bytes that says which entry it is, so that reused bytes show. */
 function sized(n: number, size: number): EntryContent {
-  const tag = `<bob> ${n}:`;
-  const line = enc(tag + String.fromCharCode(97 + (n % 26)).repeat(Math.max(0, size - tag.length)));
-  return { ...content(""), line };
+  const tag = `${n}:`;
+  return { ...content(""), text: enc(tag + String.fromCharCode(97 + (n % 26)).repeat(Math.max(0, size - tag.length))) };
 }
 
 /** Deterministic pseudo-random numbers (an LCG), so a failure can be replayed. */
@@ -124,7 +148,7 @@ t.test("the byte ring: grows from small only as needed, keeps lines intact, and 
     const random = lcg(seed);
     const log = new RoomLog(capacity, "ep", maxBytes);
     const model: string[] = [];
-    const decode = (e: { line: Uint8Array }) => new TextDecoder().decode(e.line);
+    const decode = (e: { text: Uint8Array }) => new TextDecoder().decode(e.text);
     let wrong = 0;
     for (let tick = 0; tick < 300; tick++) {
       const said: string[] = [];
@@ -141,7 +165,7 @@ t.test("the byte ring: grows from small only as needed, keeps lines intact, and 
       const kept = log.latest(log.size).map(decode);
       if (kept.join("\n") !== model.slice(model.length - kept.length).join("\n")) wrong++;
     }
-    const keptBytes = log.latest(log.size).reduce((sum, e) => sum + e.line.length, 0);
+    const keptBytes = log.latest(log.size).reduce((sum, e) => sum + e.text.length, 0);
     t.equal(wrong, 0, `seed ${seed}: every tick's entries and every kept line intact`);
     t.ok(log.size <= capacity && keptBytes <= maxBytes, `seed ${seed}: within both bounds (${log.size} entries, ${keptBytes} bytes)`);
     t.ok(log.bytesAllocated <= maxBytes, `seed ${seed}: ${log.bytesAllocated} bytes allocated`);
@@ -164,7 +188,7 @@ t.test("the byte ring starts small; a room of short lines never needs the larges
   }
   t.equal(big.bytesAllocated, 1024 * 1024, "long lines: the ring grows to its largest size");
   t.ok(big.size < 1000 && big.size >= 200, `and the byte bound keeps the newest that fit (${big.size} of 4000 bytes)`);
-  t.same(new TextDecoder().decode(big.latest(1)[0]!.line).split(":")[0], "<bob> 2000", "the newest is kept");
+  t.same(new TextDecoder().decode(big.latest(1)[0]!.text).split(":")[0], "2000", "the newest is kept");
 });
 
 t.test("maxAgeMs: entries past the age go as new ones come and when the log is read; a resume counts them as missed", async (t) => {

@@ -134,7 +134,7 @@ export class Traffic {
     const stream = await readStream(redis, streamKey);
     for (const [i, e] of stream.entries()) {
       if (e.f.k !== "line") continue;
-      const text = e.f.l!.slice(Number(e.f.x));
+      const text = e.f.m!;
       if (order.has(text)) problems.push(`the stream holds "${text}" twice`);
       order.set(text, i);
     }
