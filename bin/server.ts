@@ -6,7 +6,7 @@
  * the select loop is lib/server/dispatcher.ts.
  */
 import type { BackendName } from "../lib/backends/index.ts";
-import { canonicalRoom, ROOM_NAME_RULE } from "../lib/chat/rooms.ts";
+import { canonicalRoom, roomNameRule } from "../lib/chat/rooms.ts";
 import { NODE_NAME } from "../lib/chat/naming.ts";
 import { openFileLimit } from "../lib/cli/fd-limit.ts";
 import { parseDuration } from "../lib/cli/duration.ts";
@@ -16,6 +16,7 @@ import { parseRedisUrl, type RedisTarget, RedisUrlError } from "../lib/cluster/u
 import { parseHostPort } from "../lib/reactor/address.ts";
 import type { TlsServerOptions } from "../lib/reactor/backend.ts";
 import { runServer, StartupError } from "../lib/server/app.ts";
+import { defaultRoomLimits } from "../lib/server/room-service.ts";
 import { clientsWithinFdLimit, defaultLimits, type Limits } from "../lib/server/limits.ts";
 import type { LogFormat } from "../lib/server/logger.ts";
 import { readTlsPair, TlsFileError } from "../lib/server/tls-files.ts";
@@ -43,7 +44,7 @@ const flags = {
     default: "chat",
     value: "NAME",
     help: "the room clients enter (#NAME or NAME); with --cluster, servers with the same Redis and room share it",
-    check: (v: string | number) => (canonicalRoom(String(v)) ? null : `must be ${ROOM_NAME_RULE}`),
+    check: (v: string | number) => (canonicalRoom(String(v), Infinity) ? null : `must be a room name: ${roomNameRule()}`),
   },
   node: {
     type: "string",
@@ -141,6 +142,27 @@ const flags = {
     help: "disconnect a client that sent nothing for this long; 0: never",
     check: checks.nonNegative,
   },
+  "max-rooms": {
+    type: "number",
+    default: defaultRoomLimits.maxRooms,
+    value: "N",
+    help: "rooms on this server at once; /join of a new room past it is refused",
+    check: checks.wholePositive,
+  },
+  "max-rooms-per-client": {
+    type: "number",
+    default: defaultRoomLimits.maxRoomsPerClient,
+    value: "N",
+    help: "rooms one web client may be in at once (a line client is in one)",
+    check: checks.wholePositive,
+  },
+  "max-room-name": {
+    type: "number",
+    default: defaultRoomLimits.maxRoomName,
+    value: "N",
+    help: "longest room name, in characters without the #",
+    check: checks.wholePositive,
+  },
   history: {
     type: "number",
     default: 1000,
@@ -206,7 +228,7 @@ async function main(): Promise<void> {
         backend: opts.backend as BackendName,
         tailMs: opts["tail-ms"]!,
         coalesce: opts.coalesce!,
-        room: canonicalRoom(opts.room!)!,
+        room: roomName(opts.room!, opts["max-room-name"]!),
         cluster: clusterTarget(opts.cluster),
         node: opts.node ?? null,
         clusterRetention: opts["cluster-retention"] ?? null,
@@ -223,6 +245,11 @@ async function main(): Promise<void> {
         web: opts.web === undefined ? null : parseHostPort(opts.web),
         webOrigins: opts["web-origin"] ?? [],
         tls: readTlsFiles(opts["tls-cert"], opts["tls-key"]),
+        roomLimits: {
+          maxRooms: opts["max-rooms"]!,
+          maxRoomsPerClient: opts["max-rooms-per-client"]!,
+          maxRoomName: opts["max-room-name"]!,
+        },
       },
       {
         write: (line) => process.stdout.write(line),
@@ -234,6 +261,13 @@ async function main(): Promise<void> {
     throw err;
   }
   process.exit(0);
+}
+
+/** `--room`'s canonical name; one longer than --max-room-name is a usage error. */
+function roomName(written: string, max: number): string {
+  const name = canonicalRoom(written, max);
+  if (name === null) fail(usageLine(`--room: must be a room name: ${roomNameRule(max)}`), 2);
+  return name;
 }
 
 /** The `--cluster` URL parsed, or null without the flag; a bad URL is a usage error. */

@@ -27,10 +27,20 @@ export enum EntryKind {
   ACTION = 5,
   /** A member chose to leave (`q`, `/quit`). */
   QUIT = 6,
+  /** A member already connected came into the room (`/join`). */
+  ENTER = 7,
+  /** A member left the room but not the server (`/join` elsewhere, `/part`); `text`: the room it went to, if any. */
+  PART = 8,
 }
 
 /** The kinds by name, as stores and streams write them. */
-export const ENTRY_KIND_NAMES = ["line", "join", "leave", "nick", "notice", "action", "quit"] as const;
+export const ENTRY_KIND_NAMES = ["line", "join", "leave", "nick", "notice", "action", "quit", "enter", "part"] as const;
+
+/** Whether an entry of `kind` brings its sender into the room (for rosters and member lists). */
+export const arrives = (kind: EntryKind): boolean => kind === EntryKind.JOIN || kind === EntryKind.ENTER;
+
+/** Whether an entry of `kind` takes its sender out of the room. */
+export const departs = (kind: EntryKind): boolean => kind === EntryKind.LEAVE || kind === EntryKind.QUIT || kind === EntryKind.PART;
 
 /** An entry's kind by name, or null for a name that is none. */
 export function entryKindByName(name: string): EntryKind | null {
@@ -52,6 +62,16 @@ export interface EntryContent {
   readonly text: Uint8Array;
   /** NICK: the new name; "" otherwise. */
   readonly newName: string;
+}
+
+/** A private message, member to member, whichever rooms, transports or servers they are on: never in a log. */
+export interface PrivateMessage {
+  readonly time: number;
+  readonly from: MemberName;
+  readonly to: MemberName;
+  /** A `/me` action. */
+  readonly action: boolean;
+  readonly text: Uint8Array;
 }
 
 /** A numbered entry of a room's log. */

@@ -34,6 +34,18 @@ export const notice = {
   offline: (who: string, why?: string) => `${who} is offline${why ? ` (${why})` : ""}`,
   shutdown: () => "Server is shutting down",
   renamed: (who: string, nick: string) => `${who} is now ${nick}`,
+  entered: (who: string) => `${who} joined`,
+  parted: (who: string, to?: string) => `${who} left${to ? ` for ${to}` : ""}`,
+};
+
+/**
+ * A private message as its receiver reads it over TCP: `[private] <bob> hi`
+ * (`* bob waves` for an action); what its sender reads back, if anything,
+ * is `[private to alice] hi`.
+ */
+export const privateText = {
+  received: (from: string, action: boolean) => (action ? `[private] * ${from} ` : `[private] <${from}> `),
+  sent: (to: string, action: boolean) => (action ? `[private to ${to}] * ` : `[private to ${to}] `),
 };
 
 /**
@@ -82,13 +94,16 @@ export const PRESENCE_NAMES = 20;
 
 /**
  * The one line a client gets as it joins: who else is here.
- * `In the room: alice, bob and 3 more (5 others)`, or `In the room: nobody else yet`.
+ * `In the room: alice, bob and 3 more (5 others)`, or `In the room: nobody
+ * else yet`; in a room other than the one clients enter on connecting,
+ * the room is named: `In #rust: alice (1 other)`.
  */
-export function presenceLine(names: readonly string[], others: number): string {
-  if (others === 0) return "In the room: nobody else yet";
+export function presenceLine(names: readonly string[], others: number, room: string | null = null): string {
+  const where = room === null ? "In the room" : `In ${room}`;
+  if (others === 0) return `${where}: nobody else yet`;
   const more = others - names.length;
   const list = names.join(", ") + (more > 0 ? ` and ${more} more` : "");
-  return `In the room: ${list} (${others} other${others === 1 ? "" : "s"})`;
+  return `${where}: ${list} (${others} other${others === 1 ? "" : "s"})`;
 }
 
 /**

@@ -4,19 +4,21 @@
  * without the `#` (`chat`), and shows it with the `#`.
  */
 
-/** Longest room name, in characters, without the `#`. */
+/** Longest room name by default, in characters, without the `#` (`--max-room-name`). */
 export const MAX_ROOM_NAME = 32;
-/** No spaces, commas, colons or control characters (IRC's channel rules, and safe in Redis keys). */
-const ROOM_NAME = new RegExp(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,${MAX_ROOM_NAME - 1}}$`);
 
-/** The canonical name of `written` (`#Rust` -> `rust`), or null when it is not a room name. */
-export function canonicalRoom(written: string): string | null {
+/** Letters, digits, `_`, `-` and `.`: no spaces, commas, colons or control characters (IRC's channel rules, and safe in Redis keys). */
+const ROOM_CHARS = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** The canonical name of `written` (`#Rust` -> `rust`), or null when it is not a room name of at most `max` characters. */
+export function canonicalRoom(written: string, max = MAX_ROOM_NAME): string | null {
   const bare = written.startsWith("#") ? written.slice(1) : written;
-  return ROOM_NAME.test(bare) ? bare.toLowerCase() : null;
+  return bare.length <= max && ROOM_CHARS.test(bare) ? bare.toLowerCase() : null;
 }
 
-/** Why `written` is no room name (for a usage error or a reply). */
-export const ROOM_NAME_RULE = `a room name is 1 to ${MAX_ROOM_NAME} letters, digits, _, - or ., after an optional #`;
+/** What a room name may be (for a usage error or a reply). */
+export const roomNameRule = (max = MAX_ROOM_NAME): string =>
+  `a room name is 1 to ${max} letters, digits, _, - or ., starting with a letter, digit or _, after an optional #`;
 
 /** How users see a room: `#chat`. */
 export const shownRoom = (canonical: string): string => `#${canonical}`;

@@ -17,7 +17,14 @@
  *
  * Pure TypeScript (no Bun, no I/O), unit-tested under Node.
  */
-import { type EntryContent, ENTRY_KIND_NAMES, entryFromLegacy, entryKindByName, type LogEntry } from "../chat/entry.ts";
+import {
+  type EntryContent,
+  ENTRY_KIND_NAMES,
+  entryFromLegacy,
+  entryKindByName,
+  type LogEntry,
+  type PrivateMessage,
+} from "../chat/entry.ts";
 import { MemberName } from "../chat/naming.ts";
 import { asText, type RespValue } from "./resp.ts";
 
@@ -122,4 +129,58 @@ export function streamEntries(reply: RespValue, xread: boolean): RespValue[] | n
   if (reply.length === 0) return [];
   if (!Array.isArray(first) || first.length !== 2 || !Array.isArray(first[1])) return null;
   return first[1];
+}
+
+/**
+ * A private message's fields in a server's inbox stream: `t` time, `a` 1
+ * for an action, `m` the text, the sender's `u h p o` (nick, host, port,
+ * node) and the receiver's `tu th tp to`.
+ */
+export function privateArgs(m: PrivateMessage): (string | Uint8Array)[] {
+  const f = m.from;
+  const t = m.to;
+  return [
+    "t",
+    String(m.time),
+    "a",
+    m.action ? "1" : "0",
+    "m",
+    m.text,
+    "u",
+    f.nick ?? "",
+    "h",
+    f.host,
+    "p",
+    String(f.port),
+    "o",
+    f.node,
+    "tu",
+    t.nick ?? "",
+    "th",
+    t.host,
+    "tp",
+    String(t.port),
+    "to",
+    t.node,
+  ];
+}
+
+/** An inbox entry's fields (`[field, value, ...]`) as a private message, or null when they are not one. */
+export function decodePrivate(raw: RespValue): PrivateMessage | null {
+  if (!Array.isArray(raw)) return null;
+  const get = new Map<string, Uint8Array>();
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = asText(raw[i]!);
+    const value = raw[i + 1];
+    if (name !== null && value instanceof Uint8Array) get.set(name, value);
+  }
+  const text = (name: string) => {
+    const v = get.get(name);
+    return v ? decoder.decode(v) : "";
+  };
+  const body = get.get("m");
+  if (!body || !get.has("tu")) return null;
+  const name = (prefix: string) =>
+    new MemberName(text(`${prefix}u`) || null, text(`${prefix}h`), Number(text(`${prefix}p`)) || 0, text(`${prefix}o`));
+  return { time: Number(text("t")) || 0, action: text("a") === "1", text: body.slice(), from: name(""), to: name("t") };
 }

@@ -72,3 +72,8 @@ export function roomKeys(room: string): RoomKeys {
   const base = `select-chat:${room}`;
   return { log: `${base}:log`, meta: `${base}:meta`, producer: `${base}:producer:` };
 }
+
+/** The stream of private messages for the server called `node`: other servers add to it, that server reads it. */
+export function inboxKey(node: string): string {
+  return `select-chat:inbox:${node}`;
+}

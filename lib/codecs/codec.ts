@@ -10,12 +10,16 @@
  * connection needs of its own (its framer) it gets from `newFramer`.
  */
 import type { ByteBuilder } from "../bytes.ts";
-import type { EntryContent, LogEntry } from "../chat/entry.ts";
+import type { EntryContent, LogEntry, PrivateMessage } from "../chat/entry.ts";
 import type { LineFramer } from "../chat/framing.ts";
 import type { MemberName } from "../chat/naming.ts";
 
 /** Who is in the room, told to a member as it joins. */
 export interface Presence {
+  /** The room's canonical name (`chat`). */
+  readonly room: string;
+  /** It is the room clients enter on connecting (the seed's words name no room). */
+  readonly isDefault: boolean;
   readonly you: MemberName;
   /** Up to `PRESENCE_NAMES` of the others. */
   readonly names: readonly MemberName[];
@@ -27,6 +31,8 @@ export interface Presence {
 
 /** A `/history` answer: entries of one room's log and what could not be had. */
 export interface HistoryAnswer {
+  /** The room's canonical name. */
+  readonly room: string;
   /** The log's epoch: the entries' ids are `epoch:seq`. */
   readonly epoch: string;
   readonly entries: readonly LogEntry[];
@@ -38,6 +44,12 @@ export interface HistoryAnswer {
   readonly since: string | null;
   /** The newest id, or null. */
   readonly last: string | null;
+}
+
+/** A line said in a room the sender names (written as the user wrote it: `#rust`, `rust`). */
+export interface RoutedLine {
+  readonly room: string;
+  readonly line: Uint8Array;
 }
 
 /** A wire format; see the top of this file. */
@@ -57,8 +69,23 @@ export interface Codec {
   readonly bareQuit: boolean;
   /** The framer of one connection's input. */
   newFramer(maxLine: number): LineFramer;
-  /** Append an entry's words to `out` (a room's batch, or an answer). `id`: null while unnumbered. */
-  entry(out: ByteBuilder, e: EntryContent, id: string | null, replayed: boolean): void;
+  /**
+   * A line addressed to a room (a member in several rooms says which),
+   * or null: the line is for the member's current room. Absent: every
+   * line is for the current room (a line client is in one room).
+   */
+  route?(line: Uint8Array): RoutedLine | null;
+  /**
+   * Append the words of an entry of `room` (its canonical name) to `out` (a
+   * room's batch, or an answer). `id`: null while unnumbered.
+   */
+  entry(out: ByteBuilder, room: string, e: EntryContent, id: string | null, replayed: boolean): void;
+  /**
+   * A private message from `from` to `to` (never stored): as its receiver
+   * gets it, or (`echo`) as its sender gets it back; null when the codec
+   * sends nothing back to a sender.
+   */
+  privateMessage(message: PrivateMessage, echo: boolean): Uint8Array | null;
   /** A command's answer. */
   reply(text: string): Uint8Array;
   /**

@@ -16,11 +16,12 @@
  * The hot path is `entry` for a message: three appends to the room's batch
  * (the sender's prefix, made once per name and kept, its bytes, `\n`).
  */
-import { ByteBuilder } from "../bytes.ts";
-import { EntryKind, type EntryContent, formatId } from "../chat/entry.ts";
+import { ByteBuilder, concat } from "../bytes.ts";
+import { EntryKind, type EntryContent, formatId, type PrivateMessage } from "../chat/entry.ts";
 import { LineFramer } from "../chat/framing.ts";
 import type { MemberName } from "../chat/naming.ts";
-import { encode, historyText, notice, presenceLine } from "../chat/protocol.ts";
+import { encode, historyText, notice, presenceLine, privateText } from "../chat/protocol.ts";
+import { shownRoom } from "../chat/rooms.ts";
 import type { Codec, HistoryAnswer, Presence } from "./codec.ts";
 
 const NEWLINE = encode("\n");
@@ -63,7 +64,7 @@ export class LineCodec implements Codec {
     return bytes;
   }
 
-  entry(out: ByteBuilder, e: EntryContent, id: string | null, replayed: boolean): void {
+  entry(out: ByteBuilder, _room: string, e: EntryContent, id: string | null, replayed: boolean): void {
     if (replayed && id !== null) out.append(encode(historyText.mark(id, e.time)));
     if (e.kind === EntryKind.LINE && e.sender) {
       out.append(replayed ? encode(`<${this.shown(e.sender, true)}> `) : this.prefix(e.sender));
@@ -93,19 +94,21 @@ export class LineCodec implements Codec {
   }
 
   presence(p: Presence): Uint8Array {
-    return encode(
-      `${presenceLine(
-        p.names.map((n) => this.shown(n)),
-        p.others,
-      )}\n`,
-    );
+    const names = p.names.map((n) => this.shown(n));
+    return encode(`${presenceLine(names, p.others, p.isDefault ? null : shownRoom(p.room))}\n`);
+  }
+
+  privateMessage(m: PrivateMessage, echo: boolean): Uint8Array | null {
+    // A line client's own lines never come back to it; nor do its private ones.
+    if (echo) return null;
+    return concat([encode(privateText.received(this.shown(m.from), m.action)), m.text, NEWLINE]);
   }
 
   history(a: HistoryAnswer): Uint8Array {
     const out = new ByteBuilder();
     if (a.reset && a.since) out.append(encode(`${historyText.reset(a.since)}\n`));
     else if (a.missed > 0) out.append(encode(`${historyText.missed(a.missed)}\n`));
-    for (const e of a.entries) this.entry(out, e, formatId(a.epoch, e.seq), true);
+    for (const e of a.entries) this.entry(out, a.room, e, formatId(a.epoch, e.seq), true);
     out.append(encode(`${historyText.end(a.entries.length, a.last)}\n`));
     return out.take();
   }
@@ -126,6 +129,10 @@ export function noticeWords(e: EntryContent, who: string): string {
       return notice.offline(who, decoder.decode(e.text));
     case EntryKind.NICK:
       return notice.renamed(who, e.newName);
+    case EntryKind.ENTER:
+      return notice.entered(who);
+    case EntryKind.PART:
+      return notice.parted(who, e.text.length > 0 ? shownRoom(decoder.decode(e.text)) : undefined);
     default:
       return decoder.decode(e.text);
   }

@@ -14,7 +14,7 @@
  */
 import { type BackendName, createBackend } from "../backends/index.ts";
 import { isBunRuntime } from "../backends/runtime.ts";
-import { ClusterRelay, randomNodeName } from "../cluster/relay.ts";
+import { ClusterRelay, randomNodeName } from "../cluster/stream-relay.ts";
 import type { RedisTarget } from "../cluster/url.ts";
 import { formatHostPort } from "../reactor/address.ts";
 import {
@@ -30,10 +30,11 @@ import { DescriptorBudget } from "../reactor/descriptors.ts";
 import { Reactor } from "../reactor/reactor.ts";
 import { startGateway, type WebGateway, WebGatewayError } from "../web/gateway.ts";
 import { type MetricsServer, serveMetrics } from "./metrics-http.ts";
-import { type HistoryStore, HistoryStoreError, RoomLog } from "./history.ts";
+import { type HistoryStore, HistoryStoreError } from "./history.ts";
 import { SqliteHistoryStore } from "./history-sqlite.ts";
 import { type Limits, limitMessages, socketsWithinFdLimit } from "./limits.ts";
 import { createLogger, type LogFormat } from "./logger.ts";
+import type { RoomLimits } from "./room-service.ts";
 import { ChatServer } from "./server.ts";
 import type { ServerAttachment } from "./session.ts";
 import { formatStatsLine, StatsSampler } from "./stats.ts";
@@ -64,6 +65,7 @@ export interface ServerSettings {
   web: { host: string; port: number } | null;
   webOrigins: string[];
   tls: TlsServerOptions | null;
+  roomLimits: RoomLimits;
 }
 
 /** Why the program cannot start: one line for the user, and the exit status. */
@@ -103,7 +105,6 @@ export async function runServer(settings: ServerSettings, io: ServerIo): Promise
   const log = createLogger({ format: settings.logFormat, quiet: settings.quiet, write: io.write });
   // Opened before listening: a file that cannot be used stops the program before it takes the port.
   const store = settings.historyDb === null ? null : openStore(settings, log);
-  const roomLog = store ? restoreLog(store, settings.room, settings.history) : new RoomLog(settings.history);
   // Every socket the process accepts (chat, TLS handshakes, metrics) holds a descriptor from this one budget.
   const descriptors = new DescriptorBudget(socketsWithinFdLimit(settings.fdLimit));
   const backend = await createBackend(settings.backend);
@@ -127,7 +128,6 @@ export async function runServer(settings: ServerSettings, io: ServerIo): Promise
   const relay = settings.cluster
     ? new ClusterRelay(reactor, {
         target: settings.cluster,
-        room: settings.room,
         node,
         retention: settings.clusterRetention ?? Math.max(settings.history, 10_000),
         load: settings.history,
@@ -135,17 +135,28 @@ export async function runServer(settings: ServerSettings, io: ServerIo): Promise
         log,
       })
     : null;
-  const server = new ChatServer(reactor, listener, {
-    tailMs: settings.tailMs,
-    coalesce: settings.coalesce,
-    log,
-    relay,
-    origin: node,
-    room: settings.room,
-    limits: settings.limits,
-    history: roomLog,
-    historyStore: store,
-  });
+  let server: ChatServer;
+  try {
+    server = new ChatServer(reactor, listener, {
+      tailMs: settings.tailMs,
+      coalesce: settings.coalesce,
+      log,
+      relay,
+      origin: node,
+      room: settings.room,
+      limits: settings.limits,
+      history: settings.history,
+      historyStore: store,
+      roomLimits: settings.roomLimits,
+    });
+  } catch (err) {
+    // Opened before listening: a file that cannot be used stops the program before it serves.
+    listener.close();
+    web?.stop();
+    if (err instanceof HistoryStoreError) throw new StartupError(err.message);
+    throw err;
+  }
+  const roomLog = server.roomLog;
   if (store) log(`History in ${store.where}: ${roomLog.size} entries loaded, last id ${roomLog.lastId ?? "none"}`);
   // Before the start line: whoever waits for it (a test, a supervisor) may signal at once.
   // One shutdown, logged once: `npm start` forwards the terminal's Ctrl-C, which the server already got.
@@ -189,26 +200,6 @@ function openStore(settings: ServerSettings, log: (line: string) => void): Histo
     defaultRoom: settings.room,
     log,
   });
-}
-
-/** The room's log, with what the store kept (the same epoch, so ids given before the restart still resume). */
-function restoreLog(store: HistoryStore, room: string, capacity: number): RoomLog {
-  const log = new RoomLog(capacity);
-  // What the store drops for age is not replayed from memory either.
-  log.maxAgeMs = store.maxAgeMs;
-  try {
-    const stored = store.load(room, capacity);
-    if (stored.epoch === null) store.setEpoch(room, log.epoch);
-    else {
-      log.restore(stored.epoch, stored.entries);
-      // None kept within retention: numbering still goes on from the last id given.
-      if (log.lastSeq < stored.lastSeq) log.reset(stored.epoch, stored.lastSeq);
-    }
-  } catch (err) {
-    if (err instanceof HistoryStoreError) throw new StartupError(err.message);
-    throw err;
-  }
-  return log;
 }
 
 /** Open the chat listener; one that cannot be opened (port taken, bad host) is a `StartupError` naming --port. */

@@ -2,8 +2,12 @@
  * Server commands: lines that start with `/`.
  *
  *   /nick NAME   choose a nickname; messages then read `<NAME> text`
- *   /who         who is online (to the asker only)
+ *   /who         who is in the room (to the asker only)
  *   /me ACTION   `* NAME ACTION` to everyone else
+ *   /join ROOM   go to ROOM (a page: be in it too), made if it is new
+ *   /part [ROOM] leave it (a line client goes back to the room it started in)
+ *   /rooms       the rooms and how many are in each
+ *   /msg NICK text   to NICK only, wherever it is; never stored
  *   /history [N] the room's last N entries (to the asker only)
  *   /history since ID   everything after entry ID (a resume)
  *   /help        the list of commands
@@ -24,13 +28,10 @@
  * stop while the asker's queued output is over its share of --max-outbound
  * (`REPLY_SHARE`), with one short error.
  */
-import { EMPTY_BYTES } from "../bytes.ts";
-import { encode } from "../chat/protocol.ts";
 import { EntryKind, parseId } from "../chat/entry.ts";
 import { cleanNick } from "../chat/naming.ts";
-import type { Roster } from "./roster.ts";
-import { type ServerAttachment, type Session, SessionState } from "./session.ts";
-import type { Member } from "./room.ts";
+import type { ChatRoom } from "./chat-room.ts";
+import type { Session } from "./session.ts";
 
 /** What commands need from the server: the room service (`/quit` is the dispatcher's: see `runCommand`). */
 export interface CommandHost {
@@ -40,20 +41,33 @@ export interface CommandHost {
   reply(session: Session, text: string): void;
   /** Send `/who`'s answer (line-worded parts, kept by reference) to `session` only. */
   sendParts(session: Session, parts: readonly Uint8Array[]): void;
-  /** Relay `text` as `session`'s message (LINE) or action (ACTION) to its room. */
-  say(session: Session, kind: EntryKind.LINE | EntryKind.ACTION, text: Uint8Array): void;
+  /** Relay `text` as `session`'s message (LINE) or action (ACTION) to `room`. */
+  say(session: Session, room: ChatRoom, kind: EntryKind.LINE | EntryKind.ACTION, text: Uint8Array): void;
   /**
    * Give `session` the nickname `nick` (cleaned, not its own): tells it
-   * and the room; returns why not instead, or null when done.
+   * and its rooms; returns why not instead, or null when done.
    */
   rename(session: Session, nick: string): string | null;
   /**
-   * Send `session` the log's entries `request` asks for, if the answer fits
-   * in `fits(bytes)`; false when it does not.
+   * Send `session` the entries of `room`'s log `request` asks for, if the
+   * answer fits in `fits(bytes)`; false when it does not.
    */
-  replay(session: Session, request: HistoryRequest, fits: (bytes: number) => boolean): boolean;
-  /** `/who`'s answer for `session`, as line-worded parts. */
-  whoParts(session: Session): readonly Uint8Array[];
+  replay(session: Session, room: ChatRoom, request: HistoryRequest, fits: (bytes: number) => boolean): boolean;
+  /** `/who`'s answer for `session` in `room`, as line-worded parts. */
+  whoParts(session: Session, room: ChatRoom): readonly Uint8Array[];
+  /** `/join ROOM`; why not, or null when done. */
+  join(session: Session, room: string): string | null;
+  /** `/part [ROOM]`; why not, or null when done. */
+  part(session: Session, room: string | null): string | null;
+  /** `/rooms`' answer. */
+  roomsList(): string;
+  /** `/msg NICK text`; why not, or null when sent. */
+  privateMessage(session: Session, nick: string, action: boolean, text: Uint8Array): string | null;
+}
+
+/** A room as the commands see it: its size, for costs. */
+export interface CommandRoom {
+  readonly population: number;
 }
 
 /** What `/history` asks for: the last `count` entries, or those after `since`. */
@@ -67,111 +81,6 @@ export const MAX_HISTORY_REPLAY = 1000;
 /** Entries `/history` replays when no number is given. */
 export const DEFAULT_HISTORY_REPLAY = 50;
 
-// ---------------------------------------------------------------- names
-
-/**
- * The server's nicknames in lower case, so that `/nick` costs O(1) however
- * many clients there are. Entries are checked when read (the holder may
- * have left or been renamed since), and the index is rebuilt from the
- * sessions when stale entries outnumber live ones.
- */
-export class NickIndex {
-  private holders = new Map<string, Session>();
-
-  /** The client of this server whose nickname is `nick` in any case, if any. */
-  holder(nick: string): Session | null {
-    const lower = nick.toLowerCase();
-    const session = this.holders.get(lower);
-    return session?.state === SessionState.JOINED && session.name.nick?.toLowerCase() === lower ? session : null;
-  }
-
-  /** `session` was renamed from `old` (null: it had no nickname); `everyone` rebuilds the index when it has gone stale. */
-  renamed(session: Session, old: string | null, everyone: () => Iterable<Session>, count: number): void {
-    if (old !== null && this.holders.get(old.toLowerCase()) === session) this.holders.delete(old.toLowerCase());
-    this.holders.set(session.name.nick!.toLowerCase(), session);
-    if (this.holders.size > 2 * count + 64) {
-      this.holders.clear();
-      for (const s of everyone()) if (s.name.nick !== null) this.holders.set(s.name.nick.toLowerCase(), s);
-    }
-  }
-}
-
-// ---------------------------------------------------------------- /who
-
-/** What `/who` puts after the asker's own entry. */
-const YOU = encode(" (you)");
-const LIST_SEPARATOR = encode(", ");
-const NEWLINE = encode("\n");
-
-/**
- * `/who`'s answer, `Online (N): A, B (you), C\n`, built once per change of
- * the room (a join, a leave, a rename, a change in the cluster's roster)
- * and shared by every asker: the answer is two views of the shared bytes
- * around the constant ` (you)`, so a `/who` costs a comparison per member
- * and no copy, not a string per member. Members of other servers come
- * last, each with its server (`erin (on b7)`).
- */
-export class WhoList {
-  /** The members the list was built from, in order (kept until the next build: one room's worth at most). */
-  private built: readonly Member<ServerAttachment>[] = [];
-  private builtRoster = -1;
-  private bytes: Uint8Array = EMPTY_BYTES;
-  /** Where each member's entry ends in `bytes`, in the order of `built`. */
-  private ends: number[] = [];
-  /** A member was renamed since the list was built. */
-  private stale = true;
-
-  /** A member was renamed: its entry changed. */
-  invalidate(): void {
-    this.stale = true;
-  }
-
-  /**
-   * The answer for `asker` (a member of `members`): the list up to the end
-   * of the asker's entry, ` (you)`, and the rest.
-   */
-  answerFor(members: readonly Member<ServerAttachment>[], roster: Roster, asker: Session): Uint8Array[] {
-    if (!this.isBuiltFrom(members, roster)) this.build(members, roster);
-    // The asker is always a member; were it not, the marker would go last.
-    const end = this.ends[this.built.indexOf(asker.member)] ?? this.bytes.length - 1;
-    return [this.bytes.subarray(0, end), YOU, this.bytes.subarray(end)];
-  }
-
-  private isBuiltFrom(members: readonly Member<ServerAttachment>[], roster: Roster): boolean {
-    if (this.stale || members.length !== this.built.length || roster.version !== this.builtRoster) return false;
-    for (let i = 0; i < members.length; i++) if (members[i] !== this.built[i]) return false;
-    return true;
-  }
-
-  private build(members: readonly Member<ServerAttachment>[], roster: Roster): void {
-    const remote = roster.entries().map(({ name, node }) => encode(`${name.shown(true)}${name.nick !== null ? ` (on ${node})` : ""}`));
-    const entries = members.map((m) => (m.key.data as Session).whoEntry).concat(remote);
-    const header = encode(`Online (${entries.length}): `);
-    let total = header.length + NEWLINE.length + LIST_SEPARATOR.length * Math.max(0, entries.length - 1);
-    for (const e of entries) total += e.length;
-    const bytes = new Uint8Array(total);
-    const ends = new Array<number>(members.length);
-    bytes.set(header);
-    let at = header.length;
-    for (let i = 0; i < entries.length; i++) {
-      if (i > 0) {
-        bytes.set(LIST_SEPARATOR, at);
-        at += LIST_SEPARATOR.length;
-      }
-      const entry = entries[i]!;
-      bytes.set(entry, at);
-      at += entry.length;
-      if (i < members.length) ends[i] = at;
-    }
-    bytes.set(NEWLINE, at);
-    this.bytes = bytes;
-    this.ends = ends;
-    this.built = members.slice();
-    this.builtRoster = roster.version;
-    this.stale = false;
-  }
-}
-
 // ---------------------------------------------------------------- costs
 
 /** Room members per extra token a `/who` costs (see `commandCost`). */
@@ -180,18 +89,23 @@ export const WHO_MEMBERS_PER_TOKEN = 100;
 /**
  * Tokens of the sender's rate limit a line starting with `/` costs: 1, as
  * any line, but `/who` 1 + members/`WHO_MEMBERS_PER_TOKEN`, its answer
- * growing with the room (about 30 bytes a member). The server takes them
- * before the command runs (`ClientLimits.admitLine`).
+ * growing with the room (about 30 bytes a member), `/rooms` likewise by
+ * the rooms it lists, `/history` by the entries it may replay. The server
+ * takes them before the command runs (`ClientLimits.admitLine`).
  */
 export function commandCost(line: Uint8Array, members: number): number {
   const name = commandName(line);
   if (name === "who") return 1 + Math.floor(members / WHO_MEMBERS_PER_TOKEN);
+  if (name === "rooms") return 1 + Math.floor(ROOMS_LISTED_COST / WHO_MEMBERS_PER_TOKEN);
   if (name !== "history") return 1;
   // Like /who, by the size of its answer: a resume may be the whole log.
   const request = parseHistoryRequest(argumentOf(line));
   const size = typeof request === "string" ? 0 : request.count;
   return 1 + Math.ceil(size / WHO_MEMBERS_PER_TOKEN);
 }
+
+/** What `/rooms` costs as if it listed this many members (it names at most 50 rooms). */
+const ROOMS_LISTED_COST = 100;
 
 const HISTORY_USAGE = "Error: usage: /history [N] or /history since ID (ID as /history's last line gives it)";
 
@@ -277,16 +191,18 @@ function argumentOf(line: Uint8Array): string {
 
 /** The `/help` text, one line. */
 export const HELP =
-  "Commands: /nick NAME (choose a name), /who (who is online), /me ACTION, /history [N | since ID] (what was said), /help, /quit (or q); //text sends /text";
+  "Commands: /nick NAME (choose a name), /who (who is here), /me ACTION, /join ROOM, /part, /rooms, /msg NICK TEXT (private, never stored), " +
+  "/history [N | since ID] (what was said), /help, /quit (or q); //text sends /text";
 
 /**
- * Run the command in `line` (which starts with `/`) for `session`; the
- * server has taken `commandCost(line)` tokens for it. Returns false for
- * `/quit`: the client leaves as with `q` (the dispatcher sees to that).
+ * Run the command in `line` (which starts with `/`) for `session`, said in
+ * `room`; the server has taken `commandCost(line)` tokens for it. Returns
+ * false for `/quit`: the client leaves as with `q` (the dispatcher sees to
+ * that).
  */
-export function runCommand(host: CommandHost, session: Session, line: Uint8Array): boolean {
+export function runCommand(host: CommandHost, session: Session, room: ChatRoom, line: Uint8Array): boolean {
   if (line[1] === SLASH) {
-    host.say(session, EntryKind.LINE, line.subarray(1));
+    host.say(session, room, EntryKind.LINE, line.subarray(1));
     return true;
   }
   const name = commandName(line);
@@ -297,18 +213,32 @@ export function runCommand(host: CommandHost, session: Session, line: Uint8Array
       nick(host, session, arg);
       return true;
     case "who":
-      who(host, session);
+      who(host, session, room);
       return true;
     case "me":
       if (!arg) answer(host, session, "Error: usage: /me ACTION");
       // The action's bytes go out as sent: only the command word was decoded.
-      else host.say(session, EntryKind.ACTION, line.subarray(space + 1));
+      else host.say(session, room, EntryKind.ACTION, line.subarray(space + 1));
+      return true;
+    case "join":
+      if (!arg || /\s/.test(arg)) answer(host, session, "Error: usage: /join ROOM");
+      else refusedIf(host, session, () => host.join(session, arg));
+      return true;
+    case "part":
+      if (/\s/.test(arg)) answer(host, session, "Error: usage: /part [ROOM]");
+      else refusedIf(host, session, () => host.part(session, arg || null));
+      return true;
+    case "rooms":
+      answer(host, session, host.roomsList());
+      return true;
+    case "msg":
+      privateMessage(host, session, line, arg);
       return true;
     case "help":
       answer(host, session, HELP);
       return true;
     case "history":
-      history(host, session, arg);
+      history(host, session, room, arg);
       return true;
     case "quit":
       return false;
@@ -318,27 +248,48 @@ export function runCommand(host: CommandHost, session: Session, line: Uint8Array
   }
 }
 
+/** Run `act` if the client's replies fit; tell it why not when `act` says. */
+function refusedIf(host: CommandHost, session: Session, act: () => string | null): void {
+  if (!replyFits(host, session, 0)) return;
+  session.repliesRefused = false;
+  const problem = act();
+  if (problem) host.reply(session, `Error: ${problem}`);
+}
+
+/** `/msg NICK text` (or `/msg NICK /me action`): the text's bytes go as sent. */
+function privateMessage(host: CommandHost, session: Session, line: Uint8Array, arg: string): void {
+  const m = /^(\S+)\s+(\S[\s\S]*)$/.exec(arg);
+  if (!m) return answer(host, session, "Error: usage: /msg NICK TEXT");
+  const nick = cleanNick(m[1]!);
+  // Where the text starts in the line's bytes: after `/msg`, the spaces, the nick and the spaces.
+  let at = line.indexOf(SPACE) + 1;
+  while (line[at] === SPACE) at++;
+  while (at < line.length && line[at] !== SPACE) at++;
+  while (line[at] === SPACE) at++;
+  let text = line.subarray(at);
+  const action = m[2]!.startsWith("/me ");
+  if (action) text = text.subarray(4);
+  refusedIf(host, session, () => host.privateMessage(session, nick, action, text));
+}
+
 function nick(host: CommandHost, session: Session, requested: string): void {
   const wanted = cleanNick(requested);
   if (!wanted) return answer(host, session, `Error: usage: /nick NAME`);
   if (wanted === session.name.nick) return answer(host, session, `You are already ${wanted}`);
-  if (!replyFits(host, session, 0)) return;
-  session.repliesRefused = false;
-  const problem = host.rename(session, wanted);
-  if (problem) host.reply(session, `Error: ${problem}`);
+  refusedIf(host, session, () => host.rename(session, wanted));
 }
 
-function history(host: CommandHost, session: Session, arg: string): void {
+function history(host: CommandHost, session: Session, room: ChatRoom, arg: string): void {
   if (!replyFits(host, session, 0)) return;
   const request = parseHistoryRequest(arg);
   if (typeof request === "string") return answer(host, session, request);
-  if (host.replay(session, request, (bytes) => replyFits(host, session, bytes))) session.repliesRefused = false;
+  if (host.replay(session, room, request, (bytes) => replyFits(host, session, bytes))) session.repliesRefused = false;
 }
 
-function who(host: CommandHost, session: Session): void {
+function who(host: CommandHost, session: Session, room: ChatRoom): void {
   // Refused before the list is looked at: a client over its budget costs nothing more.
   if (!replyFits(host, session, 0)) return;
-  const parts = host.whoParts(session);
+  const parts = host.whoParts(session, room);
   let bytes = 0;
   for (const p of parts) bytes += p.length;
   if (!replyFits(host, session, bytes)) return;

@@ -245,7 +245,7 @@ export class Dispatcher {
       this.evictOverLimit(session, limitMessages.idle(idleSeconds), offlineReason.idle);
     });
     this.counters.connects++;
-    this.service.join(this.service.roomOf(session), session);
+    this.service.connect(session);
     // A raw-stream client hears who is here once its first bytes show it is
     // no TLS client (a TLS client would take the line for a broken handshake
     // and never read why it is closed), or after PRESENCE_WAIT_MS of silence.
@@ -256,7 +256,8 @@ export class Dispatcher {
   private tellPresence(session: Session): void {
     session.presenceTimer?.cancel();
     session.presenceTimer = null;
-    if (session.key.valid) this.service.tellPresence(this.service.roomOf(session), session);
+    const room = session.current === null ? null : this.service.room(session.current);
+    if (session.key.valid && room) this.service.tellPresence(room, session);
   }
 
   /** Take up to `maxBytes` of a client's input and handle its lines; returns the bytes taken. */
@@ -316,10 +317,14 @@ export class Dispatcher {
       this.quit(session);
       return false;
     }
+    // A line names its room (a client in several) or goes to the client's current one.
+    const routed = session.codec.route?.(line) ?? null;
+    if (routed) line = routed.line;
+    const room = this.service.roomFor(session, routed?.room ?? null);
     // A command pays before it runs, /who more in a bigger room (commandCost).
     const command = line[0] === SLASH;
-    const room = this.service.roomOf(session);
-    const verdict = session.limits!.admitLine(command ? commandCost(line, room.members.size + room.roster.size) : 1);
+    const size = typeof room === "string" ? 0 : room.population;
+    const verdict = session.limits!.admitLine(command ? commandCost(line, size) : 1);
     if (verdict !== LineVerdict.PASS) {
       if (verdict === LineVerdict.DROP_AND_WARN) {
         const { rate, burst } = this.options.limits;
@@ -327,12 +332,16 @@ export class Dispatcher {
       }
       return true;
     }
+    if (typeof room === "string") {
+      this.service.warn(session, room);
+      return true;
+    }
     if (command) {
-      if (runCommand(this.service, session, line)) return true;
+      if (runCommand(this.service, session, room, line)) return true;
       this.quit(session);
       return false;
     }
-    this.service.say(session, EntryKind.LINE, line);
+    this.service.say(session, room, EntryKind.LINE, line);
     return true;
   }
 
@@ -369,10 +378,9 @@ export class Dispatcher {
     session.presenceTimer?.cancel();
     session.limits?.close();
     this.forget(session);
-    const joined = session.state === SessionState.JOINED;
     this.closeClient(session.key, abort);
     this.counters.departures++;
-    if (joined) this.service.leave(this.service.roomOf(session), session, kind, reason);
+    if (session.state === SessionState.JOINED) this.service.disconnect(session, kind, reason);
     else session.state = SessionState.GONE;
   }
 

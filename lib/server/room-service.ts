@@ -1,25 +1,33 @@
 /**
  * The room service: what chat means, apart from how connections are
  * served (lib/server/dispatcher.ts). Its operations take the room they act
- * on: join, leave, say, rename, replay, presence, who. Every broadcast is
- * an entry (lib/chat/entry.ts), numbered by the room's log on a lone
- * server or by the cluster's shared log (through the `Relay`), and worded
- * by each member's codec as the room's batches fill.
+ * on: join, part, say, rename, replay, presence, who, private messages.
+ * Every broadcast is an entry (lib/chat/entry.ts), numbered by the room's
+ * log on a lone server or by the cluster's shared log (through the
+ * `Relay`), and worded by each member's codec as the room's batches fill.
  *
- * One room today, the default (`--room`); the rooms are kept by canonical
- * name (lib/chat/rooms.ts), so more come without changing the operations.
+ * Rooms are kept by canonical name (lib/chat/rooms.ts). The default room
+ * (`--room`) always exists: a client enters it on connecting. Any other
+ * exists while someone is in it, here or (in a cluster) on another server;
+ * when the last one leaves, its memory goes back (its history stays in the
+ * store or the cluster's stream, if there is one, and comes back with it).
+ *
+ * The end of a tick costs what the tick did: only rooms that were said
+ * something to in it are sealed and saved.
  */
 import type { Reactor } from "../reactor/reactor.ts";
 import type { Address } from "../reactor/events.ts";
-import { type EntryContent, EntryKind, formatId, type LogEntry } from "../chat/entry.ts";
+import { arrives, departs, type EntryContent, EntryKind, formatId, type LogEntry, type PrivateMessage } from "../chat/entry.ts";
 import { nickProblem } from "../chat/naming.ts";
 import { notice, PRESENCE_NAMES } from "../chat/protocol.ts";
+import { canonicalRoom, roomNameRule, shownRoom } from "../chat/rooms.ts";
 import type { LineCodec } from "../codecs/line.ts";
-import { type CommandHost, type HistoryRequest, NickIndex, WhoList } from "./commands.ts";
-import type { HistoryStore, RoomLog } from "./history.ts";
+import { ChatRoom } from "./chat-room.ts";
+import type { CommandHost, HistoryRequest } from "./commands.ts";
+import { NickIndex } from "./nicks.ts";
+import { type HistoryStore, HistoryStoreError, RoomLog } from "./history.ts";
 import type { Relay, RelaySink } from "./relay.ts";
 import { Audience, Room } from "./room.ts";
-import { Roster } from "./roster.ts";
 import { type ServerAttachment, type Session, SessionState } from "./session.ts";
 import type { ServerCounters } from "./stats.ts";
 
@@ -34,27 +42,28 @@ export enum Reach {
   ALL = LOG | ROOM | CLUSTER,
 }
 
-/** One room: its members' fan-out, its log, who is in it elsewhere in the cluster, `/who`'s shared list. */
-export class ChatRoom {
-  readonly who = new WhoList();
-  readonly roster = new Roster();
-  constructor(
-    /** Canonical name (`chat`). */
-    readonly name: string,
-    readonly members: Room<ServerAttachment>,
-    readonly log: RoomLog,
-  ) {}
+/** How many rooms there may be. */
+export interface RoomLimits {
+  /** Rooms on this server at once (the default room included). */
+  maxRooms: number;
+  /** Rooms one client that may be in several (a web client) may be in at once. */
+  maxRoomsPerClient: number;
+  /** Longest room name, in characters (without the `#`). */
+  maxRoomName: number;
 }
+
+/** Defaults of `RoomLimits`. */
+export const defaultRoomLimits: RoomLimits = { maxRooms: 1000, maxRoomsPerClient: 20, maxRoomName: 32 };
 
 /** Settings of a `RoomService`. */
 export interface RoomServiceOptions {
   /** The default room's canonical name (`--room`); the room a client enters on connecting. */
   room: string;
-  /** The default room's log (`--history` entries kept); a lone server numbers its entries, a cluster's relay does. */
-  history: RoomLog;
+  /** Entries each room's log keeps (`--history`). */
+  historyCapacity: number;
   /** Where logs are kept across restarts (`--history-db`), written once per tick. */
   historyStore: HistoryStore | null;
-  /** Shares the room with other servers (`--cluster`). */
+  /** Shares the rooms with other servers (`--cluster`). */
   relay: Relay | null;
   /** This server's node in a cluster ("" alone): the node of its members' names. */
   node: string;
@@ -66,14 +75,19 @@ export interface RoomServiceOptions {
   words: LineCodec;
   /** Output queued for one client past which it is too slow (bytes; 0: no limit). */
   maxOutbound: number;
+  limits: RoomLimits;
 }
 
 /** The room service; see the top of this file. */
 export class RoomService implements CommandHost {
   readonly defaultRoom: ChatRoom;
+  private readonly rooms = new Map<string, ChatRoom>();
   /** Nicknames of this server's clients, in every room. */
   private readonly nicks = new NickIndex();
+  /** Rooms said something to in this tick (see `ChatRoom.touched`). */
+  private touched: ChatRoom[] = [];
 
+  /** Throws `HistoryStoreError` when the store cannot give the default room's log. */
   constructor(
     private readonly reactor: Reactor<ServerAttachment>,
     private readonly counters: ServerCounters,
@@ -81,114 +95,229 @@ export class RoomService implements CommandHost {
     /** Every session of the server (for the nickname index's rebuild). */
     private readonly sessions: () => readonly Session[],
   ) {
-    this.defaultRoom = new ChatRoom(options.room, new Room(reactor, options.coalesce), options.history);
+    this.defaultRoom = this.openRoom(options.room, true);
   }
 
   get maxOutbound(): number {
     return this.options.maxOutbound;
   }
 
+  /** The rooms that exist now. */
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  /** Every room, in no order. */
+  allRooms(): IterableIterator<ChatRoom> {
+    return this.rooms.values();
+  }
+
+  /** The room called `name` (canonical) if it exists. */
+  room(name: string): ChatRoom | null {
+    return this.rooms.get(name) ?? null;
+  }
+
   /**
-   * Where a cluster's relay hands the shared log's entries, in its order:
-   * another server's entry goes to every member, one of this server's own
-   * only to the members whose codec waits for its number.
+   * Where a cluster's relay hands the shared logs' entries, in each room's
+   * order: another server's entry goes to every member, one of this
+   * server's own only to the members whose codec waits for its number.
    */
   readonly relaySink: RelaySink = {
-    entry: (e, local, shown) => {
-      const room = this.defaultRoom;
+    entry: (name, e, local, shown) => {
+      const room = this.rooms.get(name);
+      if (!room) return;
       room.log.insert(e);
       if (!local) room.roster.note(e);
+      this.touch(room);
       // `shown`: history loaded as the relay connects, or a local entry shown when it happened.
       if (shown) return;
       const id = formatId(room.log.epoch, e.seq);
       this.counters.linesOut += room.members.broadcast(e, id, null, local ? Audience.NUMBERED : Audience.ALL);
     },
-    reset: (epoch, lastSeq) => this.defaultRoom.log.reset(epoch, lastSeq),
-    missed: (count) => {
+    reset: (name, epoch, lastSeq) => this.rooms.get(name)?.log.reset(epoch, lastSeq),
+    missed: (_name, count) => {
       this.counters.clusterMissed += count;
     },
+    private: (m) => this.deliverPrivate(m),
   };
 
   // ---------------------------------------------------------------- membership
 
-  /** `session` enters `room`: the others are told first (a client is not told about itself). */
-  join(room: ChatRoom, session: Session): void {
-    this.publish(room, this.entry(EntryKind.JOIN, session), null, Reach.ALL, session.conn.remote);
-    room.members.join(session.member);
+  /** A new client enters the default room (the others are told first: a client is not told about itself). */
+  connect(session: Session): void {
     session.state = SessionState.JOINED;
+    this.enter(this.defaultRoom, session, EntryKind.JOIN);
   }
 
-  /** `session` leaves `room` (`kind` QUIT when it chose to, LEAVE with `reason` when it was disconnected). */
-  leave(room: ChatRoom, session: Session, kind: EntryKind.QUIT | EntryKind.LEAVE, reason = "", reach = Reach.ALL): void {
-    room.members.leave(session.member);
+  /** The client is gone (`kind` QUIT when it chose to, LEAVE with `reason` when it was disconnected): it leaves every room. */
+  disconnect(session: Session, kind: EntryKind.QUIT | EntryKind.LEAVE, reason = "", reach = Reach.ALL): void {
+    if (session.state !== SessionState.JOINED) return;
     session.state = SessionState.GONE;
     const text = kind === EntryKind.LEAVE ? encoder.encode(reason) : EMPTY;
-    this.publish(room, this.entry(kind, session, text), null, reach, session.conn.remote);
+    for (const name of [...session.rooms.keys()]) {
+      const room = this.rooms.get(name)!;
+      this.exit(room, session);
+      this.publish(room, this.entry(kind, session, text), null, reach, session.conn.remote);
+      this.closeIfEmpty(room);
+    }
   }
 
-  /** The room the session is in (one room today: the default). */
-  roomOf(_session: Session): ChatRoom {
-    return this.defaultRoom;
+  /**
+   * `/join ROOM`: a client in one room at a time (a line client) moves
+   * there; one that may be in several enters it as well. Returns why not,
+   * or null when done (the client was told, with who is there).
+   */
+  join(session: Session, written: string): string | null {
+    const name = canonicalRoom(written, this.options.limits.maxRoomName);
+    if (name === null) return `${roomNameRule(this.options.limits.maxRoomName)}: ${written} is none`;
+    if (session.rooms.has(name)) {
+      session.current = name;
+      return `you are already in ${shownRoom(name)}`;
+    }
+    const single = session.codec.bareQuit;
+    if (!single && session.rooms.size >= this.options.limits.maxRoomsPerClient) {
+      return `you are in ${session.rooms.size} rooms, the most one client may be in (/part one first)`;
+    }
+    let room = this.rooms.get(name);
+    if (!room) {
+      if (this.rooms.size >= this.options.limits.maxRooms) {
+        return `this server has ${this.rooms.size} rooms, the most it holds: join one of /rooms`;
+      }
+      room = this.openRoom(name, false);
+    }
+    if (single && session.current !== null) {
+      const from = this.rooms.get(session.current)!;
+      this.exit(from, session);
+      this.publish(from, this.entry(EntryKind.PART, session, encoder.encode(name)), null, Reach.ALL, session.conn.remote);
+      this.closeIfEmpty(from);
+    }
+    this.reply(session, `You are now in ${shownRoom(name)}`);
+    this.enter(room, session, EntryKind.ENTER);
+    this.tellPresence(room, session);
+    return null;
+  }
+
+  /**
+   * `/part [ROOM]`: leave a room; a client in one room at a time goes back
+   * to the default room. Returns why not, or null when done.
+   */
+  part(session: Session, written: string | null): string | null {
+    const single = session.codec.bareQuit;
+    const name = written === null ? session.current : canonicalRoom(written, this.options.limits.maxRoomName);
+    if (name === null || !session.rooms.has(name)) return `you are not in ${written ?? "a room"}`;
+    if (single) {
+      if (name === this.defaultRoom.name) return `${shownRoom(name)} is where everyone starts: /join another room to leave it`;
+      return this.join(session, this.defaultRoom.name);
+    }
+    if (session.rooms.size === 1) return `${shownRoom(name)} is the only room you are in: /join another first`;
+    const room = this.rooms.get(name)!;
+    this.exit(room, session);
+    this.reply(session, `You left ${shownRoom(name)}`);
+    this.publish(room, this.entry(EntryKind.PART, session), null, Reach.ALL, session.conn.remote);
+    this.closeIfEmpty(room);
+    return null;
+  }
+
+  /** `/rooms`: the rooms with how many are in each, the busiest first. */
+  roomsList(): string {
+    const all = [...this.rooms.values()].sort((a, b) => b.population - a.population || (a.name < b.name ? -1 : 1));
+    const shown = all.slice(0, ROOMS_LISTED).map((r) => `${shownRoom(r.name)} (${r.population})`);
+    const more = all.length > ROOMS_LISTED ? ` and ${all.length - ROOMS_LISTED} more` : "";
+    return `Rooms (${all.length}): ${shown.join(", ")}${more}`;
   }
 
   /** Who else is in `room`, told to `session` as it joins, worded by its codec. */
   tellPresence(room: ChatRoom, session: Session): void {
     const names = [];
+    const own = session.rooms.get(room.name);
     for (const m of room.members.list()) {
       if (names.length >= PRESENCE_NAMES) break;
-      if (m !== session.member) names.push((m.key.data as Session).name);
+      if (m !== own) names.push((m.key.data as Session).name);
     }
     if (names.length < PRESENCE_NAMES) names.push(...room.roster.names(PRESENCE_NAMES - names.length));
-    const others = room.members.size - 1 + room.roster.size;
-    this.send(session, session.codec.presence({ you: session.name, names, others, last: room.log.lastId }));
+    const others = room.population - (own ? 1 : 0);
+    const presence = { room: room.name, isDefault: room.isDefault, you: session.name, names, others, last: room.log.lastId };
+    this.send(session, session.codec.presence(presence));
+  }
+
+  /** The room a line of `session` is said in: the one it names (`written`), else its current one; a string says why none. */
+  roomFor(session: Session, written: string | null): ChatRoom | string {
+    const name = written === null ? session.current : canonicalRoom(written, this.options.limits.maxRoomName);
+    if (name === null || !session.rooms.has(name)) return `Error: you are not in ${written ?? "a room"} (/join it first)`;
+    return this.rooms.get(name)!;
   }
 
   // ---------------------------------------------------------------- speaking
 
-  say(session: Session, kind: EntryKind.LINE | EntryKind.ACTION, text: Uint8Array): void {
-    this.publish(this.roomOf(session), this.entry(kind, session, text), session, Reach.ROOM | Reach.CLUSTER);
+  say(session: Session, room: ChatRoom, kind: EntryKind.LINE | EntryKind.ACTION, text: Uint8Array): void {
+    room.lines++;
+    this.publish(room, this.entry(kind, session, text), session, Reach.ROOM | Reach.CLUSTER);
   }
 
   rename(session: Session, nick: string): string | null {
     const holder = this.nicks.holder(nick);
-    const problem = nickProblem(nick, (name) => (holder !== null && holder !== session) || this.roomOf(session).roster.has(name));
+    const problem = nickProblem(nick, (name) => (holder !== null && holder !== session) || this.knownElsewhere(name));
     if (problem) return problem;
     const old = session.name.nick;
     this.reply(session, `You are now ${nick}`);
-    // Announced before the rename: a nick entry's sender is the name the others
-    // knew (the web page's member list and a cluster's roster replace it).
-    const room = this.roomOf(session);
-    this.publish(room, this.entry(EntryKind.NICK, session, EMPTY, nick), session, Reach.ALL, session.conn.remote);
+    // Announced before the rename, in every room it is in: a nick entry's sender
+    // is the name the others knew (a page's member list and a cluster's roster replace it).
+    for (const name of session.rooms.keys()) {
+      const room = this.rooms.get(name)!;
+      this.publish(room, this.entry(EntryKind.NICK, session, EMPTY, nick), session, Reach.ALL, session.conn.remote);
+      room.who.invalidate();
+    }
     session.rename(nick);
     this.nicks.renamed(session, old, this.sessions, this.sessions().length);
-    room.who.invalidate();
+    return null;
+  }
+
+  /**
+   * `/msg NICK text`: to one member, whichever room (or, in a cluster,
+   * server) it is in; never stored. Returns why not, or null when sent.
+   */
+  privateMessage(session: Session, nick: string, action: boolean, text: Uint8Array): string | null {
+    const to = this.nicks.holder(nick);
+    if (to === null) {
+      const elsewhere = this.findElsewhere(nick);
+      const relay = this.options.relay;
+      if (!elsewhere || !relay) return `nobody here goes by ${nick}`;
+      const m: PrivateMessage = { time: Date.now(), from: session.name, to: elsewhere, action, text };
+      if (!relay.sendPrivate(m)) return `${nick} is on another server, and the link to it is down: try again later`;
+      this.echoPrivate(session, m);
+      return null;
+    }
+    const m: PrivateMessage = { time: Date.now(), from: session.name, to: to.name, action, text };
+    this.deliverPrivate(m, to);
+    this.echoPrivate(session, m);
     return null;
   }
 
   /** The server is going: its members hear so (and are gone from the cluster's rosters). */
   shutdown(sessions: readonly Session[]): void {
-    const room = this.defaultRoom;
     // The local members hear that the server goes; the other servers hear who left.
-    this.publish(
-      room,
-      { time: Date.now(), kind: EntryKind.NOTICE, sender: null, text: encoder.encode(notice.shutdown()), newName: "" },
-      null,
-      Reach.ROOM,
-    );
-    room.members.seal();
-    for (const session of sessions) {
-      if (session.state === SessionState.JOINED) this.leave(room, session, EntryKind.LEAVE, "server shutting down", Reach.CLUSTER);
+    const going: EntryContent = {
+      time: Date.now(),
+      kind: EntryKind.NOTICE,
+      sender: null,
+      text: encoder.encode(notice.shutdown()),
+      newName: "",
+    };
+    for (const room of this.rooms.values()) {
+      if (room.members.size > 0) this.publish(room, going, null, Reach.ROOM);
+      room.members.seal();
     }
+    for (const session of sessions) this.disconnect(session, EntryKind.LEAVE, "server shutting down", Reach.CLUSTER);
     this.flushHistory();
     this.options.relay?.close();
   }
 
   // ---------------------------------------------------------------- answers
 
-  /** Bytes to one member only, after what the room sent it before. */
+  /** Bytes to one client only, after what its rooms sent it before. */
   send(session: Session, bytes: Uint8Array): void {
-    if (session.member.joined) this.roomOf(session).members.sendTo(session.member, bytes);
-    else this.reactor.write(session.key, bytes);
+    for (const [name, member] of session.rooms) if (this.rooms.get(name)!.members.handOver(member)) this.touch(this.rooms.get(name)!);
+    this.reactor.write(session.key, bytes);
   }
 
   reply(session: Session, text: string): void {
@@ -204,25 +333,24 @@ export class RoomService implements CommandHost {
     for (const p of session.codec.replyParts(parts)) this.send(session, p);
   }
 
-  whoParts(session: Session): readonly Uint8Array[] {
-    const room = this.roomOf(session);
+  whoParts(session: Session, room: ChatRoom): readonly Uint8Array[] {
     return room.who.answerFor(room.members.list(), room.roster, session);
   }
 
   /**
-   * `/history`: the newest entries, or those after an id (a resume), worded
-   * by the session's codec; false when it does not fit in what the client
-   * may have waiting (`fits`).
+   * `/history`: the newest entries of `room`, or those after an id (a
+   * resume), worded by the session's codec; false when it does not fit in
+   * what the client may have waiting (`fits`).
    */
-  replay(session: Session, request: HistoryRequest, fits: (bytes: number) => boolean): boolean {
-    const log = this.roomOf(session).log;
+  replay(session: Session, room: ChatRoom, request: HistoryRequest, fits: (bytes: number) => boolean): boolean {
+    const log = room.log;
     let entries: LogEntry[];
     let missed = 0;
     let reset = false;
     if (request.since) ({ entries, missed, reset } = log.since(request.since.epoch, request.since.seq));
     else entries = log.latest(request.count);
     const since = request.since ? formatId(request.since.epoch, request.since.seq) : null;
-    const bytes = session.codec.history({ epoch: log.epoch, entries, missed, reset, since, last: log.lastId });
+    const bytes = session.codec.history({ room: room.name, epoch: log.epoch, entries, missed, reset, since, last: log.lastId });
     if (!fits(bytes.length)) return false;
     this.send(session, bytes);
     return true;
@@ -232,27 +360,140 @@ export class RoomService implements CommandHost {
 
   /**
    * The tick's end, after the dispatcher has looked at its readers'
-   * backlogs: seal the rooms' batches (every member gets this tick's
-   * entries in this flush), write the tick's entries to the store (one
-   * transaction), and last let the relay send the tick's entries on, so
-   * that everything this tick published, eviction notices included,
-   * leaves for the cluster in this tick.
+   * backlogs: seal the batches of the rooms said something to (every
+   * member gets this tick's entries in this flush), write their new
+   * entries to the store (one transaction each), and last let the relay
+   * send the tick's entries on, so that everything this tick published,
+   * eviction notices included, leaves for the cluster in this tick.
    */
   endTick(): void {
-    this.defaultRoom.members.seal();
-    this.flushHistory();
+    if (this.touched.length > 0) {
+      for (const room of this.touched) {
+        room.members.seal();
+        room.touched = false;
+      }
+      this.flushHistory();
+      this.touched = [];
+    }
     this.options.relay?.endTick();
   }
 
-  /** Bytes broadcast so far this tick. */
+  /** Bytes broadcast so far this tick, in all rooms. */
   get batchBytes(): number {
-    return this.defaultRoom.members.batchBytes;
+    let n = 0;
+    for (const room of this.touched) n += room.members.batchBytes;
+    return n;
   }
 
   private flushHistory(): void {
-    const room = this.defaultRoom;
-    const fresh = room.log.takeUnsaved();
-    if (fresh.length > 0) this.options.historyStore?.save(room.name, fresh);
+    for (const room of this.touched) {
+      const fresh = room.log.takeUnsaved();
+      if (fresh.length > 0) this.options.historyStore?.save(room.name, fresh);
+    }
+  }
+
+  private touch(room: ChatRoom): void {
+    if (room.touched) return;
+    room.touched = true;
+    this.touched.push(room);
+  }
+
+  /**
+   * A room comes to be: its log, restored from the store when there is
+   * one (the same epoch, so ids given before still resume). The default
+   * room's store errors are the caller's (the program cannot start); any
+   * other room's are logged, and it goes on with a log of its own.
+   */
+  private openRoom(name: string, isDefault: boolean): ChatRoom {
+    let log: RoomLog;
+    try {
+      log = this.openLog(name);
+    } catch (err) {
+      if (isDefault || !(err instanceof HistoryStoreError)) throw err;
+      this.options.log(`History: room ${shownRoom(name)}: ${err.message}; its history is kept in memory only`);
+      log = new RoomLog(this.options.historyCapacity);
+    }
+    const room = new ChatRoom(name, new Room(this.reactor, this.options.coalesce, name), log, isDefault);
+    this.rooms.set(name, room);
+    this.options.relay?.openRoom(name);
+    return room;
+  }
+
+  private openLog(name: string): RoomLog {
+    const capacity = this.options.historyCapacity;
+    const log = new RoomLog(capacity);
+    const store = this.options.historyStore;
+    if (!store) return log;
+    // What the store drops for age is not replayed from memory either.
+    log.maxAgeMs = store.maxAgeMs;
+    const stored = store.load(name, capacity);
+    if (stored.epoch === null) store.setEpoch(name, log.epoch);
+    else {
+      log.restore(stored.epoch, stored.entries);
+      // None kept within retention: numbering still goes on from the last id given.
+      if (log.lastSeq < stored.lastSeq) log.reset(stored.epoch, stored.lastSeq);
+    }
+    return log;
+  }
+
+  /**
+   * None of this server's clients is left in `room`: it goes (not the
+   * default room), so that it costs nothing here; in a cluster it lives on
+   * in its stream and on the servers whose clients are in it.
+   */
+  private closeIfEmpty(room: ChatRoom): void {
+    if (room.isDefault || room.members.size > 0 || this.rooms.get(room.name) !== room) return;
+    // Its last entries still go to the store with the tick's (flushHistory walks `touched`).
+    this.rooms.delete(room.name);
+    this.options.relay?.closeRoom(room.name);
+  }
+
+  /** `session` comes into `room` (announced first), as `kind` says (JOIN on connecting, ENTER on /join). */
+  private enter(room: ChatRoom, session: Session, kind: EntryKind.JOIN | EntryKind.ENTER): void {
+    this.publish(room, this.entry(kind, session), null, Reach.ALL, session.conn.remote);
+    const member = session.newMember();
+    session.rooms.set(room.name, member);
+    session.current = room.name;
+    room.members.join(member);
+    room.who.invalidate();
+  }
+
+  /** `session` is no longer in `room` (what to tell the room is the caller's). */
+  private exit(room: ChatRoom, session: Session): void {
+    const member = session.rooms.get(room.name);
+    if (!member) return;
+    room.members.leave(member);
+    session.rooms.delete(room.name);
+    if (session.current === room.name) session.current = [...session.rooms.keys()].pop() ?? null;
+    // A member that got part of the open batch is walked at the seal.
+    this.touch(room);
+  }
+
+  /** Whether a member of another server of the cluster goes by `nick`, in any room. */
+  private knownElsewhere(nick: string): boolean {
+    for (const room of this.rooms.values()) if (room.roster.has(nick)) return true;
+    return false;
+  }
+
+  private findElsewhere(nick: string) {
+    for (const room of this.rooms.values()) {
+      const name = room.roster.find(nick);
+      if (name) return name;
+    }
+    return null;
+  }
+
+  /** A private message for a client of this server (from here or, through the relay, from another server). */
+  private deliverPrivate(m: PrivateMessage, to: Session | null = m.to.nick === null ? null : this.nicks.holder(m.to.nick)): void {
+    if (!to) return;
+    const bytes = to.codec.privateMessage(m, false);
+    if (bytes) this.send(to, bytes);
+    this.counters.linesOut++;
+  }
+
+  private echoPrivate(session: Session, m: PrivateMessage): void {
+    const back = session.codec.privateMessage(m, true);
+    if (back) this.send(session, back);
   }
 
   /** An entry about `session`. */
@@ -270,13 +511,18 @@ export class RoomService implements CommandHost {
    * back numbered (at once, unnumbered, while the link is down).
    */
   private publish(room: ChatRoom, c: EntryContent, from: Session | null, reach: Reach, client?: Address): void {
-    if (reach & Reach.LOG) this.options.log(this.options.words.words(c), client);
-    const member = from?.member ?? null;
+    if (reach & Reach.LOG) {
+      const words = this.options.words.words(c);
+      this.options.log(room.isDefault ? words : `${shownRoom(room.name)}: ${words}`, client);
+    }
+    if (arrives(c.kind) || departs(c.kind)) room.who.invalidate();
+    this.touch(room);
+    const member = from?.rooms.get(room.name) ?? null;
     const relay = this.options.relay;
     const toRoom = (reach & Reach.ROOM) !== 0;
     if (relay && reach & Reach.CLUSTER) {
       if (toRoom) this.counters.linesOut += room.members.broadcast(c, null, member, Audience.LIVE);
-      if (!relay.append(c) && toRoom) this.counters.linesOut += room.members.broadcast(c, null, member, Audience.NUMBERED);
+      if (!relay.append(room.name, c) && toRoom) this.counters.linesOut += room.members.broadcast(c, null, member, Audience.NUMBERED);
     } else if (!relay && reach & (Reach.ROOM | Reach.CLUSTER)) {
       const e = room.log.append(c);
       if (toRoom) this.counters.linesOut += room.members.broadcast(e, formatId(room.log.epoch, e.seq), member);
@@ -285,6 +531,9 @@ export class RoomService implements CommandHost {
     }
   }
 }
+
+/** Rooms `/rooms` names at most (the busiest), then says how many more. */
+const ROOMS_LISTED = 50;
 
 const encoder = new TextEncoder();
 const EMPTY: Uint8Array = new Uint8Array(0);

@@ -82,6 +82,8 @@ export class Room<T = unknown> {
   constructor(
     private readonly reactor: Reactor<T>,
     private readonly coalesce = true,
+    /** The room's canonical name, for codecs that name the room in their words. */
+    readonly name = "chat",
   ) {}
 
   get size(): number {
@@ -150,7 +152,7 @@ export class Room<T = unknown> {
         continue;
       }
       const start = slot.builder.length;
-      slot.codec.entry(slot.builder, e, id, false);
+      slot.codec.entry(slot.builder, this.name, e, id, false);
       if (own) {
         (from.ownSpans ??= []).push(start, slot.builder.length);
         this.markPartial(from);
@@ -161,15 +163,23 @@ export class Room<T = unknown> {
 
   /** Send `bytes` to one member, after everything broadcast before it. */
   sendTo(m: Member<T>, bytes: Uint8Array): void {
-    const builder = m.slot?.builder;
-    if (m.joined && builder && builder.length > m.batchStart) {
-      // Hand over what the batch owes it so far; it takes the rest at seal().
-      this.writeShare(m, builder.view(0));
-      m.batchStart = builder.length;
-      m.ownSpans = null;
-      this.markPartial(m);
-    }
+    this.handOver(m);
     this.reactor.write(m.key, bytes);
+  }
+
+  /**
+   * Queue what the open batch owes `m` so far (it takes the rest at
+   * `seal()`), so that what is written to it next comes after it. True
+   * when the room must be sealed this tick for it.
+   */
+  handOver(m: Member<T>): boolean {
+    const builder = m.slot?.builder;
+    if (!m.joined || !builder || builder.length <= m.batchStart) return false;
+    this.writeShare(m, builder.view(0));
+    m.batchStart = builder.length;
+    m.ownSpans = null;
+    this.markPartial(m);
+    return true;
   }
 
   /**
@@ -248,7 +258,7 @@ export class Room<T = unknown> {
   /** Without coalescing: word `e` for `slot`'s codec and send it to each of its members now. */
   private broadcastNow(slot: CodecBatch, e: EntryContent, id: string | null, except: Member<T> | null): void {
     const out = new ByteBuilder(256);
-    slot.codec.entry(out, e, id, false);
+    slot.codec.entry(out, this.name, e, id, false);
     const bytes = out.take();
     for (const m of this.members) {
       if (m === except || m.slot !== slot) continue;

@@ -1,4 +1,4 @@
-import { EntryKind, type LogEntry, originOf } from "../chat/entry.ts";
+import { arrives, departs, EntryKind, type LogEntry, originOf } from "../chat/entry.ts";
 import type { MemberName } from "../chat/naming.ts";
 
 /**
@@ -28,8 +28,8 @@ export class Roster {
     const name = e.sender;
     if (!name) return;
     const origin = originOf(e);
-    if (e.kind === EntryKind.JOIN) this.add(origin, name);
-    else if (e.kind === EntryKind.LEAVE || e.kind === EntryKind.QUIT) this.remove(origin, name);
+    if (arrives(e.kind)) this.add(origin, name);
+    else if (departs(e.kind)) this.remove(origin, name);
     else if (e.kind === EntryKind.NICK) {
       if (this.remove(origin, name)) this.add(origin, name.renamed(e.newName));
     }
@@ -38,6 +38,13 @@ export class Roster {
   /** Whether a member of another server is called `nick`, in any case (`/nick` refuses it). */
   has(nick: string): boolean {
     return (this.lower.get(nick.toLowerCase()) ?? 0) > 0;
+  }
+
+  /** The member of another server called `nick` (any case), if any. */
+  find(nick: string): MemberName | null {
+    const lower = nick.toLowerCase();
+    for (const names of this.byOrigin.values()) for (const name of names.values()) if (name.nick?.toLowerCase() === lower) return name;
+    return null;
   }
 
   /** Up to `limit` names, in no particular order. */

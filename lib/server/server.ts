@@ -12,10 +12,10 @@ import type { Codec } from "../codecs/codec.ts";
 import { EventsCodec } from "../codecs/events.ts";
 import { LineCodec } from "../codecs/line.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { type HistoryStore, RoomLog } from "./history.ts";
+import type { HistoryStore, RoomLog } from "./history.ts";
 import { defaultLimits, type Limits } from "./limits.ts";
 import type { Relay, RelaySink } from "./relay.ts";
-import { RoomService } from "./room-service.ts";
+import { defaultRoomLimits, type RoomLimits, RoomService } from "./room-service.ts";
 import type { ServerAttachment, Session } from "./session.ts";
 import { ServerCounters } from "./stats.ts";
 
@@ -34,10 +34,12 @@ export interface ChatServerOptions {
   relay: Relay | null;
   /** Per-client limits (see limits.ts). */
   limits: Limits;
-  /** The default room's log (`--history` entries kept; default 1000). */
-  history: RoomLog | null;
+  /** Entries each room's log keeps (`--history`). */
+  history: number;
   /** Where logs are kept across restarts (`--history-db`), flushed once per tick. */
   historyStore: HistoryStore | null;
+  /** How many rooms there may be, and how long their names. */
+  roomLimits: RoomLimits;
   /** This server's name in a cluster ("" alone). */
   origin: string;
   /** The default room's canonical name (`--room`). */
@@ -51,8 +53,9 @@ export const defaultServerOptions: ChatServerOptions = {
   log: () => {},
   relay: null,
   limits: defaultLimits,
-  history: null,
+  history: 1000,
   historyStore: null,
+  roomLimits: defaultRoomLimits,
   origin: "",
   room: "chat",
 };
@@ -69,7 +72,10 @@ export class ChatServer {
   /** The web gateway's. */
   readonly eventsCodec: EventsCodec;
 
-  /** Takes the reactor's before-sleep hook (the dispatcher's). */
+  /**
+   * Takes the reactor's before-sleep hook (the dispatcher's). Throws
+   * `HistoryStoreError` when the store cannot give the default room's log.
+   */
   constructor(
     readonly reactor: Reactor<ServerAttachment>,
     listener: Listener,
@@ -83,8 +89,9 @@ export class ChatServer {
       this.counters,
       {
         room: o.room,
-        history: o.history ?? new RoomLog(1000),
+        historyCapacity: o.history,
         historyStore: o.historyStore,
+        limits: o.roomLimits,
         relay: o.relay,
         node: o.origin,
         coalesce: o.coalesce,

@@ -36,7 +36,10 @@ export enum SessionState {
 /** What the server keeps per client connection. */
 export class Session {
   readonly kind = "session" as const;
-  readonly member: Member<ServerAttachment>;
+  /** The rooms it is in, by canonical name, each with its place there, in the order it joined them. */
+  readonly rooms = new Map<string, Member<ServerAttachment>>();
+  /** The room its lines go to unless they name one (`Codec.route`): the one it joined last. */
+  current: string | null = null;
   readonly framer: LineFramer;
   state = SessionState.REGISTERING;
   /** How the room names it; replaced (not changed) on a rename. */
@@ -68,7 +71,6 @@ export class Session {
     maxLine = Infinity,
   ) {
     this.framer = codec.newFramer(maxLine);
-    this.member = new Member(key, codec);
     this.name = new MemberName(null, conn.remote.host, conn.remote.port, node);
     this.whoEntry = encoder.encode(this.name.address);
     this.firstBytes = codec.rawStream ? EMPTY_BYTES : null;
@@ -77,6 +79,11 @@ export class Session {
   /** How notices on this server name it: `NICK`, or `Client (HOST, PORT)` until it has one. */
   get noticeName(): string {
     return this.name.noticeName(false);
+  }
+
+  /** A new place for it in a room (its codec's). */
+  newMember(): Member<ServerAttachment> {
+    return new Member(this.key, this.codec);
   }
 
   /** Take the nickname `nick` (already checked). */

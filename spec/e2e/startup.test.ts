@@ -57,7 +57,7 @@ t.test("--cluster to nowhere: chat is local, said at start and again with backof
   const metricsUrl = /Metrics on (\S+)metrics/.exec(server.output())![1]!;
   const metrics = await (await fetch(`${metricsUrl}metrics`)).text();
   t.match(metrics, /^chat_cluster_link_up 0$/m, "the link is down in the metrics");
-  const stats = await (await fetch(`${metricsUrl}stats.json`)).json();
+  const stats = (await (await fetch(`${metricsUrl}stats.json`)).json()) as { clusterLink: string };
   t.equal(stats.clusterLink, "down", "and on the status page's data");
   const page = await (await fetch(metricsUrl)).text();
   t.match(page, 'id="clusterLink"', "the status page has a row for it");
@@ -76,5 +76,5 @@ t.test("a lone server has no cluster link metric", async (t) => {
   const metricsUrl = /Metrics on (\S+)metrics/.exec(server.output())![1]!;
   const metrics = await (await fetch(`${metricsUrl}metrics`)).text();
   t.notMatch(metrics, "chat_cluster_link_up");
-  t.equal((await (await fetch(`${metricsUrl}stats.json`)).json()).clusterLink, "none");
+  t.equal(((await (await fetch(`${metricsUrl}stats.json`)).json()) as { clusterLink: string }).clusterLink, "none");
 });

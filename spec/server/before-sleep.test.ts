@@ -36,11 +36,16 @@ class RecordingRelay implements Relay {
   ) {}
 
   start(_sink: RelaySink): void {}
+  openRoom(_room: string): void {}
+  closeRoom(_room: string): void {}
+  sendPrivate(): boolean {
+    return false;
+  }
 
-  append(entry: EntryContent): boolean {
+  append(room: string, entry: EntryContent): boolean {
     // The entry as a TCP client reads it (without newline).
     const out = new ByteBuilder();
-    new LineCodec("").entry(out, entry, null, false);
+    new LineCodec("").entry(out, room, entry, null, false);
     this.open.push({ text: Buffer.from(out.take()).toString().slice(0, -1), toldIn: this.tick() });
     return true;
   }

@@ -28,7 +28,7 @@ function testCodec(name: string, echo: boolean, numbered: boolean) {
     rawStream: !echo,
     bareQuit: !echo,
     worded: 0,
-    entry(out: ByteBuilder, e: EntryContent) {
+    entry(out: ByteBuilder, _room: string, e: EntryContent) {
       codec.worded++;
       out.append(e.text);
     },

@@ -11,9 +11,8 @@ import { EntryKind } from "../../lib/chat/entry.ts";
 import { LineCodec } from "../../lib/codecs/line.ts";
 import type { Codec } from "../../lib/codecs/codec.ts";
 import { runCommand } from "../../lib/server/commands.ts";
-import { RoomLog } from "../../lib/server/history.ts";
 import { defaultLimits } from "../../lib/server/limits.ts";
-import { RoomService } from "../../lib/server/room-service.ts";
+import { defaultRoomLimits, RoomService } from "../../lib/server/room-service.ts";
 import { type ServerAttachment, Session, SessionState } from "../../lib/server/session.ts";
 import { ServerCounters } from "../../lib/server/stats.ts";
 
@@ -55,8 +54,9 @@ export class CommandHarness {
       this.counters,
       {
         room: "chat",
-        history: new RoomLog(100),
+        historyCapacity: 100,
         historyStore: null,
+        limits: defaultRoomLimits,
         relay: null,
         node,
         coalesce: true,
@@ -76,19 +76,21 @@ export class CommandHarness {
     key.data = session;
     session.index = this.all.length;
     this.all.push(session);
-    this.service.join(this.service.defaultRoom, session);
+    this.service.connect(session);
     return session;
   }
 
   leave(session: Session, kind: EntryKind.QUIT | EntryKind.LEAVE = EntryKind.LEAVE): void {
     if (session.state !== SessionState.JOINED) return;
     this.all.splice(this.all.indexOf(session), 1);
-    this.service.leave(this.service.defaultRoom, session, kind);
+    this.service.disconnect(session, kind);
   }
 
   /** Run `text` (a command line, no newline) for `session`, as the dispatcher does (`/quit`: it leaves). */
   run(session: Session, text: string): boolean {
-    if (runCommand(this.service, session, line(text))) return true;
+    const room = this.service.roomFor(session, null);
+    if (typeof room === "string") throw new Error(room);
+    if (runCommand(this.service, session, room, line(text))) return true;
     this.leave(session, EntryKind.QUIT);
     return false;
   }
