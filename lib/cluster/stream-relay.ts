@@ -475,8 +475,8 @@ export class ClusterRelay<T> implements Relay {
       if (room.epoch === null) return this.loadHistory(link, room, epoch, seq, start, done);
       if (epoch !== room.epoch) {
         this.options.log(
-          `Cluster: the log of #${room.name} started over in Redis (was ${formatId(room.epoch, room.lastSeq)}, now epoch ${epoch} after ${start}): ` +
-            "Redis lost its data; what was said meanwhile is unknown",
+          `Cluster: the room's log started over in Redis (was ${formatId(room.epoch, room.lastSeq)}, now epoch ${epoch} after ${start}): ` +
+            `Redis lost its data; what was said meanwhile in #${room.name} is unknown`,
         );
         this.stats.resets++;
         room.epoch = epoch;
@@ -503,7 +503,7 @@ export class ClusterRelay<T> implements Relay {
       room.cursor = lastId ?? `${seq}-0`;
       this.sink?.reset(room.name, epoch, room.lastSeq);
       for (const se of kept) this.deliver(room, se.entry!, se.producer, se.ref, true);
-      if (kept.length > 0) this.options.log(`Cluster: loaded ${kept.length} entries of the history of #${room.name}`);
+      if (kept.length > 0) this.options.log(`Cluster: loaded ${kept.length} entries of the room's history (#${room.name})`);
       done();
     };
     if (this.options.load <= 0) return adopt([], null);
@@ -599,8 +599,8 @@ export class ClusterRelay<T> implements Relay {
     if (gap > 0) {
       this.stats.missed += gap;
       this.options.log(
-        `Cluster: ${gap} entr${gap === 1 ? "y" : "ies"} of #${room.name} (${formatId(room.epoch!, room.lastSeq + 1)} to ${formatId(room.epoch!, e.seq - 1)}) ` +
-          `left the stream before this server read them; raise --cluster-retention (now ~${this.options.retention})`,
+        `Cluster: ${gap} entr${gap === 1 ? "y" : "ies"} (${formatId(room.epoch!, room.lastSeq + 1)} to ${formatId(room.epoch!, e.seq - 1)}) ` +
+          `left the stream before this server read them (#${room.name}); raise --cluster-retention (now ~${this.options.retention})`,
       );
       this.sink?.missed(room.name, gap);
     }
@@ -660,8 +660,8 @@ export class ClusterRelay<T> implements Relay {
   private linkCameUp(): void {
     const now = this.reactor.now();
     if (!this.everUp) {
-      const at = [...this.rooms.values()].map((r) => `#${r.name} at ${r.epoch ? formatId(r.epoch, r.lastSeq) : "none"}`);
-      this.options.log(`Cluster link up: ${describeTarget(this.options.target)}${at.length ? `, ${at.join(", ")}` : ""}`);
+      const at = [...this.rooms.values()].map((r) => `the room's log is at ${r.epoch ? formatId(r.epoch, r.lastSeq) : "none"} (#${r.name})`);
+      this.options.log(`Cluster link up: ${describeTarget(this.options.target)}${at.length ? `, ${at.join("; ")}` : ""}`);
     } else {
       const secs = ((now - this.downSince) / 1000).toFixed(1);
       const what =
