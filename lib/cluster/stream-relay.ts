@@ -295,6 +295,11 @@ export class ClusterRelay<T> implements Relay {
     if (this.synced && this.writer.up) this.openOnWriter(room);
   }
 
+  opening(name: string): boolean {
+    const room = this.rooms.get(name);
+    return room !== undefined && !room.reading && !room.closed && this.synced && this.writer.up;
+  }
+
   closeRoom(name: string): void {
     const room = this.rooms.get(name);
     if (!room) return;
@@ -421,6 +426,7 @@ export class ClusterRelay<T> implements Relay {
       if (room.closed || !this.synced) return;
       room.reading = true;
       this.wakeReader();
+      this.sink?.opened(room.name);
     });
   }
 
@@ -448,7 +454,11 @@ export class ClusterRelay<T> implements Relay {
     const done = () => {
       if (--waiting > 0) return;
       this.synced = true;
-      for (const room of rooms) if (!room.closed) room.reading = true;
+      for (const room of rooms) {
+        if (room.closed) continue;
+        room.reading = true;
+        this.sink?.opened(room.name);
+      }
       // Rooms opened while these were syncing: the writer takes them in.
       if (this.writer.up) for (const room of this.rooms.values()) if (!room.reading && !room.closed) this.openOnWriter(room);
       this.linkChanged("read");
@@ -660,7 +670,9 @@ export class ClusterRelay<T> implements Relay {
   private linkCameUp(): void {
     const now = this.reactor.now();
     if (!this.everUp) {
-      const at = [...this.rooms.values()].map((r) => `the room's log is at ${r.epoch ? formatId(r.epoch, r.lastSeq) : "none"} (#${r.name})`);
+      const at = [...this.rooms.values()].map(
+        (r) => `the room's log is at ${r.epoch ? formatId(r.epoch, r.lastSeq) : "none"} (#${r.name})`,
+      );
       this.options.log(`Cluster link up: ${describeTarget(this.options.target)}${at.length ? `, ${at.join("; ")}` : ""}`);
     } else {
       const secs = ((now - this.downSince) / 1000).toFixed(1);

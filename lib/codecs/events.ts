@@ -72,7 +72,7 @@ export class EventsCodec implements Codec {
     return new LineFramer(maxLine);
   }
 
-  /** `{"r":ROOM,"x":LINE}`: LINE for that room; anything else is a line for the member's current room. */
+  /** `{"r":ROOM,"x":LINE}` (LINE without a newline): LINE for that room; anything else is a line for the member's current room. */
   route(line: Uint8Array): RoutedLine | null {
     if (line[0] !== OPEN_BRACE) return null;
     let parsed: unknown;
@@ -82,7 +82,10 @@ export class EventsCodec implements Codec {
       return null;
     }
     const { r, x } = (parsed ?? {}) as { r?: unknown; x?: unknown };
-    if (typeof r !== "string" || typeof x !== "string") return null;
+    // A line is what the framer hands out: no newline in it. A JSON `\n` in x
+    // would put a second line of the sender's choosing (`<alice> ...`) in
+    // every line client's output: not a routed line.
+    if (typeof r !== "string" || typeof x !== "string" || x.includes("\n")) return null;
     return { room: r, line: encoder.encode(x) };
   }
 

@@ -1,7 +1,7 @@
 import type { RoomLog } from "./history.ts";
 import type { Room } from "./room.ts";
 import { Roster } from "./roster.ts";
-import type { ServerAttachment } from "./session.ts";
+import type { ServerAttachment, Session } from "./session.ts";
 import { WhoList } from "./who.ts";
 
 /** One room: its members' fan-out, its log, who is in it elsewhere in the cluster, `/who`'s shared list. */
@@ -12,6 +12,8 @@ export class ChatRoom {
   lines = 0;
   /** Said something to in this tick: sealed and saved at its end. */
   touched = false;
+  /** Members who wait to be told who is here until the cluster's relay has loaded the room. */
+  waitingPresence: Session[] = [];
   constructor(
     /** Canonical name (`chat`). */
     readonly name: string,

@@ -28,6 +28,8 @@ export interface RelaySink {
   missed(room: string, count: number): void;
   /** A private message for one of this server's clients, from another server. */
   private(message: PrivateMessage): void;
+  /** `room`'s history is loaded and it is being read: who is in it is known. */
+  opened(room: string): void;
 }
 
 /** Shares the rooms' logs with the other servers of a cluster. */
@@ -38,6 +40,8 @@ export interface Relay {
   openRoom(room: string): void;
   /** None of this server's clients is in `room` any more: stop reading it. */
   closeRoom(room: string): void;
+  /** Whether `room` is being opened now (its history on the way), so that who is in it will be known shortly. */
+  opening(room: string): boolean;
   /**
    * One of this server's entries of `room`. True: it will come back
    * numbered through the sink, so the server does not show it to the

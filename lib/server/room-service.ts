@@ -139,6 +139,10 @@ export class RoomService implements CommandHost {
       this.counters.clusterMissed += count;
     },
     private: (m) => this.deliverPrivate(m),
+    opened: (name) => {
+      const room = this.rooms.get(name);
+      if (room) this.tellWaiting(room);
+    },
   };
 
   // ---------------------------------------------------------------- membership
@@ -193,7 +197,7 @@ export class RoomService implements CommandHost {
     }
     this.reply(session, `You are now in ${shownRoom(name)}`);
     this.enter(room, session, EntryKind.ENTER);
-    this.tellPresence(room, session);
+    this.presenceWhenKnown(room, session);
     return null;
   }
 
@@ -238,6 +242,24 @@ export class RoomService implements CommandHost {
     const others = room.population - (own ? 1 : 0);
     const presence = { room: room.name, isDefault: room.isDefault, you: session.name, names, others, last: room.log.lastId };
     this.send(session, session.codec.presence(presence));
+  }
+
+  /**
+   * Tell `session` who is in `room` now, or, while the cluster's relay is
+   * loading the room (who is on the other servers comes with its history),
+   * once it has (at most `PRESENCE_WAIT_MS` later).
+   */
+  presenceWhenKnown(room: ChatRoom, session: Session): void {
+    if (!this.options.relay?.opening(room.name)) return this.tellPresence(room, session);
+    room.waitingPresence.push(session);
+    if (room.waitingPresence.length === 1) this.reactor.setTimer(PRESENCE_WAIT_MS, () => this.tellWaiting(room));
+  }
+
+  private tellWaiting(room: ChatRoom): void {
+    const waiting = room.waitingPresence;
+    if (waiting.length === 0) return;
+    room.waitingPresence = [];
+    for (const s of waiting) if (s.state === SessionState.JOINED && s.rooms.has(room.name)) this.tellPresence(room, s);
   }
 
   /** The room a line of `session` is said in: the one it names (`written`), else its current one; a string says why none. */
@@ -531,6 +553,9 @@ export class RoomService implements CommandHost {
     }
   }
 }
+
+/** Longest a member waits for a room's presence line while the cluster loads the room. */
+const PRESENCE_WAIT_MS = 1000;
 
 /** Rooms `/rooms` names at most (the busiest), then says how many more. */
 const ROOMS_LISTED = 50;

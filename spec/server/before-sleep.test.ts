@@ -38,6 +38,9 @@ class RecordingRelay implements Relay {
   start(_sink: RelaySink): void {}
   openRoom(_room: string): void {}
   closeRoom(_room: string): void {}
+  opening(): boolean {
+    return false;
+  }
   sendPrivate(): boolean {
     return false;
   }

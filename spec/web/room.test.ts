@@ -68,8 +68,8 @@ t.test("TCP and web clients see the same room in the same order", async (t) => {
     "Online (4): ".length,
   );
   t.equal(otWho.replace(" (you)", ""), owWho.replace(" (you)", ""), "/who lists the same members, TCP and web alike");
-  t.match(owWho, `bob (127.0.0.1, ${b.port})`);
-  t.match(otWho, `alice (127.0.0.1, ${a.port})`);
+  t.match(owWho, `bob (127.0.0.1:${b.port})`);
+  t.match(otWho, `alice (127.0.0.1:${a.port})`);
 
   // The actors' transcripts are compared below: each has the other's last line (on its own connection) before it leaves.
   await a.waitFor("<bob> after b\n");
