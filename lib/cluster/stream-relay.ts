@@ -568,7 +568,10 @@ export class ClusterRelay<T> implements Relay {
         continue;
       }
       const room = this.roomOfKey(key);
-      if (!room) continue;
+      // This read named the stream before the room was closed (and maybe
+      // opened again, not synced yet): what it has of the room goes nowhere.
+      // A room opened again loads it as history, or reads it from there.
+      if (!room || !room.reading) continue;
       for (const item of items) {
         const se = decodeStreamEntry(item);
         if (!se) continue;

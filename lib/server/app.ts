@@ -259,6 +259,7 @@ function startStats(
       return store?.failures ?? 0;
     },
     clusterLink: relay,
+    rooms: server.service.roomCounts,
   };
   const sampler = new StatsSampler(source, () => reactor.now());
   const periodMs = (statsSeconds ?? 1) * 1000;

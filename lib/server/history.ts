@@ -140,7 +140,7 @@ export class RoomLog {
     public epoch: string = newEpoch(),
     readonly maxBytes = DEFAULT_HISTORY_BYTES,
   ) {
-    this.ring = new Array(Math.min(capacity, 1024));
+    this.ring = new Array(Math.min(capacity, FIRST_RING_SLOTS));
   }
 
   /** Entries kept now. */
@@ -357,7 +357,7 @@ export class RoomLog {
   }
 
   private clear(lastSeq: number): void {
-    this.ring = new Array(Math.min(this.capacity, 1024));
+    this.ring = new Array(Math.min(this.capacity, FIRST_RING_SLOTS));
     this.head = 0;
     this.count = 0;
     this.last = lastSeq;
@@ -374,5 +374,11 @@ export class RoomLog {
 
 const NONE: LogEntry[] = [];
 
-/** The byte ring's first size: a few hundred typical lines. */
-const FIRST_ARENA_BYTES = 64 * 1024;
+/**
+ * The byte ring's first size: a few dozen typical lines. Small, since
+ * every room has a log: a thousand rooms with a line each hold 4 MiB, not
+ * 64; a busy room doubles it a few times in its first seconds.
+ */
+const FIRST_ARENA_BYTES = 4 * 1024;
+/** The entry ring's first size, likewise (it doubles up to the log's capacity). */
+const FIRST_RING_SLOTS = 16;

@@ -54,6 +54,7 @@ const METRICS: ReadonlyArray<readonly [string, Kind, string, (s: StatsSnapshot) 
     "Entries of the cluster's log trimmed before this server read them.",
     (s) => s.clusterEntriesMissed,
   ],
+  ["chat_rooms", "gauge", "Rooms on this server (the default room included).", (s) => s.rooms],
   [
     "chat_cluster_link_up",
     "gauge",
@@ -73,6 +74,17 @@ export function formatPrometheus(s: StatsSnapshot): string {
     if (present && !present(s)) continue;
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`, `${name} ${promValue(read(s))}`);
   }
+  // Per room, for the busiest only: a label per room of thousands would swamp a scraper.
+  out.push(
+    "# HELP chat_room_members Members of one of the busiest rooms, here and on the cluster's other servers.",
+    "# TYPE chat_room_members gauge",
+  );
+  for (const r of s.busiestRooms) out.push(`chat_room_members{room="${r.room}"} ${r.members}`);
+  out.push(
+    "# HELP chat_room_lines_total Lines said in one of the busiest rooms since it came to be.",
+    "# TYPE chat_room_lines_total counter",
+  );
+  for (const r of s.busiestRooms) out.push(`chat_room_lines_total{room="${r.room}"} ${r.lines}`);
   const name = "reactor_tick_seconds";
   out.push(`# HELP ${name} Busy time per reactor tick (end of one sleep to start of the next).`, `# TYPE ${name} histogram`);
   let cumulative = 0;
@@ -111,6 +123,7 @@ export function statusPage(title: string): string {
     ["evictions", "evictions"],
     ["uptimeSeconds", "uptime (s)"],
     ["clusterLink", "cluster link"],
+    ["rooms", "rooms"],
   ];
   const escapeHtml = (t: string) => t.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!doctype html>
@@ -126,6 +139,8 @@ td.v { text-align: right; font-variant-numeric: tabular-nums; font-weight: 600; 
 <table>
 ${rows.map(([id, label]) => `<tr><td>${label}</td><td class="v" id="${id}">–</td></tr>`).join("\n")}
 </table>
+<h2>Busiest rooms</h2>
+<table id="busiestRooms"><tr><td>–</td></tr></table>
 <p id="state">connecting…</p>
 <script>
 const ids = ${JSON.stringify(rows.map(([id]) => id))};
@@ -134,6 +149,17 @@ async function poll() {
   try {
     const s = await (await fetch("/stats.json", { cache: "no-store" })).json();
     for (const id of ids) document.getElementById(id).textContent = show(s[id]);
+    const rooms = document.getElementById("busiestRooms");
+    rooms.replaceChildren(...s.busiestRooms.map((r) => {
+      const row = document.createElement("tr");
+      for (const [text, cls] of [[r.room, ""], [r.members + " members", "v"], [r.lines + " lines", "v"]]) {
+        const cell = document.createElement("td");
+        cell.textContent = text;
+        if (cls) cell.className = cls;
+        row.append(cell);
+      }
+      return row;
+    }));
     document.getElementById("state").textContent = "updated " + new Date(s.time).toLocaleTimeString();
   } catch (err) {
     document.getElementById("state").textContent = "server unreachable: " + err.message;

@@ -29,7 +29,7 @@ import { type HistoryStore, HistoryStoreError, RoomLog } from "./history.ts";
 import type { Relay, RelaySink } from "./relay.ts";
 import { Audience, Room } from "./room.ts";
 import { type ServerAttachment, type Session, SessionState } from "./session.ts";
-import type { ServerCounters } from "./stats.ts";
+import type { RoomCounts, ServerCounters } from "./stats.ts";
 
 /** Where a notice goes (bits); see `RoomService.publish`. */
 export enum Reach {
@@ -111,6 +111,9 @@ export class RoomService implements CommandHost {
   allRooms(): IterableIterator<ChatRoom> {
     return this.rooms.values();
   }
+
+  /** The rooms' figures for the metrics. */
+  readonly roomCounts: RoomCounts = roomCountsOf(this.rooms);
 
   /** The room called `name` (canonical) if it exists. */
   room(name: string): ChatRoom | null {
@@ -552,6 +555,20 @@ export class RoomService implements CommandHost {
       this.counters.linesOut += room.members.broadcast(c, null, member);
     }
   }
+}
+
+/** Figures of `rooms` as the stats sampler reads them. */
+function roomCountsOf(rooms: Map<string, ChatRoom>): RoomCounts {
+  return {
+    get count() {
+      return rooms.size;
+    },
+    busiest: (n) =>
+      [...rooms.values()]
+        .sort((a, b) => b.population - a.population || b.lines - a.lines)
+        .slice(0, n)
+        .map((r) => ({ room: shownRoom(r.name), members: r.population, lines: r.lines })),
+  };
 }
 
 /** Longest a member waits for a room's presence line while the cluster loads the room. */

@@ -77,7 +77,29 @@ export interface StatsSnapshot {
   readonly clusterEntriesMissed: number;
   /** The cluster's link: up, down (chat is local meanwhile), or none (a lone server). */
   readonly clusterLink: "up" | "down" | "none";
+  /** Rooms on this server now. */
+  readonly rooms: number;
+  /** The busiest rooms (most members, here and elsewhere in the cluster), with the lines said in each since it came to be. */
+  readonly busiestRooms: readonly RoomFigures[];
 }
+
+/** One room's figures. */
+export interface RoomFigures {
+  /** As users see it: `#chat`. */
+  readonly room: string;
+  readonly members: number;
+  readonly lines: number;
+}
+
+/** The rooms as a sampler reads them. */
+export interface RoomCounts {
+  readonly count: number;
+  /** The `n` busiest rooms. */
+  busiest(n: number): RoomFigures[];
+}
+
+/** Rooms a snapshot lists (the busiest): the metrics' labels stay few however many rooms there are. */
+export const BUSIEST_ROOMS = 10;
 
 /** The room's log as a sampler reads it (lib/server/history.ts). */
 export interface HistoryCounts {
@@ -108,6 +130,7 @@ export interface StatsSource {
   readonly historyWriteFailures?: number;
   /** The cluster's link, in a cluster. */
   readonly clusterLink?: { readonly up: boolean } | null;
+  readonly rooms?: RoomCounts;
 }
 
 /**
@@ -177,7 +200,9 @@ export class StatsSampler {
       resumeEntriesMissed: this.source.history?.resumes.missed ?? 0,
       historyWriteFailures: this.source.historyWriteFailures ?? 0,
       clusterEntriesMissed: counters.clusterMissed,
-      clusterLink: (this.source.clusterLink ? (this.source.clusterLink.up ? "up" : "down") : "none") as StatsSnapshot["clusterLink"],
+      clusterLink: linkState(this.source.clusterLink),
+      rooms: this.source.rooms?.count ?? 1,
+      busiestRooms: this.source.rooms?.busiest(BUSIEST_ROOMS) ?? [],
     };
   }
 
@@ -233,4 +258,10 @@ export function formatStatsLine(s: StatsSnapshot): string {
     `evictions ${s.evictions}, ticks ${compact(s.ticksPerSecond)}/s, tick p99 ${ms(s.tickP99Ms)}, ` +
     `largest ready set ${s.peakReady}`
   );
+}
+
+/** The cluster link's state as a snapshot names it. */
+function linkState(link: { readonly up: boolean } | null | undefined): StatsSnapshot["clusterLink"] {
+  if (!link) return "none";
+  return link.up ? "up" : "down";
 }

@@ -234,3 +234,37 @@ t.test("two servers share every room, and carry private messages between them", 
   ann.send("/msg nobody hi\n");
   await ann.waitFor("Error: nobody here goes by nobody\n");
 });
+
+t.test("metrics and the status page: rooms, members and lines of the busiest", async (t) => {
+  const server = await startServer(["--metrics", "127.0.0.1:0"]);
+  t.teardown(() => server.stop());
+  await server.waitFor("Metrics on");
+  const url = /Metrics on (\S+)metrics/.exec(server.output())![1]!;
+  const ann = await named(server.port, "ann");
+  const bob = await named(server.port, "bob", ann);
+  t.teardown(() => [ann, bob].forEach((c) => c.reset()));
+  ann.send("/join rust\n");
+  await ann.waitFor("In #rust: nobody else yet\n");
+  bob.send("/join rust\n");
+  await ann.waitFor("bob joined\n");
+  ann.send("one\ntwo\n");
+  bob.send("three\n");
+  await bob.waitFor("<ann> two\n");
+  await ann.waitFor("<bob> three\n");
+  // Sampled once a second: the figures of a sample taken after the lines.
+  const after = Date.now();
+  let metrics = "";
+  for (;;) {
+    const stats = (await (await fetch(`${url}stats.json`)).json()) as { time: number };
+    if (stats.time > after) {
+      metrics = await (await fetch(`${url}metrics`)).text();
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  t.match(metrics, /^chat_rooms 2$/m);
+  t.match(metrics, /^chat_room_members\{room="#rust"\} 2$/m);
+  t.match(metrics, /^chat_room_lines_total\{room="#rust"\} 3$/m);
+  t.match(metrics, /^chat_room_members\{room="#chat"\} 0$/m, "the default room, empty, is listed too");
+  t.match(await (await fetch(url)).text(), 'id="busiestRooms"', "the status page has the busiest rooms");
+});
