@@ -57,16 +57,18 @@ async function clients(port: number, rooms: number): Promise<net.Socket[]> {
   const out: net.Socket[] = [];
   for (let i = 0; i < rooms; i += 100) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(100, rooms - i) }, (_, j) =>
-        new Promise<net.Socket>((resolve, reject) => {
-          const s = net.connect({ host: "127.0.0.1", port }, () => s.write(`/join r${i + j}\n`));
-          let got = "";
-          s.on("data", (d) => {
-            got += d;
-            if (got.includes(`In #r${i + j}:`)) resolve(s);
-          });
-          s.on("error", reject);
-        }),
+      Array.from(
+        { length: Math.min(100, rooms - i) },
+        (_, j) =>
+          new Promise<net.Socket>((resolve, reject) => {
+            const s = net.connect({ host: "127.0.0.1", port }, () => s.write(`/join r${i + j}\n`));
+            let got = "";
+            s.on("data", (d) => {
+              got += d;
+              if (got.includes(`In #r${i + j}:`)) resolve(s);
+            });
+            s.on("error", reject);
+          }),
       ),
     );
     out.push(...batch);
@@ -78,9 +80,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function measure(rooms: number): Promise<Record<string, number>> {
   const redisPort = await freePort();
-  const redis = await started("redis-server", ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], /Ready to accept/);
+  const redis = await started(
+    "redis-server",
+    ["--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    /Ready to accept/,
+  );
   const url = `redis://127.0.0.1:${redisPort}`;
-  const serverArgs = (node: string) => ["bin/server.ts", "--port", "0", "--cluster", url, "--node", node, "--rate", "0", "--quiet", "--max-rooms", String(rooms + 10)];
+  const serverArgs = (node: string) => [
+    "bin/server.ts",
+    "--port",
+    "0",
+    "--cluster",
+    url,
+    "--node",
+    node,
+    "--rate",
+    "0",
+    "--quiet",
+    "--max-rooms",
+    String(rooms + 10),
+  ];
   const s1 = await started(bun, serverArgs("b1"), /Cluster link up/);
   const s2 = await started(bun, serverArgs("b2"), /Cluster link up/);
   const portOf = (out: string) => Number(/listening on \S+:(\d+)/.exec(out)![1]);

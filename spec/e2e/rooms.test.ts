@@ -36,7 +36,9 @@ t.test("/join moves a line client; lines stay in their room; notices, presence, 
   const ann = await named(server.port, "ann");
   const bob = await named(server.port, "bob", ann);
   const cat = await named(server.port, "cat", ann, bob);
-  t.teardown(() => [ann, bob, cat].forEach((c) => c.reset()));
+  t.teardown(() => {
+    for (const c of [ann, bob, cat]) c.reset();
+  });
 
   ann.send("/join #Rust\n");
   await ann.waitFor("You are now in #rust\nIn #rust: nobody else yet\n");
@@ -101,7 +103,9 @@ t.test("/msg reaches one member in any room, is stored nowhere, and an unknown n
   const ann = await named(server.port, "ann");
   const bob = await named(server.port, "bob", ann);
   const cat = await named(server.port, "cat", ann, bob);
-  t.teardown(() => [ann, bob, cat].forEach((c) => c.reset()));
+  t.teardown(() => {
+    for (const c of [ann, bob, cat]) c.reset();
+  });
   bob.send("/join den\n");
   await bob.waitFor("In #den: nobody else yet\n");
   const catMark = cat.received.length;
@@ -215,7 +219,9 @@ t.test("two servers share every room, and carry private messages between them", 
   const ann = await named(s1!.port, "ann");
   const bob = await named(s2!.port, "bob");
   const cat = await named(s2!.port, "cat", bob);
-  t.teardown(() => [ann, bob, cat].forEach((c) => c.reset()));
+  t.teardown(() => {
+    for (const c of [ann, bob, cat]) c.reset();
+  });
   ann.send("/join lab\n");
   await ann.waitFor("In #lab: nobody else yet\n");
   bob.send("/join lab\n");
@@ -242,7 +248,9 @@ t.test("metrics and the status page: rooms, members and lines of the busiest", a
   const url = /Metrics on (\S+)metrics/.exec(server.output())![1]!;
   const ann = await named(server.port, "ann");
   const bob = await named(server.port, "bob", ann);
-  t.teardown(() => [ann, bob].forEach((c) => c.reset()));
+  t.teardown(() => {
+    for (const c of [ann, bob]) c.reset();
+  });
   ann.send("/join rust\n");
   await ann.waitFor("In #rust: nobody else yet\n");
   bob.send("/join rust\n");
