@@ -4,11 +4,20 @@
 import t from "tap";
 import { backoffMs } from "../../lib/cluster/link.ts";
 import { asText, encodeCommand, RespError, RespParser, RespProtocolError, type RespValue } from "../../lib/cluster/resp.ts";
-import { describeTarget, parseRedisUrl, RedisUrlError, roomKeys } from "../../lib/cluster/url.ts";
+import { describeTarget, inboxKey, parseRedisUrl, RedisUrlError, roomKeys } from "../../lib/cluster/url.ts";
 import { ByteBuilder } from "../../lib/bytes.ts";
-import { ENTRY_KIND_NAMES, EntryKind, type EntryContent } from "../../lib/chat/entry.ts";
+import { ENTRY_KIND_NAMES, EntryKind, type EntryContent, type PrivateMessage } from "../../lib/chat/entry.ts";
 import { MemberName, NODE_NAME } from "../../lib/chat/naming.ts";
-import { decodeStreamEntry, ENTRY_FIELDS, entryArgs, seqOfId, streamEntries, VALUES_PER_ENTRY } from "../../lib/cluster/stream-entry.ts";
+import {
+  decodePrivate,
+  decodeStreamEntry,
+  ENTRY_FIELDS,
+  entryArgs,
+  privateArgs,
+  seqOfId,
+  streamEntries,
+  VALUES_PER_ENTRY,
+} from "../../lib/cluster/stream-entry.ts";
 import { EventsCodec } from "../../lib/codecs/events.ts";
 import { LineCodec } from "../../lib/codecs/line.ts";
 
@@ -87,6 +96,7 @@ t.test("Redis URLs", async (t) => {
     t.throws(() => parseRedisUrl(bad), RedisUrlError, bad);
   }
   t.same(roomKeys("lobby"), { log: "select-chat:lobby:log", meta: "select-chat:lobby:meta", producer: "select-chat:lobby:producer:" });
+  t.equal(inboxKey("eu-1.b"), "select-chat:inbox:eu-1.b", "a node's inbox");
 });
 
 t.test("backoff doubles per failure up to the cap, with bounded jitter", async (t) => {
@@ -169,6 +179,9 @@ t.test("every kind round-trips through the stream: sender's node from the origin
     content(EntryKind.QUIT, address),
     content(EntryKind.NICK, v6, NONE, "carol"),
     content(EntryKind.NOTICE, null, "Server is shutting down"),
+    content(EntryKind.ENTER, bob),
+    content(EntryKind.PART, address, "rust"),
+    content(EntryKind.PART, v6),
   ];
   t.same(new Set(sent.map((e) => e.kind)), new Set(ENTRY_KIND_NAMES.map((_, i) => i)), "every kind");
   for (const [i, e] of sent.entries()) {
@@ -199,12 +212,12 @@ t.test("another server's address-named member, as this server's clients see it; 
   const fromN2 = (e: EntryContent) => decodeStreamEntry(appended(5, e, "n2"))!.entry!;
   const said = (e: EntryContent) => {
     const out = new ByteBuilder();
-    line.entry(out, fromN2(e), null, false);
+    line.entry(out, "chat", fromN2(e), null, false);
     return latin1(out.take());
   };
   const event = (e: EntryContent) => {
     const out = new ByteBuilder();
-    events.entry(out, fromN2(e), "ep:5", false);
+    events.entry(out, "chat", fromN2(e), "ep:5", false);
     return JSON.parse(new TextDecoder().decode(out.take()));
   };
   const address = new MemberName(null, "127.0.0.1", 5555, "n1");
@@ -230,7 +243,7 @@ t.test("another server's address-named member, as this server's clients see it; 
   // This server's own entries, back from the stream: its TCP clients see them as they are.
   const own = decodeStreamEntry(appended(6, content(EntryKind.LINE, address, "hi"), "n1"))!.entry!;
   const out = new ByteBuilder();
-  line.entry(out, own, null, false);
+  line.entry(out, "chat", own, null, false);
   t.equal(latin1(out.take()), "<127.0.0.1:5555> hi\n");
 });
 
@@ -295,4 +308,92 @@ t.test("XREAD and XRANGE replies give their entries; a timed-out XREAD gives non
   t.same(streamEntries([e], false), [e]);
   t.equal(streamEntries(enc("x"), true), null);
   t.equal(streamEntries([enc("key")], true), null);
+});
+
+/** A private message as plain data, for comparing. */
+const plainPrivate = (m: PrivateMessage) => ({
+  time: m.time,
+  action: m.action,
+  text: latin1(m.text),
+  from: { nick: m.from.nick, host: m.from.host, port: m.from.port, node: m.from.node },
+  to: { nick: m.to.nick, host: m.to.host, port: m.to.port, node: m.to.node },
+});
+/** Fields as `privateArgs` gives them, as an XREAD reply carries them (all bulk strings). */
+const asReply = (args: (string | Uint8Array)[]) => args.map((a) => (typeof a === "string" ? enc(a) : a));
+
+t.test("a private message round-trips through an inbox entry: both names, IPv6, an action, bytes", async (t) => {
+  const raw = Uint8Array.of(0xff, 0x0d, 0x00, 0xc3, 0x28);
+  const sent: PrivateMessage[] = [
+    {
+      time: 1_700_000_000_123,
+      from: new MemberName("bob", "10.0.0.9", 40_000, "n1"),
+      to: new MemberName("ann", "::1", 7, "n2"),
+      action: false,
+      text: enc("hi"),
+    },
+    {
+      time: 5,
+      from: new MemberName(null, "::1", 7, "n1"),
+      to: new MemberName(null, "127.0.0.1", 5555, "n2"),
+      action: true,
+      text: enc("waves"),
+    },
+    {
+      time: 6,
+      from: new MemberName(null, "127.0.0.1", 1, "n1"),
+      to: new MemberName("ann", "127.0.0.1", 2, "n2"),
+      action: false,
+      text: raw,
+    },
+    {
+      time: 7,
+      from: new MemberName("bob", "127.0.0.1", 1, "n1"),
+      to: new MemberName("ann", "127.0.0.1", 2, "n2"),
+      action: false,
+      text: NONE,
+    },
+  ];
+  for (const m of sent) {
+    const args = privateArgs(m);
+    t.equal(args.length % 2, 0, "field, value pairs");
+    const back = decodePrivate(asReply(args));
+    t.not(back, null);
+    t.same(plainPrivate(back!), plainPrivate(m), `back as it was sent: ${latin1(m.text)}`);
+  }
+  const args = privateArgs(sent[0]!);
+  const fields = Object.fromEntries(
+    Array.from({ length: args.length / 2 }, (_, i) => [
+      args[2 * i] as string,
+      typeof args[2 * i + 1] === "string" ? args[2 * i + 1] : "BYTES",
+    ]),
+  );
+  t.same(
+    fields,
+    {
+      t: "1700000000123",
+      a: "0",
+      m: "BYTES",
+      u: "bob",
+      h: "10.0.0.9",
+      p: "40000",
+      o: "n1",
+      tu: "ann",
+      th: "::1",
+      tp: "7",
+      to: "n2",
+    },
+    "the fields as the stream shows them; the text as its bytes",
+  );
+  t.equal(args[5], sent[0]!.text, "the text as it is (bytes)");
+
+  const reply = asReply(privateArgs(sent[2]!));
+  const back = decodePrivate(reply)!;
+  (reply[5] as Uint8Array)[0] = 0;
+  t.equal(back.text[0], 0xff, "a copy: the reply's buffer is not kept");
+
+  t.equal(decodePrivate(enc("nope") as unknown as never), null, "not a field list");
+  t.equal(decodePrivate(asReply(["t", "5", "tu", "ann"])), null, "no text");
+  t.equal(decodePrivate(asReply(["t", "5", "m", "hi", "u", "bob"])), null, "no receiver");
+  const roomEntry = asReply(["t", "5", "k", "line", "u", "bob", "h", "127.0.0.1", "p", "1", "w", "", "m", "x"]);
+  t.equal(decodePrivate(roomEntry), null, "a room's log entry is no private message");
 });

@@ -39,9 +39,9 @@ const entry = (over: Partial<LogEntry>): LogEntry => ({
   ...over,
 });
 /** The event `codec` words for `e`. */
-const event = (e: EntryContent, id: string | null = "ep:7", replayed = false, codec = lone) => {
+const event = (e: EntryContent, id: string | null = "ep:7", replayed = false, codec = lone, room = "chat") => {
   const out = new ByteBuilder();
-  codec.entry(out, e, id, replayed);
+  codec.entry(out, room, e, id, replayed);
   return parse(out.take());
 };
 
@@ -55,6 +55,7 @@ t.test("what the codec is: the page's, numbered, echoing, no bare quit", async (
 t.test("an entry: kind, id, time, sender, text (markup and newlines stay text inside the JSON)", async (t) => {
   t.same(event(entry({})), {
     k: "line",
+    r: "#chat",
     id: "ep:7",
     t: 1_764_072_000_000,
     s: "bob",
@@ -67,7 +68,7 @@ t.test("an entry: kind, id, time, sender, text (markup and newlines stay text in
   );
   t.same(
     nick,
-    { k: "nick", id: "ep:7", t: 1_764_072_000_000, s: "1.2.3.4:5", x: "Client (1.2.3.4, 5) is now rob", to: "rob", h: 1 },
+    { k: "nick", r: "#chat", id: "ep:7", t: 1_764_072_000_000, s: "1.2.3.4:5", x: "Client (1.2.3.4, 5) is now rob", to: "rob", h: 1 },
     "a rename carries the new name (s: the old one, x: the notice); a replayed entry is marked",
   );
   t.equal(event(entry({ sender: new MemberName("bob", "127.0.0.1", 5555, "n1") })).o, "n1", "the origin in a cluster");
@@ -98,9 +99,99 @@ t.test("notices: x worded as the line codec words them, a quit a leave", async (
   const shutdown = event(entry({ kind: EntryKind.NOTICE, sender: null, text: enc("Server is shutting down") }));
   t.same(
     shutdown,
-    { k: "notice", id: "ep:7", t: 1_764_072_000_000, s: "", x: "Server is shutting down" },
+    { k: "notice", r: "#chat", id: "ep:7", t: 1_764_072_000_000, s: "", x: "Server is shutting down" },
     "the server's: no sender, no origin",
   );
+});
+
+t.test("a member coming from another room is a join, one going to another a leave; r names the entry's room", async (t) => {
+  const none = new Uint8Array(0);
+  const words = (e: Partial<LogEntry>, room = "chat") => {
+    const ev = event(entry(e), "ep:7", false, lone, room);
+    return [ev.k, ev.r, ev.s, ev.x];
+  };
+  t.same(words({ kind: EntryKind.ENTER, text: none }, "rust"), ["join", "#rust", "bob", "bob joined"]);
+  t.same(words({ kind: EntryKind.ENTER, sender: address, text: none }), [
+    "join",
+    "#chat",
+    "127.0.0.1:5555",
+    "Client (127.0.0.1, 5555) joined",
+  ]);
+  t.same(words({ kind: EntryKind.PART, text: enc("rust") }), ["leave", "#chat", "bob", "bob left for #rust"], "the room it went to");
+  t.same(words({ kind: EntryKind.PART, text: none }, "rust"), ["leave", "#rust", "bob", "bob left"], "/part: for no room");
+  const there = new MemberName(null, "127.0.0.1", 5555, "n2");
+  t.same(
+    [event(entry({ kind: EntryKind.PART, sender: there, text: enc("go") }), "ep:7", false, new EventsCodec("n1"), "c.d-e_f")].map((ev) => [
+      ev.k,
+      ev.r,
+      ev.s,
+      ev.x,
+      ev.o,
+    ])[0],
+    ["leave", "#c.d-e_f", "127.0.0.1:5555@n2", "Client (127.0.0.1, 5555)@n2 left for #go", "n2"],
+  );
+  t.equal(event(entry({}), "ep:7", true, lone, "rust").r, "#rust", "a replayed entry too");
+  t.equal(event(entry({ kind: EntryKind.ACTION, text: enc("waves") }), null, false, lone, "rust").r, "#rust", "an unnumbered /me too");
+});
+
+t.test("input: {r, x} says x in room r; any other line is for the member's current room", async (t) => {
+  const route = (line: string | Uint8Array) => {
+    const r = lone.route(typeof line === "string" ? enc(line) : line);
+    return r && { room: r.room, line: dec(r.line) };
+  };
+  t.same(route('{"r":"#rust","x":"hi"}'), { room: "#rust", line: "hi" });
+  t.same(route('{"r":"rust","x":"/history 5"}'), { room: "rust", line: "/history 5" }, "a command, and the room as written");
+  t.same(route('{"x":"hi","r":"#Go"}'), { room: "#Go", line: "hi" }, "in any order; the room as written (the server canonicalises)");
+  t.same(route('{"r":"#a","x":"","more":1}'), { room: "#a", line: "" }, "other fields ignored; an empty line is a line");
+  t.same(
+    route('{"r":"#a","x":"caf\\u00e9 \\ud83d\\ude00 \\"<b>\\""}'),
+    { room: "#a", line: 'café 😀 "<b>"' },
+    "JSON escapes: the text as UTF-8",
+  );
+  t.same(route('  {"r":"#a","x":"hi"}'.trim()), { room: "#a", line: "hi" });
+  for (const other of [
+    "hi",
+    "/join #rust",
+    "{",
+    "{hello} there",
+    "{} is empty",
+    "{}",
+    '{"r":"#a"}',
+    '{"x":"hi"}',
+    '{"r":1,"x":"hi"}',
+    '{"r":"#a","x":5}',
+    '{"r":"#a","x":null}',
+    '{"r":null,"x":"hi"}',
+    '{"r":"#a","x":"hi"} and more',
+    ' {"r":"#a","x":"hi"}',
+    '["#a","hi"]',
+    "null",
+    JSON.stringify(JSON.stringify({ r: "#a", x: "hi" })),
+  ]) {
+    t.equal(route(other), null, `not routed: ${other}`);
+  }
+  t.equal(route(Uint8Array.of(0x7b, 0xff, 0x7d)), null, "not UTF-8 after the brace");
+  const spoof = JSON.stringify({ r: "#a", x: "hi\n<alice> I owe bob 100" });
+  t.ok(!spoof.includes("\n"), "one line of input");
+  t.equal(route(spoof), null, "a newline in x: not one line (a line client would read a second, spoofed line)");
+  t.equal(route(JSON.stringify({ r: "#a", x: "a\rb\u0000c" }))?.line, "a\rb\u0000c", "CR and NUL stay, as in a line over TCP");
+});
+
+t.test("a private message: the same event for its receiver and (echo) its sender, never numbered", async (t) => {
+  const ann = new MemberName("ann", "127.0.0.1", 6000, "");
+  const m = { time: 1_764_072_000_000, from: bob, to: ann, action: false, text: enc("<b>hi</b>") };
+  const expected = { k: "private", t: 1_764_072_000_000, s: "bob", to: "ann", x: "<b>hi</b>" };
+  t.same(parse(lone.privateMessage(m, false)), expected, "as the receiver gets it");
+  t.same(parse(lone.privateMessage(m, true)), expected, "as the sender gets it back: the page shows the conversation");
+  t.same(parse(lone.privateMessage({ ...m, action: true, text: enc("waves") }, false)), { ...expected, x: "waves", me: 1 }, "a /me");
+  const n1 = new EventsCodec("n1");
+  const fromThere = { ...m, from: new MemberName(null, "::1", 5, "n2"), to: new MemberName(null, "127.0.0.1", 4, "n1") };
+  t.same(
+    parse(n1.privateMessage(fromThere, false)),
+    { ...expected, s: "[::1]:5@n2", to: "127.0.0.1:4@n1" },
+    "addresses with @NODE, this server's too",
+  );
+  t.equal(parse(lone.privateMessage({ ...m, text: Uint8Array.of(0x62, 0xff) }, false)).x, "b\ufffd", "not UTF-8: U+FFFD");
 });
 
 t.test("in a cluster every address gets @NODE, this server's too; nicknames stay as they are", async (t) => {
@@ -138,8 +229,9 @@ t.test("replies, errors, presence and the end of a replay", async (t) => {
   t.equal(parts.length, 1, "parts reworded as one reply");
   t.same(parse(parts[0]!), { k: "reply", x: "Online (2): a (you), b" }, "the parts' last newline is the line's end");
   const n = (nick: string) => new MemberName(nick, "127.0.0.1", 1, "");
-  t.same(parse(lone.presence({ you: n("me"), names: [n("a"), n("b")], others: 5, last: "ep:9" })), {
+  t.same(parse(lone.presence({ room: "chat", isDefault: true, you: n("me"), names: [n("a"), n("b")], others: 5, last: "ep:9" })), {
     k: "presence",
+    r: "#chat",
     you: "me",
     n: 5,
     names: ["a", "b"],
@@ -150,17 +242,20 @@ t.test("replies, errors, presence and the end of a replay", async (t) => {
   t.same(
     parse(
       n1.presence({
+        room: "rust",
+        isDefault: false,
         you: new MemberName(null, "127.0.0.1", 4, "n1"),
         names: [new MemberName(null, "::1", 5, "n2")],
         others: 1,
         last: null,
       }),
     ),
-    { k: "presence", you: "127.0.0.1:4@n1", n: 1, names: ["[::1]:5@n2"], more: 0, last: null },
-    "names as the page shows them",
+    { k: "presence", r: "#rust", you: "127.0.0.1:4@n1", n: 1, names: ["[::1]:5@n2"], more: 0, last: null },
+    "names as the page shows them, the room named (any room, the default one too)",
   );
   const answer = parseAll(
     lone.history({
+      room: "rust",
       epoch: "ep",
       entries: [entry({ seq: 8, text: enc("one") }), entry({ seq: 9, kind: EntryKind.ACTION, text: enc("two") })],
       missed: 1,
@@ -170,16 +265,16 @@ t.test("replies, errors, presence and the end of a replay", async (t) => {
     }),
   );
   t.same(
-    answer.map((e) => [e.k, e.id, e.x, e.h]),
+    answer.map((e) => [e.k, e.r, e.id, e.x, e.h]),
     [
-      ["line", "ep:8", "one", 1],
-      ["line", "ep:9", "two", 1],
-      ["history-end", undefined, undefined, undefined],
+      ["line", "#rust", "ep:8", "one", 1],
+      ["line", "#rust", "ep:9", "two", 1],
+      ["history-end", "#rust", undefined, undefined, undefined],
     ],
-    "the entries replayed (ids from the answer's epoch), then the end",
+    "the entries replayed (ids from the answer's epoch, the answer's room), then the end",
   );
-  t.same(answer[2], { k: "history-end", n: 2, missed: 1, reset: false, last: "ep:9" });
-  t.same(parseAll(lone.history({ epoch: "new", entries: [], missed: 0, reset: true, since: "old:3", last: null })), [
-    { k: "history-end", n: 0, missed: 0, reset: true, last: null },
+  t.same(answer[2], { k: "history-end", r: "#rust", n: 2, missed: 1, reset: false, last: "ep:9" });
+  t.same(parseAll(lone.history({ room: "chat", epoch: "new", entries: [], missed: 0, reset: true, since: "old:3", last: null })), [
+    { k: "history-end", r: "#chat", n: 0, missed: 0, reset: true, last: null },
   ]);
 });

@@ -24,13 +24,14 @@ const content = (kind: EntryKind, sender: MemberName | null, text: string | Uint
 /** What `codec` sends for `e`, as text (latin1: bytes as they are). */
 const words = (codec: LineCodec, e: EntryContent, id: string | null = null, replayed = false) => {
   const out = new ByteBuilder();
-  codec.entry(out, e, id, replayed);
+  codec.entry(out, "chat", e, id, replayed);
   return latin1(out.take());
 };
 
 const lone = new LineCodec("");
 const n1 = new LineCodec("n1");
 const bob = new MemberName("bob", "127.0.0.1", 5555, "");
+const nickOf = (nick: string) => new MemberName(nick, "127.0.0.1", 5555, "n1");
 const address = new MemberName(null, "127.0.0.1", 5555, "");
 
 t.test("what the codec is: the seed's byte stream, unnumbered, no echo, a bare q quits", async (t) => {
@@ -61,6 +62,48 @@ t.test("every kind of entry, one line each, in the seed's words", async (t) => {
     "IPv6: the notice's tuple without brackets",
   );
   t.equal(lone.words(content(EntryKind.JOIN, address)), "Client (127.0.0.1, 5555) connected", "words: the notice without newline");
+});
+
+t.test("a member coming into the room or leaving it for another, the server staying", async (t) => {
+  t.equal(words(lone, content(EntryKind.ENTER, bob)), "bob joined\n");
+  t.equal(words(lone, content(EntryKind.ENTER, address)), "Client (127.0.0.1, 5555) joined\n");
+  t.equal(words(lone, content(EntryKind.PART, bob, "rust")), "bob left for #rust\n", "the room it went to, with its #");
+  t.equal(words(lone, content(EntryKind.PART, bob)), "bob left\n", "no room: it left for none (/part)");
+  t.equal(words(lone, content(EntryKind.PART, address, "rust")), "Client (127.0.0.1, 5555) left for #rust\n");
+  const there = new MemberName(null, "127.0.0.1", 5555, "n2");
+  t.equal(words(n1, content(EntryKind.ENTER, there)), "Client (127.0.0.1, 5555)@n2 joined\n", "another node's: @NODE");
+  t.equal(words(n1, content(EntryKind.PART, there, "go")), "Client (127.0.0.1, 5555)@n2 left for #go\n");
+  const here = new MemberName(null, "127.0.0.1", 5555, "n1");
+  t.equal(words(n1, content(EntryKind.ENTER, here)), "Client (127.0.0.1, 5555) joined\n");
+  const mark = "[history ep:3 2023-11-14T22:13:20Z] ";
+  t.equal(words(n1, content(EntryKind.ENTER, here), "ep:3", true), `${mark}Client (127.0.0.1, 5555)@n1 joined\n`, "replayed: @NODE");
+  t.equal(words(n1, content(EntryKind.PART, here, "rust"), "ep:3", true), `${mark}Client (127.0.0.1, 5555)@n1 left for #rust\n`);
+  t.equal(n1.words(content(EntryKind.PART, nickOf("carol"), "rust")), "carol left for #rust", "words: without newline");
+});
+
+t.test("a private message: the receiver reads `[private] <FROM> TEXT`; the sender gets nothing back", async (t) => {
+  const ann = new MemberName("ann", "127.0.0.1", 6000, "n1");
+  const pm = (from: MemberName, text: string | Uint8Array, action = false) => ({
+    time: TIME,
+    from,
+    to: ann,
+    action,
+    text: typeof text === "string" ? enc(text) : text,
+  });
+  const got = (codec: LineCodec, m: ReturnType<typeof pm>) => {
+    const bytes = codec.privateMessage(m, false);
+    return bytes === null ? null : latin1(bytes);
+  };
+  t.equal(got(lone, pm(bob, "hi")), "[private] <bob> hi\n");
+  t.equal(got(lone, pm(bob, "waves", true)), "[private] * bob waves\n", "a /me");
+  t.equal(got(lone, pm(address, "hi")), "[private] <127.0.0.1:5555> hi\n", "no nickname: the address");
+  const there = new MemberName(null, "127.0.0.1", 5555, "n2");
+  t.equal(got(n1, pm(there, "hi")), "[private] <127.0.0.1:5555@n2> hi\n", "from another node: @NODE");
+  t.equal(got(n1, pm(new MemberName(null, "127.0.0.1", 5555, "n1"), "hi")), "[private] <127.0.0.1:5555> hi\n", "from this node: as it is");
+  const raw = Uint8Array.of(0xff, 0x0d, 0x00, 0xc3, 0x28);
+  t.equal(got(lone, pm(bob, raw)), `[private] <bob> ${latin1(raw)}\n`, "the bytes unchanged");
+  t.equal(lone.privateMessage(pm(bob, "hi"), true), null, "no echo: a line client's own lines never come back");
+  t.equal(lone.privateMessage(pm(bob, "waves", true), true), null);
 });
 
 t.test("a message's bytes go out unchanged: invalid UTF-8, CR, NUL, an address in the text", async (t) => {
@@ -129,8 +172,8 @@ t.test("a message's prefix is made once per name and kept: three appends, the me
 
   const text = enc("hi");
   const out = new RecordingBuilder();
-  codec.entry(out, content(EntryKind.LINE, there, text), null, false);
-  codec.entry(out, content(EntryKind.LINE, there, text), "ep:1", false);
+  codec.entry(out, "chat", content(EntryKind.LINE, there, text), null, false);
+  codec.entry(out, "rust", content(EntryKind.LINE, there, text), "ep:1", false);
   t.equal(out.parts.length, 6, "three appends per message");
   t.equal(out.parts[0], first, "the kept prefix");
   t.equal(out.parts[1], text, "the member's bytes, not a copy");
@@ -185,6 +228,7 @@ t.test("in a replay every address gets @NODE, this server's too, so /history ans
   t.equal(words(n1, content(EntryKind.LINE, here, "hi")), "<127.0.0.1:5555> hi\n", "live, this server's own member as it is");
   const answer = latin1(
     n1.history({
+      room: "chat",
       epoch: "ep",
       entries: [{ ...content(EntryKind.LINE, here, "hi"), seq: 3 }],
       missed: 0,
@@ -199,11 +243,13 @@ t.test("in a replay every address gets @NODE, this server's too, so /history ans
 t.test("presence: who else is here, named as this server's readers see them", async (t) => {
   const you = new MemberName(null, "127.0.0.1", 4, "n1");
   const nick = (name: string) => new MemberName(name, "127.0.0.1", 1, "n1");
-  t.equal(latin1(n1.presence({ you, names: [], others: 0, last: null })), "In the room: nobody else yet\n");
-  t.equal(latin1(n1.presence({ you, names: [nick("alice")], others: 1, last: "ep:1" })), "In the room: alice (1 other)\n");
+  const chat = { room: "chat", isDefault: true };
+  t.equal(latin1(n1.presence({ ...chat, you, names: [], others: 0, last: null })), "In the room: nobody else yet\n");
+  t.equal(latin1(n1.presence({ ...chat, you, names: [nick("alice")], others: 1, last: "ep:1" })), "In the room: alice (1 other)\n");
   t.equal(
     latin1(
       n1.presence({
+        ...chat,
         you,
         names: [nick("alice"), new MemberName(null, "127.0.0.1", 5555, "n2"), new MemberName(null, "127.0.0.1", 6, "n1")],
         others: 6,
@@ -212,12 +258,24 @@ t.test("presence: who else is here, named as this server's readers see them", as
     ),
     "In the room: alice, 127.0.0.1:5555@n2, 127.0.0.1:6 and 3 more (6 others)\n",
   );
+  // Any other room is named, with its #.
+  const rust = { room: "rust", isDefault: false };
+  t.equal(latin1(n1.presence({ ...rust, you, names: [], others: 0, last: null })), "In #rust: nobody else yet\n");
+  t.equal(
+    latin1(n1.presence({ ...rust, you, names: [nick("alice"), new MemberName(null, "::1", 7, "n2")], others: 2, last: "ep:4" })),
+    "In #rust: alice, [::1]:7@n2 (2 others)\n",
+  );
+  t.equal(
+    latin1(n1.presence({ room: "chat", isDefault: false, you, names: [nick("alice")], others: 1, last: null })),
+    "In #chat: alice (1 other)\n",
+    "the seed's words for the default room only, whatever its name",
+  );
 });
 
 t.test("a /history answer: the gap or reset first, the entries marked, then the end line", async (t) => {
   const e = (seq: number, kind: EntryKind, text = "", sender: MemberName | null = bob) => ({ ...content(kind, sender, text), seq });
   const answer = (over: Partial<Parameters<LineCodec["history"]>[0]>) =>
-    latin1(lone.history({ epoch: "ep", entries: [], missed: 0, reset: false, since: null, last: null, ...over })).split("\n");
+    latin1(lone.history({ room: "chat", epoch: "ep", entries: [], missed: 0, reset: false, since: null, last: null, ...over })).split("\n");
   const two = [e(8, EntryKind.LINE, "one"), e(9, EntryKind.ACTION, "two")];
   t.same(answer({ entries: two, last: "ep:9" }), [
     "[history ep:8 2023-11-14T22:13:20Z] <bob> one",

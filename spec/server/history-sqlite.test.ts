@@ -130,6 +130,9 @@ t.test("a new file: no epoch; entries come back byte for byte, same ids, after c
     entry(7, "", { kind: EntryKind.LEAVE, sender: address(5002) }),
     entry(8, "", { kind: EntryKind.LINE, text: "\xff\xfe\r\0 raw" }),
     entry(9, "Server is shutting down", { kind: EntryKind.NOTICE, sender: null }),
+    entry(10, "", { kind: EntryKind.ENTER, sender: address(5003) }),
+    entry(11, "rust", { kind: EntryKind.PART, sender: address(5003) }),
+    entry(12, "", { kind: EntryKind.PART }),
   ];
   await a.do(t, { op: "save", entries: saved.slice(0, 1) });
   await a.do(t, { op: "save", entries: saved.slice(1) });
@@ -149,9 +152,10 @@ t.test("a new file: no epoch; entries come back byte for byte, same ids, after c
     saved,
     "every kind, every field: senders (null, IPv6, a node), the texts' bytes exactly (only the view, not the buffer around it)",
   );
-  t.equal(loaded.lastSeq, 9);
+  t.same(new Set(saved.map((e) => e.kind)), new Set(Object.values(EntryKind).filter((k) => typeof k === "number")), "every kind");
+  t.equal(loaded.lastSeq, 12);
   const fewer = await b.do(t, { op: "load", capacity: 2 });
-  t.same(seqs(fewer.entries), [8, 9], "load(N) gives the newest N, oldest first");
+  t.same(seqs(fewer.entries), [11, 12], "load(N) gives the newest N, oldest first");
   t.same([fresh.failures, loaded.failures, loaded.log], [0, 0, []], "no failure, nothing logged");
 });
 
@@ -419,6 +423,7 @@ t.test("a first-release file (schema 1) is migrated in place: every entry, same 
   const codec = new LineCodec("");
   const answer = Buffer.from(
     codec.history({
+      room: "chat",
       epoch: loaded.epoch,
       entries: loaded.entries.map(logEntry),
       missed: 0,
@@ -433,7 +438,7 @@ t.test("a first-release file (schema 1) is migrated in place: every entry, same 
   t.same(answer.slice(21), ["[history end] 21 entries, last mxdzsd98znmd:21", ""]);
   for (const [i, e] of loaded.entries.entries()) {
     const out = new ByteBuilder();
-    codec.entry(out, logEntry(e), `${loaded.epoch}:${e.seq}`, true);
+    codec.entry(out, "chat", logEntry(e), `${loaded.epoch}:${e.seq}`, true);
     if (Buffer.from(out.take()).toString("latin1") !== `${FIXTURE_ANSWER[i]}\n`) t.fail(`entry ${e.seq} worded differently`);
   }
   const schema = await h.do(t, {

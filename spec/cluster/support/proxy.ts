@@ -1,8 +1,9 @@
 /**
  * A TCP proxy on loopback between a relay and Redis, which a test can
  * stall (bytes wait in the kernel, as behind a dead network path), stall
- * one way (Redis runs a command but its reply never arrives), or cut
- * (every connection reset; new ones refused until `restore()`).
+ * one way (Redis runs a command but its reply never arrives), cut
+ * (every connection reset; new ones refused until `restore()`), or refuse
+ * new connections only (those open go on).
  */
 import * as net from "node:net";
 
@@ -67,6 +68,11 @@ export class StallProxy {
       p.upstream.destroy();
     }
     this.pairs = [];
+  }
+
+  /** Refuse new connections until `restore()`; those open go on. */
+  refuseNew(): void {
+    this.refusing = true;
   }
 
   /** Let bytes flow (and connections in) again. */
