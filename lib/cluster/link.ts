@@ -116,12 +116,15 @@ export class RedisLink<T> {
 
   /**
    * Queue a command (already RESP-encoded) while up; `onReply` gets its
-   * reply. Returns false, sending nothing, when the link is not up.
+   * reply. Returns false, sending nothing, when the link is not up. `now`:
+   * send it at once instead of with the tick's flush.
    */
-  send(command: Uint8Array, onReply: ReplyHandler): boolean {
+  send(command: Uint8Array, onReply: ReplyHandler, now = false): boolean {
     if (this.state !== "up" || !this.key) return false;
     this.reactor.write(this.key, command);
     this.replies.push(onReply);
+    // Most commands wait for the tick's one flush; a blocking read that should already be waiting in Redis goes now.
+    if (now) this.reactor.flushKey(this.key);
     return true;
   }
 

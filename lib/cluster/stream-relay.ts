@@ -90,6 +90,8 @@ const MAX_BATCH_ENTRIES = 1000;
 
 /** Private messages a server's inbox keeps (MAXLEN ~): what a server that was away a moment still gets. */
 const INBOX_RETENTION = 10_000;
+/** An inbox expires this long after the last private message sent to it. */
+const INBOX_TTL_S = 86_400;
 
 /** What a cluster relay has done, for logs and tests. */
 export interface ClusterStats {
@@ -331,9 +333,12 @@ export class ClusterRelay<T> implements Relay {
     if (this.closed || !this.writer.up || !m.to.node) return false;
     const command = encodeCommand(["XADD", inboxKey(m.to.node), "MAXLEN", "~", String(INBOX_RETENTION), "*", ...privateArgs(m)]);
     this.stats.privateSent++;
-    return this.writer.send(command, (reply) => {
+    const sent = this.writer.send(command, (reply) => {
       if (reply instanceof RespError) this.options.log(`Cluster: a private message to ${m.to.node} was refused: ${reply.message}`);
     });
+    // An inbox nobody writes to for a day goes (servers started without --node have a name of their own each run).
+    if (sent) this.writer.send(encodeCommand(["EXPIRE", inboxKey(m.to.node), String(INBOX_TTL_S)]), () => {});
+    return sent;
   }
 
   /** The tick is over: each room's entries become one append call, sent now if the writer is up. */
@@ -551,7 +556,8 @@ export class ClusterRelay<T> implements Relay {
       ...ids,
       this.inboxCursor ?? "$",
     ]);
-    this.blocked = this.reader.send(command, this.onRead);
+    // Sent at once, not at the end of the tick: the read waits in Redis while this tick delivers what the last one brought.
+    this.blocked = this.reader.send(command, this.onRead, true);
   }
 
   private readonly onRead = (reply: RespValue): void => {
@@ -562,20 +568,32 @@ export class ClusterRelay<T> implements Relay {
       return;
     }
     this.readRefusals = 0;
+    // The next read goes out first, from the newest id of each stream, so
+    // that it is waiting in Redis while these entries are handed out.
+    const rooms: [RoomStream, RespValue[]][] = [];
+    let inbox: RespValue[] | null = null;
     for (const [key, items] of streams) {
       if (key === this.inbox) {
-        this.readInbox(items);
+        inbox = items;
+        const newest = lastIdOf(items);
+        if (newest !== null) this.inboxCursor = newest;
         continue;
       }
       const room = this.roomOfKey(key);
       // This read named the stream before the room was closed (and maybe
       // opened again, not synced yet): what it has of the room goes nowhere.
       // A room opened again loads it as history, or reads it from there.
-      if (!room || !room.reading) continue;
+      if (!room?.reading) continue;
+      rooms.push([room, items]);
+      const newest = lastIdOf(items);
+      if (newest !== null) room.cursor = newest;
+    }
+    if (this.reader.up && this.synced) this.readNext();
+    if (inbox) this.readInbox(inbox);
+    for (const [room, items] of rooms) {
       for (const item of items) {
         const se = decodeStreamEntry(item);
         if (!se) continue;
-        room.cursor = se.id;
         if (!se.entry) {
           if (!this.warnedForeign)
             this.options.log(`Cluster: skipped stream entry ${se.id} of #${room.name}: not written by a chat server`);
@@ -585,14 +603,11 @@ export class ClusterRelay<T> implements Relay {
         this.deliver(room, se.entry, se.producer, se.ref, false);
       }
     }
-    if (this.reader.up && this.synced) this.readNext();
   };
 
   private readInbox(items: RespValue[]): void {
     for (const item of items) {
       if (!Array.isArray(item) || item.length !== 2) continue;
-      const id = asText(item[0]!);
-      if (id !== null) this.inboxCursor = id;
       const m = decodePrivate(item[1]!);
       if (!m) continue;
       this.stats.privateReceived++;
@@ -689,6 +704,12 @@ export class ClusterRelay<T> implements Relay {
     this.queuedWhileDown = 0;
     this.dropped = 0;
   }
+}
+
+/** The id of the last of a stream's entries in a reply, or null. */
+function lastIdOf(items: RespValue[]): string | null {
+  const last = items[items.length - 1];
+  return Array.isArray(last) && last.length === 2 ? asText(last[0]!) : null;
 }
 
 /** An XREAD reply as `[key, entries]` per stream; [] for a nil reply (a timeout, or CLIENT UNBLOCK); null for anything else. */
