@@ -3,7 +3,8 @@
  * The chat client program: `npm run client -- [HOST [PORT]] [flags]`
  * (`npx bun bin/client.ts ...`, or node_modules/.bin/bun in scripts).
  * On a terminal: a line editor with history, incoming lines printed above
- * the input (lib/client/line-editor.ts, shown through lib/client/display.ts).
+ * the input (lib/client/line-editor.ts, shown through lib/client/display.ts),
+ * the room in the prompt and Tab completing /join's room (lib/client/rooms.ts).
  * From a pipe: lines in, lines out, as plain as the original.
  */
 import { readFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import { ClientConnectError, connectToServer } from "../lib/client/connect.ts";
 import { encode } from "../lib/chat/protocol.ts";
 import { decodeLine, HistoryView, NameColors, type StyleOptions, styleLine, styleOwn, timestamp } from "../lib/client/display.ts";
 import { LineEditor } from "../lib/client/line-editor.ts";
+import { RoomState } from "../lib/client/rooms.ts";
 import { checks } from "../lib/cli/flags.ts";
 import { fail as failWith, parseProgramFlags } from "../lib/cli/program.ts";
 import { formatHostPort, type TlsClientOptions } from "../lib/reactor/backend.ts";
@@ -154,7 +156,14 @@ function pipeIO(style: StyleOptions, replay: HistoryView): ChatClientIO {
  */
 function terminalIO(client: () => ChatClient, style: StyleOptions, where: string, replay: HistoryView): ChatClientIO {
   const out = (s: string) => process.stdout.write(s);
-  const editor = new LineEditor({ prompt: "> ", columns: () => process.stdout.columns || 80 });
+  // The room in the prompt, and Tab's rooms for /join: only from what the server says anyway.
+  const rooms = new RoomState();
+  const editor = new LineEditor({
+    prompt: rooms.prompt,
+    columns: () => process.stdout.columns || 80,
+    complete: (before) => rooms.complete(before),
+  });
+  const note = (text: string) => out(editor.printAbove(styleLine(text, { ...style, timestamps: false })));
   const keys = new TextDecoder(); // streaming: a key's UTF-8 may be split across reads
   const restore = () => {
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
@@ -168,16 +177,24 @@ function terminalIO(client: () => ChatClient, style: StyleOptions, where: string
   out(editor.printAbove(styleLine(`Connected to ${where}. /help lists commands; q or Ctrl-C quits.`, { ...style, timestamps: false })));
   return {
     line: (text) => {
-      const shown = replay.take(decodeLine(text));
+      const decoded = decodeLine(text);
+      const moved = rooms.follow(decoded);
+      if (moved) editor.setPrompt(rooms.prompt);
+      const shown = replay.take(decoded);
       if (shown !== null) out(editor.printAbove(styleLine(shown, style)));
+      else if (moved) out(editor.render());
     },
-    status: (text) => out(editor.printAbove(styleLine(text, { ...style, timestamps: false }))),
+    status: note,
     input: (data) => {
       for (const action of editor.feed(keys.decode(data, { stream: true }))) {
         if (action.kind === "quit") {
           out(editor.clear());
           client().quit();
           return;
+        }
+        if (action.kind === "candidates") {
+          note(action.candidates.length ? action.candidates.join("  ") : (action.none ?? ""));
+          continue;
         }
         if (action.line === "") continue;
         out(editor.printAbove(styleOwn(action.line, style)));

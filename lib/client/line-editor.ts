@@ -17,11 +17,30 @@
  * marks none. The cursor moves, and Backspace deletes, a whole cluster; the
  * cursor is placed by columns, not characters. A line wider than the
  * terminal scrolls sideways.
+ *
+ * Tab asks the program what the word before the cursor may become
+ * (`complete`): one candidate replaces it; several put their common start
+ * in its place, or, when that adds nothing, are handed back to be listed
+ * (bash's way, in one press instead of two).
  */
 import stringWidth from "string-width";
 
 /** What a key press asks the program to do. */
-export type EditorAction = { readonly kind: "submit"; readonly line: string } | { readonly kind: "quit" };
+export type EditorAction =
+  | { readonly kind: "submit"; readonly line: string }
+  | { readonly kind: "quit" }
+  /** Tab could not settle on one word: show these (none: show `none`, when given). */
+  | { readonly kind: "candidates"; readonly candidates: readonly string[]; readonly none?: string };
+
+/** What Tab may put in place of the word before the cursor. */
+export interface EditorCompletion {
+  /** Where the word starts, in UTF-16 units of the text before the cursor (the word runs to the cursor). */
+  start: number;
+  /** What the word may become, whole. */
+  candidates: readonly string[];
+  /** What to say when there is no candidate. */
+  none?: string;
+}
 
 /** Editor settings. */
 export interface EditorOptions {
@@ -31,6 +50,12 @@ export interface EditorOptions {
   columns: () => number;
   /** Lines kept for the arrow keys. */
   historySize?: number;
+  /**
+   * Tab: given the text before the cursor, what the word before the
+   * cursor may become, or null when there is nothing to complete (Tab
+   * then does nothing). Without it Tab is ignored.
+   */
+  complete?: (before: string) => EditorCompletion | null;
 }
 
 /** What a bound key does to the editor. */
@@ -48,7 +73,8 @@ type Command =
   | "home"
   | "end"
   | "historyBack"
-  | "historyForward";
+  | "historyForward"
+  | "complete";
 
 /**
  * The key table: a control character or a complete escape sequence, and
@@ -88,6 +114,7 @@ const KEYS: ReadonlyMap<string, Command> = new Map<string, Command>([
   ["\x0e", "historyForward"], // Ctrl-N
   ["\x1b[B", "historyForward"], // Down
   ["\x1bOB", "historyForward"],
+  ["\t", "complete"], // Tab
 ]);
 
 const ESC = "\x1b";
@@ -152,9 +179,25 @@ export class LineEditor {
     },
     historyBack: () => this.recall(-1),
     historyForward: () => this.recall(1),
+    complete: () => this.complete(),
   };
 
-  constructor(private readonly options: EditorOptions) {}
+  /** Shown before the input; `setPrompt` changes it. */
+  private prompt: string;
+
+  constructor(private readonly options: EditorOptions) {
+    this.prompt = options.prompt;
+  }
+
+  /** Show `prompt` before the input from now on (drawn by the next `render` or `printAbove`). */
+  setPrompt(prompt: string): void {
+    this.prompt = prompt;
+  }
+
+  /** The prompt shown now. */
+  get currentPrompt(): string {
+    return this.prompt;
+  }
 
   /** The input as typed so far. */
   get text(): string {
@@ -214,7 +257,7 @@ export class LineEditor {
    * input as fits before the last column (kept for the cursor).
    */
   render(): string {
-    const { prompt } = this.options;
+    const { prompt } = this;
     const promptWidth = displayWidth(prompt);
     const room = Math.max(2, this.options.columns() - promptWidth - 1);
     const { widths } = this;
@@ -307,6 +350,35 @@ export class LineEditor {
     this.cursor = this.chars.length;
   }
 
+  /**
+   * Tab: the word before the cursor becomes the one candidate, or the
+   * candidates' common start when that changes it; otherwise the
+   * candidates (or none) go back to the program to be shown.
+   */
+  private complete(): EditorAction | void {
+    const found = this.options.complete?.(this.chars.slice(0, this.cursor).join(""));
+    if (!found) return;
+    // The word's first cluster: `start` must fall between clusters.
+    let first = 0;
+    for (let units = 0; units < found.start; first++) {
+      if (first >= this.cursor) return;
+      units += this.chars[first]!.length;
+      if (units > found.start) return;
+    }
+    const word = this.chars.slice(first, this.cursor).join("");
+    const { candidates } = found;
+    const common = candidates.length === 1 ? candidates[0]! : commonStart(candidates);
+    if (candidates.length > 0 && common !== word && common.length >= word.length) {
+      const added = clusters(common);
+      this.chars = this.chars.slice(0, first).concat(added, this.chars.slice(this.cursor));
+      this.widths = this.widths.slice(0, first).concat(added.map(displayWidth), this.widths.slice(this.cursor));
+      this.cursor = first + added.length;
+      return;
+    }
+    if (candidates.length === 1) return; // the word is the one candidate already
+    return { kind: "candidates", candidates, ...(found.none === undefined ? {} : { none: found.none }) };
+  }
+
   /** Ctrl-W: the spaces before the cursor, then the word before them. */
   private deleteWordBackward(): void {
     let start = this.cursor;
@@ -315,6 +387,19 @@ export class LineEditor {
     this.remove(start, this.cursor - start);
     this.cursor = start;
   }
+}
+
+/** The longest start, in whole grapheme clusters, all of `words` share ("" for none). */
+function commonStart(words: readonly string[]): string {
+  if (words.length === 0) return "";
+  let common = clusters(words[0]!);
+  for (const word of words) {
+    const other = clusters(word);
+    let same = 0;
+    while (same < common.length && same < other.length && common[same] === other[same]) same++;
+    common = common.slice(0, same);
+  }
+  return common.join("");
 }
 
 /** Whether a UTF-16 code unit is typed text rather than a control key. */

@@ -189,3 +189,78 @@ t.test("C1 control characters are not typed into the line", async (t) => {
   editor.feed("a\u0085\u009bb");
   t.equal(editor.text, "ab");
 });
+
+/** An editor whose Tab completes the word after `/join ` from `words` (what rooms.ts does, reduced to its shape). */
+const completing = (words: string[], columns = 80) => {
+  const asked: string[] = [];
+  const editor = new LineEditor({
+    prompt: "> ",
+    columns: () => columns,
+    complete: (before) => {
+      asked.push(before);
+      const typed = /^(\/join )(\S*)$/.exec(before);
+      if (!typed) return null;
+      return { start: typed[1]!.length, candidates: words.filter((word) => word.startsWith(typed[2]!)), none: "nothing" };
+    },
+  });
+  return { editor, asked };
+};
+
+t.test("Tab: one candidate replaces the word before the cursor", async (t) => {
+  const { editor, asked } = completing(["#rust", "#go"]);
+  editor.feed("/join #r\t");
+  t.equal(editor.text, "/join #rust");
+  t.equal(editor.position, 11, "the cursor after the completed word");
+  t.same(asked, ["/join #r"], "the hook is given the text before the cursor");
+  t.same(editor.feed("\t"), [], "Tab on a word that is already the one candidate: nothing to do, nothing to list");
+  t.equal(editor.text, "/join #rust");
+  t.same(submitted(editor.feed("\r")), ["/join #rust"]);
+});
+
+t.test("Tab: several candidates put their common start in, then are listed", async (t) => {
+  const { editor } = completing(["#golang", "#gossip", "#rust"]);
+  t.same(editor.feed("/join #g\t"), [], "the common start #go is added: nothing to show");
+  t.equal(editor.text, "/join #go");
+  t.same(editor.feed("\t"), [{ kind: "candidates", candidates: ["#golang", "#gossip"], none: "nothing" }], "a second Tab lists them");
+  t.equal(editor.text, "/join #go", "listing changes nothing");
+  editor.feed("s\t");
+  t.equal(editor.text, "/join #gossip");
+  const empty = completing(["#rust"]).editor;
+  t.same(empty.feed("/join #x\t"), [{ kind: "candidates", candidates: [], none: "nothing" }], "no candidate: the hook's word for it");
+  t.equal(empty.text, "/join #x");
+});
+
+t.test("Tab in the middle of the line completes the word before the cursor, keeps what follows", async (t) => {
+  const { editor } = completing(["#rust"]);
+  editor.feed("/join #ru later\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D\x1b[D");
+  t.equal(editor.position, 9);
+  editor.feed("\t");
+  t.equal(editor.text, "/join #rust later");
+  t.equal(editor.position, 11);
+  t.equal(editor.render(), "\r\x1b[2K> /join #rust later\x1b[14G");
+});
+
+t.test("Tab: nothing to complete, or no hook, leaves the line alone", async (t) => {
+  const { editor } = completing(["#rust"]);
+  t.same(editor.feed("hello\t"), [], "the hook says null: no action");
+  t.equal(editor.text, "hello", "and no tab character typed");
+  const plain = newEditor();
+  t.same(plain.feed("/join #r\t"), [], "without a hook Tab is ignored, as before");
+  t.equal(plain.text, "/join #r");
+  const odd = new LineEditor({ prompt: "> ", columns: () => 80, complete: () => ({ start: 1, candidates: ["x"] }) });
+  odd.feed("😀a\t");
+  t.equal(odd.text, "😀a", "a start inside a character (half an emoji) completes nothing");
+});
+
+t.test("setPrompt: the next render draws the new prompt, the cursor placed after it", async (t) => {
+  const editor = newEditor();
+  editor.feed("hi");
+  editor.setPrompt("#rust> ");
+  t.equal(editor.currentPrompt, "#rust> ");
+  t.equal(editor.render(), "\r\x1b[2K#rust> hi\x1b[10G");
+  t.equal(editor.printAbove("You are now in #rust"), "\r\x1b[2KYou are now in #rust\r\n\r\x1b[2K#rust> hi\x1b[10G");
+  const narrow = new LineEditor({ prompt: "> ", columns: () => 12 });
+  narrow.feed("abcdefghij");
+  narrow.setPrompt("#rust> ");
+  t.equal(narrow.render(), "\r\x1b[2K#rust> ghij\x1b[12G", "a longer prompt leaves less room: the input scrolls");
+});

@@ -282,3 +282,62 @@ t.test("the history shown on joining is quiet: times, no ids, no end line, not t
   await peer.waitFor(`Client (127.0.0.1, ${joins()[1]}) quits\n`);
   peer.end();
 });
+
+t.test("the prompt names the room after /join and /part; Tab completes /join's and /part's room from the rooms seen", async (t) => {
+  const server = await startServer();
+  t.teardown(() => server.stop());
+  const tmux = new Tmux("-rooms");
+  t.teardown(() => tmux.kill());
+  // Two rooms with a member each, for the terminal client to hear of through /rooms.
+  const golang = await LineClient.connect(server.port);
+  golang.send("/join #golang\n");
+  await golang.waitFor("You are now in #golang\n");
+  const gossip = await LineClient.connect(server.port);
+  gossip.send("/join #gossip\n");
+  await gossip.waitFor("You are now in #gossip\n");
+  t.teardown(() => {
+    golang.reset();
+    gossip.reset();
+  });
+
+  tmux.start("rooms", clientCommand(server.port, "NO_COLOR=1"));
+  await tmux.waitScreen(
+    "rooms",
+    (rows) => lastRow(rows) === ">",
+    "the prompt, without a room: the server has not named the one it starts in",
+  );
+  tmux.type("rooms", "/join #rust");
+  tmux.keys("rooms", "Enter");
+  let rows = await tmux.waitScreen("rooms", (screen) => lastRow(screen) === "#rust>", "the prompt naming #rust");
+  t.ok(rows.includes("You are now in #rust"), "after the server's answer");
+
+  tmux.type("rooms", "/rooms");
+  tmux.keys("rooms", "Enter");
+  await tmux.waitScreen("rooms", (screen) => screen.some((row) => row.startsWith("Rooms (4): ")), "the /rooms answer");
+  tmux.type("rooms", "/join #g");
+  tmux.keys("rooms", "Tab");
+  await tmux.waitScreen("rooms", (screen) => lastRow(screen) === "#rust> /join #go", "Tab: the common start of #golang and #gossip");
+  tmux.keys("rooms", "Tab");
+  rows = await tmux.waitScreen("rooms", (screen) => screen.includes("#golang  #gossip"), "a second Tab: both listed");
+  t.equal(lastRow(rows), "#rust> /join #go", "above the line being typed, which is intact");
+  tmux.type("rooms", "l");
+  tmux.keys("rooms", "Tab");
+  await tmux.waitScreen("rooms", (screen) => lastRow(screen) === "#rust> /join #golang", "one candidate: completed");
+  tmux.keys("rooms", "Enter");
+  await golang.waitFor(" joined\n");
+  await tmux.waitScreen("rooms", (screen) => lastRow(screen) === "#golang>", "the prompt naming #golang");
+
+  tmux.type("rooms", "/part ");
+  tmux.keys("rooms", "Tab");
+  await tmux.waitScreen("rooms", (screen) => lastRow(screen) === "#golang> /part #golang", "/part completes the room it is in");
+  tmux.keys("rooms", "Enter");
+  await golang.waitFor(" left for #chat\n");
+  rows = await tmux.waitScreen(
+    "rooms",
+    (screen) => lastRow(screen) === "#chat>",
+    "back in the default room, named by the server this time",
+  );
+  t.ok(rows.includes("You are now in #chat"));
+  tmux.keys("rooms", "C-c");
+  await server.waitFor(" quits"); // told in #chat, where neither peer is: the server's log says it
+});
