@@ -34,7 +34,7 @@ import type { Codec } from "../codecs/codec.ts";
 import { commandCost, runCommand } from "./commands.ts";
 import { BacklogWatch, CLOSE_LINGER_MS, ClientLimits, type Limits, LineVerdict, limitMessages, offlineReason } from "./limits.ts";
 import type { RoomService } from "./room-service.ts";
-import { type Acceptor, type ServerAttachment, Session, SessionState } from "./session.ts";
+import { type Acceptor, type ServerAttachment, Session, type SessionProtocol, SessionState } from "./session.ts";
 import type { ServerCounters } from "./stats.ts";
 
 /** The least input a readable client is offered in a tick (bytes). */
@@ -89,8 +89,8 @@ export class Dispatcher {
   }
 
   /** Accept clients on `listener`; they speak `codec`. */
-  addListener(listener: Listener, codec: Codec): void {
-    const acceptor: Acceptor = { kind: "listener", listener, codec };
+  addListener(listener: Listener, codec: Codec, protocol: SessionProtocol | null = null): void {
+    const acceptor: Acceptor = { kind: "listener", listener, codec, protocol };
     this.listenerKeys.push(this.reactor.register(listener, Interest.READ, acceptor));
   }
 
@@ -226,14 +226,15 @@ export class Dispatcher {
         this.refuse(conn, acceptor.codec);
         continue;
       }
-      this.admit(conn, acceptor.codec);
+      this.admit(conn, acceptor);
     }
   }
 
   /** A new client: register it, start its limits, let it in (the others are told). */
-  private admit(conn: Connection, codec: Codec): void {
+  private admit(conn: Connection, acceptor: Acceptor): void {
     const key = this.reactor.register(conn, Interest.READ, null as unknown as ServerAttachment);
-    const session = new Session(key, conn, codec, this.options.node, this.options.limits.maxLine);
+    const session = new Session(key, conn, acceptor.codec, this.options.node, this.options.limits.maxLine);
+    session.protocol = acceptor.protocol;
     key.data = session;
     session.index = this.all.length;
     this.all.push(session);
@@ -245,6 +246,8 @@ export class Dispatcher {
       this.evictOverLimit(session, limitMessages.idle(idleSeconds), offlineReason.idle);
     });
     this.counters.connects++;
+    // A protocol of its own registers the client when it says so (IRC: after NICK and USER).
+    if (session.protocol) return session.protocol.accepted(session);
     this.service.connect(session);
     // A raw-stream client hears who is here once its first bytes show it is
     // no TLS client (a TLS client would take the line for a broken handshake
@@ -313,6 +316,15 @@ export class Dispatcher {
   /** Handle one complete line; false stops reading this connection. */
   private onLine(session: Session, line: Uint8Array): boolean {
     this.counters.linesIn++;
+    const protocol = session.protocol;
+    if (protocol) {
+      const verdict = session.limits!.admitLine(protocol.cost(session, line));
+      if (verdict === LineVerdict.DROP_AND_WARN) {
+        const { rate, burst } = this.options.limits;
+        this.service.warn(session, limitMessages.flooding(rate, burst));
+      }
+      return verdict === LineVerdict.PASS ? protocol.line(session, line) : true;
+    }
     if (session.codec.bareQuit && isBareQuit(line)) {
       this.quit(session);
       return false;
@@ -382,6 +394,7 @@ export class Dispatcher {
     this.counters.departures++;
     if (session.state === SessionState.JOINED) this.service.disconnect(session, kind, reason);
     else session.state = SessionState.GONE;
+    session.protocol?.closed(session);
   }
 
   /** Take a session out of the list of clients. */

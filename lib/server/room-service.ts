@@ -150,6 +150,14 @@ export class RoomService implements CommandHost {
 
   // ---------------------------------------------------------------- membership
 
+  /**
+   * A client of a protocol of its own (IRC) is registered: it may now be
+   * named, join rooms and talk, but is in no room until it joins one.
+   */
+  register(session: Session): void {
+    session.state = SessionState.JOINED;
+  }
+
   /** A new client enters the default room (the others are told first: a client is not told about itself). */
   connect(session: Session): void {
     session.state = SessionState.JOINED;

@@ -51,8 +51,8 @@ export class Member<T = unknown> {
   partial = false;
   /** @internal its codec's batch in the room it is in */
   slot: CodecBatch | null = null;
-  /** Gets its own broadcasts back. */
-  readonly echo: boolean;
+  /** Gets its own broadcasts back (its codec's default; a protocol may set it per client before joining: IRC's echo-message). */
+  echo: boolean;
 
   constructor(
     readonly key: SelectorKey<T, Connection>,

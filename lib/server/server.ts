@@ -16,7 +16,7 @@ import type { HistoryStore, RoomLog } from "./history.ts";
 import { defaultLimits, type Limits } from "./limits.ts";
 import type { Relay, RelaySink } from "./relay.ts";
 import { defaultRoomLimits, type RoomLimits, RoomService } from "./room-service.ts";
-import type { ServerAttachment, Session } from "./session.ts";
+import type { ServerAttachment, Session, SessionProtocol } from "./session.ts";
 import { ServerCounters } from "./stats.ts";
 
 /** Options of a `ChatServer`; see `defaultServerOptions`. */
@@ -110,9 +110,12 @@ export class ChatServer {
     this.dispatcher.addListener(listener, this.lineCodec);
   }
 
-  /** Accept clients on another listener too, speaking `codec` (the web gateway's: events): one room, one loop. */
-  addListener(listener: Listener, codec: Codec = this.eventsCodec): void {
-    this.dispatcher.addListener(listener, codec);
+  /**
+   * Accept clients on another listener too, speaking `codec` (the web
+   * gateway's: events) and, if given, `protocol` (IRC's): one set of rooms, one loop.
+   */
+  addListener(listener: Listener, codec: Codec = this.eventsCodec, protocol: SessionProtocol | null = null): void {
+    this.dispatcher.addListener(listener, codec, protocol);
   }
 
   /** The default room's log. */

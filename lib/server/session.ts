@@ -62,11 +62,16 @@ export class Session {
   firstBytes: Uint8Array | null;
   /** Its place in the dispatcher's list of sessions. */
   index = -1;
+  /** The protocol its lines follow when not the chat line protocol (see `SessionProtocol`). */
+  protocol: SessionProtocol | null = null;
+  /** What that protocol keeps for this client (registration, capabilities...). */
+  protocolState: unknown = null;
 
   constructor(
     readonly key: SelectorKey<ServerAttachment, Connection>,
     readonly conn: Connection,
-    readonly codec: Codec,
+    /** Its wire format; a protocol of its own may choose another before the session is in any room (IRC: per capability set). */
+    public codec: Codec,
     node: string,
     maxLine = Infinity,
   ) {
@@ -93,11 +98,30 @@ export class Session {
   }
 }
 
-/** A listener's attachment: the connections it accepts speak `codec`. */
+/**
+ * How the lines of a connection are understood when they are not the chat
+ * line protocol's (messages, `/commands`, `q`): a protocol of its own, such
+ * as IRC's, that registers a client before it is anywhere and maps its
+ * commands onto the room service. Its state per client is the session's
+ * (`protocolState`); the dispatcher still frames, limits and evicts.
+ */
+export interface SessionProtocol {
+  /** A new connection: nothing is announced; the protocol decides when it is registered (`RoomService.register`). */
+  accepted(session: Session): void;
+  /** One complete line, after the rate limit; false stops reading this connection (it was closed). */
+  line(session: Session, line: Uint8Array): boolean;
+  /** What a line costs against the rate limit (1 for most). */
+  cost(session: Session, line: Uint8Array): number;
+  /** The connection is gone (the session has left its rooms already). */
+  closed(session: Session): void;
+}
+
+/** A listener's attachment: the connections it accepts speak `codec` (and, if given, `protocol`). */
 export interface Acceptor {
   readonly kind: "listener";
   readonly listener: Listener;
   readonly codec: Codec;
+  readonly protocol: SessionProtocol | null;
 }
 
 /** What a key of the server's reactor carries, told apart by `kind`. */
