@@ -297,21 +297,7 @@ export class SqliteHistoryStore implements HistoryStore {
     let ageTrimmed = false;
     try {
       s.begin.run();
-      for (const e of entries) {
-        const name = e.sender;
-        s.insert.run(
-          room,
-          e.seq,
-          e.time,
-          ENTRY_KIND_NAMES[e.kind] ?? "notice",
-          name?.nick ?? null,
-          name?.host ?? "",
-          name?.port ?? 0,
-          name?.node ?? "",
-          e.text,
-          e.newName,
-        );
-      }
+      for (const e of entries) s.insert.run(...rowOf(room, e));
       // By count, in steps: a range delete on the key every `step` entries, not a scan per tick.
       const below = last - this.keep + 1;
       if (below - trimmedBelow >= trimStep(this.keep)) {
@@ -392,6 +378,23 @@ export class SqliteHistoryStore implements HistoryStore {
   }
 }
 
+/** An entry's row, in the columns' order (room, seq, time, kind, nick, host, port, node, text, new_name). */
+function rowOf(room: string, e: LogEntry): [string, number, number, string, string | null, string, number, string, Uint8Array, string] {
+  const name = e.sender;
+  return [
+    room,
+    e.seq,
+    e.time,
+    ENTRY_KIND_NAMES[e.kind] ?? "notice",
+    name?.nick ?? null,
+    name?.host ?? "",
+    name?.port ?? 0,
+    name?.node ?? "",
+    e.text,
+    e.newName,
+  ];
+}
+
 /** A row as an entry; null for a kind this code does not know. */
 function entryOfRow(row: Row): LogEntry | null {
   const kind = entryKindByName(row.kind);
@@ -415,19 +418,7 @@ function migrateFromSchema1(db: Database, room: string): number {
   for (const row of db.query<LegacyRow, []>("SELECT * FROM entries ORDER BY seq").iterate()) {
     const e = entryFromLegacy({ ...row, textStart: row.text_start, newName: row.new_name });
     if (!e) continue;
-    const name = e.sender;
-    insert.run(
-      room,
-      e.seq,
-      e.time,
-      ENTRY_KIND_NAMES[e.kind],
-      name?.nick ?? null,
-      name?.host ?? "",
-      name?.port ?? 0,
-      name?.node ?? "",
-      e.text,
-      e.newName,
-    );
+    insert.run(...rowOf(room, e));
     kept++;
   }
   insert.finalize();

@@ -4,42 +4,18 @@
 // garbage collection does not grow from wave to wave: an empty room gives
 // its memory back (its log, its batch, its /who list, its member).
 import * as net from "node:net";
-import * as path from "node:path";
 import t from "tap";
-import { root, startServer } from "../support/bun.ts";
+import { startGcServer } from "../support/gc-server.ts";
 
 const WAVES = 10;
 const PER_WAVE = 500;
 
-async function startWithFullGc(extra: string[]) {
-  const before = process.env.BUN_OPTIONS;
-  process.env.BUN_OPTIONS = `--preload ${path.join(root, "spec", "support", "full-gc.ts")}`;
-  try {
-    return await startServer(extra);
-  } finally {
-    if (before === undefined) delete process.env.BUN_OPTIONS;
-    else process.env.BUN_OPTIONS = before;
-  }
-}
-
 t.test(`rooms churn: ${WAVES} waves of ${PER_WAVE} clients, each in a room of its own`, async (t) => {
-  const server = await startWithFullGc(["--rate", "0", "--metrics", "127.0.0.1:0", "--max-rooms", String(PER_WAVE + 10)]);
+  const { server, collect } = await startGcServer(["--rate", "0", "--metrics", "127.0.0.1:0", "--max-rooms", String(PER_WAVE + 10)]);
   t.teardown(() => server.stop());
   await server.waitFor("Metrics on");
   const metricsUrl = /Metrics on (\S+)metrics/.exec(server.output())![1]!;
   const rooms = async () => Number(/^chat_rooms (\d+)$/m.exec(await (await fetch(`${metricsUrl}metrics`)).text())![1]);
-  let collections = 0;
-  const heaps: number[] = [];
-  server.onLine((line) => {
-    const m = /^full gc (\d+): heap (\d+)$/.exec(line);
-    if (m) heaps[Number(m[1]) - 1] = Number(m[2]);
-  });
-  const collect = async (): Promise<number> => {
-    const n = ++collections;
-    server.child.kill("SIGUSR2");
-    await server.waitUntil(() => heaps[n - 1] !== undefined, `full gc ${n}`);
-    return heaps[n - 1]!;
-  };
   let entered = 0;
   let offline = 0;
   server.onLine((line) => {

@@ -10,9 +10,8 @@
 // when it comes: that is garbage not yet collected, and where the drop falls
 // among 20 waves is chance.
 import * as net from "node:net";
-import * as path from "node:path";
 import t from "tap";
-import { root, startServer } from "../support/bun.ts";
+import { startGcServer } from "../support/gc-server.ts";
 import { openFds, rssKiB } from "../support/proc.ts";
 
 // Not fewer in CI: the memory check compares the first five waves with the
@@ -30,36 +29,10 @@ async function pollUntil(test: () => boolean, what: string, timeoutMs: number): 
   }
 }
 
-/** Start the server with support/full-gc.ts preloaded (BUN_OPTIONS: startServer takes no Bun flags). */
-async function startWithFullGc() {
-  const before = process.env.BUN_OPTIONS;
-  process.env.BUN_OPTIONS = `--preload ${path.join(root, "spec", "support", "full-gc.ts")}`;
-  try {
-    return await startServer();
-  } finally {
-    if (before === undefined) delete process.env.BUN_OPTIONS;
-    else process.env.BUN_OPTIONS = before;
-  }
-}
-
 t.test(`soak: ${WAVES} waves of ${PER_WAVE} clients`, async (t) => {
-  const server = await startWithFullGc();
+  const { server, collect } = await startGcServer();
   t.teardown(() => server.stop());
   const pid = server.child.pid!;
-  let collections = 0;
-  /** The heap after each full collection (bytes), as support/full-gc.ts reports it. */
-  const heaps: number[] = [];
-  server.onLine((line) => {
-    const m = /^full gc (\d+): heap (\d+)$/.exec(line);
-    if (m) heaps[Number(m[1]) - 1] = Number(m[2]);
-  });
-  /** Ask for a full collection; resolves with the heap that survived it. */
-  const collect = async (): Promise<number> => {
-    const n = ++collections;
-    server.child.kill("SIGUSR2");
-    await server.waitUntil(() => heaps[n - 1] !== undefined, `full gc ${n}`);
-    return heaps[n - 1]!;
-  };
   let connected = 0;
   let offline = 0;
   server.onLine((line) => {

@@ -1,5 +1,5 @@
 /**
- * Preloaded into a server by spec/stress/soak.test.ts (`bun --preload`):
+ * Preloaded into a server by spec/support/gc-server.ts (`bun --preload`):
  * on SIGUSR2 it runs a full, synchronous garbage collection and then prints
  * `full gc N: heap BYTES` on stdout (N counts the requests; BYTES is the
  * JavaScript heap that survived, the buffers it owns included). So a memory
