@@ -2,7 +2,10 @@
 // driven by playwright-core), against the real server with --web: two
 // pages and a TCP client in one room; the XSS line shown as text; a
 // cross-origin upgrade refused; a server restart the page rides out by
-// itself, then shows what was said while it was away. Every wait is for
+// itself, then shows what was said while it was away; a second room
+// joined from the page (each room's lines in its own view, unread marks,
+// member counts), private messages in views of their own, and a restart
+// after which the page resumes both rooms. Every wait is for
 // something to appear (Playwright's locators re-check on each DOM change),
 // never a sleep. Screenshots go to tmp/artifacts/ (or $ARTIFACTS_DIR).
 import { mkdtempSync, rmSync } from "node:fs";
@@ -103,10 +106,35 @@ async function run(): Promise<void> {
     await c.joined();
     return c;
   };
+  /** A TCP client named `nick`, in `room` if given (else the default room). */
+  const named = async (nick: string, room?: string) => {
+    const c = await tcp();
+    c.send(`/nick ${nick}\n`);
+    await c.waitFor(`You are now ${nick}\n`);
+    if (room) {
+      c.send(`/join ${room}\n`);
+      await c.waitFor(`You are now in ${room}\n`);
+    }
+    return c;
+  };
+  /** Until what `c` said before is in its room's log: the answer to a /history it asks after it. */
+  const recorded = async (c: LineClient) => {
+    const ends = (r: string) => r.split("[history end]").length - 1;
+    const n = ends(c.received);
+    c.send("/history 1\n");
+    await c.waitUntil((r) => ends(r) > n, "its /history answer");
+  };
+  /** The log of a room's view, of a conversation's, and a room's item in the room list. */
+  const roomLog = (w: WatchedPage, room: string) => w.page.locator(`#log ol[data-room="${room}"]`);
+  const peerLog = (w: WatchedPage, peer: string) => w.page.locator(`#log ol[data-peer="${peer}"]`);
+  const roomItem = (w: WatchedPage, room: string) => w.page.locator(`#room-list li[data-room="${room}"]`);
 
   const a = await open(DESKTOP);
   const b = await open(PHONE);
   let carol: LineClient;
+  /** TCP clients of the rooms part: erin in #rust, frank in #chat. */
+  let erin: LineClient;
+  let frank: LineClient;
 
   await t.test("two pages and a TCP client: lines, notices, /nick and /who, each seen by all", async (t) => {
     t.match(a.self, /^127\.0\.0\.1:\d+$/, "a page is named by its address until it picks a name, like a TCP client");
@@ -303,7 +331,7 @@ async function run(): Promise<void> {
   });
 
   await t.test("after a server restart the pages reconnect by themselves and show what was said meanwhile", async (t) => {
-    const before = await a.page.locator("#log li[data-id]").count();
+    const before = await roomLog(a, "#chat").locator("li[data-id]").count();
     server.child.kill("SIGTERM");
     await server.exited;
     for (const w of [a, b]) await w.page.locator("#state:not([data-state=connected])").waitFor();
@@ -328,7 +356,9 @@ async function run(): Promise<void> {
     await a.page.locator("#member-list li", { hasText: "(you)" }).locator(".name", { hasText: "alice" }).waitFor();
 
     // No gap, no duplicate: the ids page a shows count up by one.
-    const ids = await a.page.locator("#log li[data-id]").evaluateAll((items) => items.map((e) => e.getAttribute("data-id")!));
+    const ids = await roomLog(a, "#chat")
+      .locator("li[data-id]")
+      .evaluateAll((items) => items.map((e) => e.getAttribute("data-id")!));
     t.ok(ids.length > before, "more than before the restart");
     const epochs = new Set(ids.map((id) => id.split(":")[0]));
     t.equal(epochs.size, 1, "one log across the restart (--history-db)");
@@ -356,14 +386,201 @@ async function run(): Promise<void> {
     await a.page.locator("#member-list li", { hasText: `127.0.0.1:${dave.port}` }).waitFor({ state: "detached" });
   });
 
+  await t.test(
+    "rooms: a second room joined from the page, each room's lines in its own view, unread marks, private messages",
+    async (t) => {
+      // Two TCP clients, one in each room.
+      erin = await named("erin", "#rust");
+      frank = await named("frank");
+      await a.page.locator("#member-list li", { hasText: "frank" }).waitFor();
+
+      await a.page.locator("#join-room").fill("rust");
+      await a.page.locator("#join-room").press("Enter");
+      await roomItem(a, "#rust").waitFor();
+      await roomLog(a, "#rust").locator(".note", { hasText: "You are now in #rust, with 1 other." }).waitFor();
+      t.ok(await roomLog(a, "#rust").isVisible(), "the room joined comes into view");
+      t.notOk(await roomLog(a, "#chat").isVisible(), "the other one's log is hidden");
+      t.equal(await a.page.locator("#view-title").textContent(), "#rust");
+      await erin.waitFor("alice joined\n");
+      t.same(
+        await a.page.locator("#room-list li .room-name").allTextContents(),
+        ["#chat", "#rust"],
+        "both rooms in the list, in the order joined",
+      );
+      t.equal(await roomItem(a, "#rust").locator(".count").textContent(), "2", "each with its member count");
+      t.equal(await roomItem(a, "#chat").locator(".count").textContent(), "3");
+      t.same(
+        (await a.page.locator("#member-list .name").allTextContents()).sort(),
+        ["alice", "erin"],
+        "the member list is the room in view's",
+      );
+      t.equal(await a.page.locator("#members-title").textContent(), "In #rust");
+
+      erin.send("only in rust\n");
+      frank.send("only in chat\n");
+      await roomLog(a, "#rust").locator("li", { hasText: "only in rust" }).waitFor();
+      await roomLog(a, "#chat").locator("li", { hasText: "only in chat" }).waitFor({ state: "attached" });
+      await entry(b, "only in chat").waitFor();
+      t.equal(await roomLog(a, "#rust").locator("li", { hasText: "only in chat" }).count(), 0, "#chat's line is not in #rust's view");
+      t.equal(await roomLog(a, "#chat").locator("li", { hasText: "only in rust" }).count(), 0, "nor the other way");
+      t.equal(await entry(b, "only in rust").count(), 0, "a page only in #chat never sees #rust's");
+      const unread = roomItem(a, "#chat").locator(".unread");
+      await unread.waitFor();
+      t.equal(await unread.textContent(), "1", "an unread mark on the room not in view");
+      t.notOk(await roomItem(a, "#rust").locator(".unread").isVisible(), "none on the room in view");
+      t.equal(await a.page.title(), "(1) Chat", "the tab's title counts it");
+
+      await type(a, "hello rust");
+      await erin.waitFor("<alice> hello rust\n");
+      await type(a, "/who");
+      await roomLog(a, "#rust")
+        .locator("li", { hasText: /^\d\d:\d\d Online \(2\): / })
+        .waitFor();
+
+      await roomItem(a, "#chat").locator(".open").click();
+      await roomLog(a, "#chat").locator("li", { hasText: "only in chat" }).waitFor();
+      await unread.waitFor({ state: "hidden" });
+      t.equal(await a.page.title(), "Chat", "seen: the mark goes");
+      await type(a, "hello chat");
+      await frank.waitFor("<alice> hello chat\n");
+      t.notMatch(erin.received, "hello chat", "a line typed in #chat's view is said in #chat");
+
+      // A private message from a TCP client: a view of its own, with its unread mark.
+      erin.send("/msg alice psst, from rust\n");
+      const fromErin = a.page.locator('#private-list li[data-peer="erin"]');
+      await fromErin.locator(".unread", { hasText: "1" }).waitFor();
+      t.ok(await roomLog(a, "#chat").isVisible(), "it does not take the view");
+      t.equal(
+        await a.page.locator("#log li", { hasText: "psst, from rust" }).count(),
+        1,
+        "it is in no room's log, only the conversation's",
+      );
+      await fromErin.locator(".open").click();
+      await peerLog(a, "erin").locator("li", { hasText: "psst, from rust" }).waitFor();
+      t.equal(await peerLog(a, "erin").locator("li .name").first().textContent(), "erin");
+      t.same(
+        await a.page.locator("#member-list .name").allTextContents(),
+        ["alice", "erin"],
+        "the member list of a conversation: its two people",
+      );
+      await type(a, "hi there, privately");
+      await erin.waitFor("[private] <alice> hi there, privately\n");
+      await peerLog(a, "erin").locator("li.own", { hasText: "hi there, privately" }).waitFor();
+      await type(a, "/me nods");
+      await erin.waitFor("[private] * alice nods\n");
+      t.notMatch(frank.received, "privately", "nobody else hears it");
+
+      // A member's name clicked, then typing: a conversation opened from the page.
+      await roomItem(a, "#chat").locator(".open").click();
+      await a.page.locator("#member-list .member", { hasText: "frank" }).click();
+      await peerLog(a, "frank").waitFor();
+      t.equal(
+        await a.page
+          .locator("#line")
+          .evaluate((e) => e === (e as { ownerDocument: { activeElement: unknown } }).ownerDocument.activeElement),
+        true,
+        "the cursor is in the input",
+      );
+      await type(a, "psst, frank");
+      await frank.waitFor("[private] <alice> psst, frank\n");
+      await peerLog(a, "frank").locator("li", { hasText: "psst, frank" }).waitFor();
+
+      // The picture for docs/img/web-rooms.png: the conversation with erin in view, news in both rooms.
+      await fromErin.locator(".open").click();
+      frank.send("anyone for lunch?\n");
+      erin.send("the build is green\n");
+      frank.send("/msg alice see you at noon\n");
+      erin.send("/msg alice are you coming to the meetup?\n");
+      await peerLog(a, "erin").locator("li", { hasText: "meetup" }).waitFor();
+      await roomItem(a, "#rust").locator(".unread", { hasText: "1" }).waitFor();
+      await roomItem(a, "#chat").locator(".unread", { hasText: "1" }).waitFor();
+      await a.page.locator('#private-list li[data-peer="frank"] .unread', { hasText: "1" }).waitFor();
+      await type(a, "yes, see you there");
+      await erin.waitFor("[private] <alice> yes, see you there\n");
+      await peerLog(a, "erin").locator("li", { hasText: "yes, see you there" }).waitFor();
+      // A shorter window than the tests use: the picture without a screenful of empty log.
+      await a.page.setViewportSize({ width: DESKTOP.width, height: 440 });
+      const shot = artifactPath("web-rooms.png");
+      await a.page.screenshot({ path: shot });
+      await a.page.setViewportSize(DESKTOP);
+      t.comment(`screenshot: ${shot}`);
+      await roomItem(a, "#rust").locator(".open").click();
+    },
+  );
+
+  await t.test("after a server restart the page resumes both rooms, each without a gap or a duplicate", async (t) => {
+    const rooms = ["#chat", "#rust"] as const;
+    const idsOf = (room: string) =>
+      roomLog(a, room)
+        .locator("li[data-id]")
+        .evaluateAll((items) => items.map((e) => e.getAttribute("data-id")!));
+    const before = { "#chat": (await idsOf("#chat")).length, "#rust": (await idsOf("#rust")).length };
+    const back = (room: string) => roomLog(a, room).locator(".note", { hasText: /^\d\d:\d\d Back: \d+ entr/ });
+    const backBefore = { "#chat": await back("#chat").count(), "#rust": await back("#rust").count() };
+    server.child.kill("SIGTERM");
+    await server.exited;
+    await a.page.locator("#state:not([data-state=connected])").waitFor();
+    await a.context.setOffline(true);
+    server = await startServer(serverArgs(tcpPort, webPort));
+    // While the page is away, each room hears a line, recorded in its log before the page comes back.
+    erin = await named("erin", "#rust");
+    frank = await named("frank");
+    erin.send("rust, while you were away\n");
+    frank.send("chat, while you were away\n");
+    await recorded(erin);
+    await recorded(frank);
+
+    await a.context.setOffline(false);
+    await a.page.locator("#state[data-state=connected]").waitFor();
+    for (const room of rooms) {
+      const missed = roomLog(a, room).locator("li", { hasText: `${room.slice(1)}, while you were away` });
+      await missed.waitFor({ state: "attached" });
+      t.equal(await missed.count(), 1, `${room}: shown once`);
+      t.match(await missed.getAttribute("class"), /\breplayed\b/, `${room}: from its resume`);
+      // Its own note, after those of earlier resumes.
+      await back(room).nth(backBefore[room]).waitFor({ state: "attached" });
+      const ids = await idsOf(room);
+      t.ok(ids.length > before[room], `${room}: more entries than before the restart`);
+      t.equal(new Set(ids).size, ids.length, `${room}: no id twice`);
+      t.equal(new Set(ids.map((id) => id.split(":")[0])).size, 1, `${room}: one log across the restart (--history-db)`);
+      const seqs = ids.map((id) => Number(id.split(":")[1]));
+      t.same(
+        seqs,
+        seqs.map((_, i) => seqs[0]! + i),
+        `${room}: consecutive ids`,
+      );
+    }
+    t.equal(
+      await roomLog(a, "#rust").locator("li", { hasText: "chat, while you were away" }).count(),
+      0,
+      "each room's lines in its own view",
+    );
+    t.same(await a.page.locator("#room-list li .room-name").allTextContents(), ["#chat", "#rust"], "in both rooms again");
+    t.same(
+      await a.page.locator("#private-list li .name").allTextContents(),
+      ["erin", "frank"],
+      "the conversations are still there (what was said in them is the page's: the server keeps none)",
+    );
+    await roomItem(a, "#rust").locator(".count", { hasText: "2" }).waitFor();
+    await a.page.locator("#member-list .name", { hasText: "erin" }).waitFor();
+    await type(a, "back in rust");
+    await erin.waitFor("<alice> back in rust\n");
+    await roomItem(a, "#chat").locator(".open").click();
+    await type(a, "back in chat");
+    await frank.waitFor("<alice> back in chat\n");
+    t.notMatch(erin.received, "back in chat");
+  });
+
   await t.test("a server restarted without its history: the page says what it cannot know", async (t) => {
     server.child.kill("SIGTERM");
     await server.exited;
     await a.page.locator("#state:not([data-state=connected])").waitFor();
     server = await startServer(["--port", String(tcpPort), "--web", `127.0.0.1:${webPort}`]);
     await a.page.locator("#state[data-state=connected]").waitFor();
-    await a.page.locator("#log .note", { hasText: "The server's log started over" }).waitFor();
-    t.pass("told");
+    for (const room of ["#chat", "#rust"]) {
+      await roomLog(a, room).locator(".note", { hasText: "The server's log started over" }).waitFor({ state: "attached" });
+      t.pass(`told, in ${room}`);
+    }
   });
 
   t.test("no page raised an error or opened a dialog", async (t) => {

@@ -1,7 +1,7 @@
 /**
  * The page's WebSocket to `/ws`, kept open: after a close (a server
  * restart, a network change) it tries again after `reconnectDelay`, until
- * the user leaves with `/quit`. Events come out parsed (lib/chat/events.ts:
+ * the user leaves with `/quit`. Events come out parsed (lib/codecs/events.ts:
  * one JSON object per line of a text frame). No DOM: the socket and the
  * timers are passed in, so spec/web/page-state.test.ts drives it with fakes.
  */
