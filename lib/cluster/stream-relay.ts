@@ -46,6 +46,7 @@ import { type EntryContent, formatId, type LogEntry, newEpoch, originOf, type Pr
 import type { Relay, RelaySink } from "../server/relay.ts";
 import { encodeCommand, RespError, type RespValue, asText } from "./resp.ts";
 import { backoffMs, type Command, defaultLinkTiming, RedisLink } from "./link.ts";
+import { LinkReport } from "./link-report.ts";
 import { appendCommand, LOAD_SCRIPT, scriptReply, syncCommand } from "./script.ts";
 import { decodePrivate, decodeStreamEntry, entryArgs, privateArgs, type StreamEntry, streamEntries } from "./stream-entry.ts";
 import { describeTarget, inboxKey, type RedisTarget, type RoomKeys, roomKeys } from "./url.ts";
@@ -76,10 +77,6 @@ export interface ClusterOptions {
 export function randomNodeName(): string {
   return Array.from(randomBytes(6), (b) => (b % 36).toString(36)).join("");
 }
-
-/** While the link stays down, the first "still down" line comes this far into the outage, then at twice that... up to a minute. */
-const FIRST_REPORT_MS = 1000;
-const MINUTE_MS = 60_000;
 
 /** The longest wait before appending again after Redis refused appends in a row. */
 const MAX_REFUSAL_RETRY_MS = 30_000;
@@ -198,20 +195,11 @@ export class ClusterRelay<T> implements Relay {
   private warnedForeign = false;
   private warnedTwin = false;
 
-  // The link as one thing, for the log.
-  private linkUp = false;
-  private everUp = false;
-  private downSince: number;
-  /** The outage's first failure was logged. */
-  private reportedOutage = false;
-  /** How long into the outage the next "still down" line is due (ms). */
-  private nextReportMs = FIRST_REPORT_MS;
-  /** Entries not relayed, and local entries queued, since the link last came up. */
-  private dropped = 0;
-  private queuedWhileDown = 0;
+  /** The link as one thing, for the log. */
+  private readonly report: LinkReport;
 
   constructor(
-    private readonly reactor: Reactor<T | Service>,
+    reactor: Reactor<T | Service>,
     private readonly options: ClusterOptions,
   ) {
     this.node = options.node;
@@ -220,7 +208,17 @@ export class ClusterRelay<T> implements Relay {
     this.blockMs = options.blockMs ?? 1000;
     this.readCount = options.readCount ?? 1000;
     this.inbox = inboxKey(this.node);
-    this.downSince = reactor.now();
+    this.report = new LinkReport(
+      describeTarget(options.target),
+      () => reactor.now(),
+      options.log,
+      () => {
+        const at = [...this.rooms.values()].map(
+          (r) => `the room's log is at ${r.epoch ? formatId(r.epoch, r.lastSeq) : "none"} (#${r.name})`,
+        );
+        return at.length ? `, ${at.join("; ")}` : "";
+      },
+    );
     const timing = { ...defaultLinkTiming, ...options.timing };
     const login = handshakeFor(options.target);
     // Named connections: `CLIENT LIST` tells an operator (and the tests) whose they are.
@@ -259,14 +257,14 @@ export class ClusterRelay<T> implements Relay {
       `Cluster: node ${this.node} on ${describeTarget(this.options.target)} ` +
         `(a stream per room, retention ~${this.options.retention} entries each); chat is local until the link is up`,
     );
-    this.downSince = this.reactor.now();
+    this.report.started();
     this.writer.start();
     this.reader.start();
   }
 
   /** Whether both connections are up and the reader is in step with the streams. */
   get up(): boolean {
-    return this.linkUp;
+    return this.report.up;
   }
 
   /** The rooms open now (being read or about to be). */
@@ -315,10 +313,10 @@ export class ClusterRelay<T> implements Relay {
     const room = this.rooms.get(name);
     if (this.closed || !room) return false;
     const ref = this.nextRef++;
-    const up = this.linkUp && room.reading;
+    const up = this.report.up && room.reading;
     if (!up) {
       this.shownRefs.add(ref);
-      this.queuedWhileDown++;
+      this.report.queuedWhileDown++;
     }
     const values = entryArgs(entry);
     if (room.tickEntries === 0) this.tickRooms.push(room);
@@ -379,8 +377,8 @@ export class ClusterRelay<T> implements Relay {
     room.tickBytes = 0;
     if (this.queuedBytes + command.length > this.options.queueBytes) {
       const why = this.writer.up ? "redis is not taking our entries fast enough" : `link down and ${this.options.queueBytes} bytes queued`;
-      if (this.dropped === 0) this.options.log(`Cluster: ${why}: entries are not relayed to other servers for now`);
-      this.dropped += batch.entries;
+      if (this.report.notRelayed === 0) this.options.log(`Cluster: ${why}: entries are not relayed to other servers for now`);
+      this.report.notRelayed += batch.entries;
       this.stats.notRelayed += batch.entries;
       return;
     }
@@ -648,61 +646,9 @@ export class ClusterRelay<T> implements Relay {
 
   // ---- The link, for the log ----
 
-  /**
-   * Log the link as one thing: up when the writer is up and the reader in
-   * step, down otherwise. While it stays down, say so again at 1 s, 2 s,
-   * 4 s ... of the outage, then once a minute: a mistyped URL is not a
-   * server silently alone, nor a log full of retries.
-   */
   private linkChanged(which: string, reason?: string, retryMs?: number): void {
     if (this.closed) return;
-    const up = this.writer.up && this.reader.up && this.synced;
-    const now = this.reactor.now();
-    if (up === this.linkUp) {
-      if (up || reason === undefined) return;
-      if (!this.reportedOutage) {
-        // The first failure of an outage says why at once.
-        this.reportedOutage = true;
-        this.options.log(
-          `Cluster link to ${describeTarget(this.options.target)} not up (${which}: ${reason}); local chat goes on, retrying with backoff`,
-        );
-        return;
-      }
-      if (now - this.downSince < this.nextReportMs) return;
-      const secs = ((now - this.downSince) / 1000).toFixed(1);
-      this.options.log(
-        `Cluster link to ${describeTarget(this.options.target)} still down after ${secs} s (${which}: ${reason}); ` +
-          `chat is local until it is up; retrying${retryMs !== undefined ? ` in ${retryMs} ms` : ""}`,
-      );
-      this.nextReportMs = this.nextReportMs < MINUTE_MS ? Math.min(2 * this.nextReportMs, MINUTE_MS) : this.nextReportMs + MINUTE_MS;
-      return;
-    }
-    this.linkUp = up;
-    if (up) return this.linkCameUp();
-    this.downSince = now;
-    this.nextReportMs = FIRST_REPORT_MS;
-    this.reportedOutage = true;
-    this.options.log(`Cluster link down (${which}: ${reason ?? "closed"}); local chat goes on, reconnecting in ${retryMs ?? 0} ms`);
-  }
-
-  private linkCameUp(): void {
-    const now = this.reactor.now();
-    if (!this.everUp) {
-      const at = [...this.rooms.values()].map(
-        (r) => `the room's log is at ${r.epoch ? formatId(r.epoch, r.lastSeq) : "none"} (#${r.name})`,
-      );
-      this.options.log(`Cluster link up: ${describeTarget(this.options.target)}${at.length ? `, ${at.join("; ")}` : ""}`);
-    } else {
-      const secs = ((now - this.downSince) / 1000).toFixed(1);
-      const what =
-        this.queuedWhileDown || this.dropped ? ` (entries queued meanwhile: ${this.queuedWhileDown}, not relayed: ${this.dropped})` : "";
-      this.options.log(`Cluster link back after ${secs} s${what}`);
-    }
-    this.everUp = true;
-    this.reportedOutage = false;
-    this.nextReportMs = FIRST_REPORT_MS;
-    this.queuedWhileDown = 0;
-    this.dropped = 0;
+    this.report.changed(this.writer.up && this.reader.up && this.synced, which, reason, retryMs);
   }
 }
 
