@@ -226,7 +226,8 @@ export function runCommand(host: CommandHost, session: Session, room: ChatRoom, 
       return true;
     case "part":
       if (/\s/.test(arg)) answer(host, session, "Error: usage: /part [ROOM]");
-      else refusedIf(host, session, () => host.part(session, arg || null));
+      // Without a name, the room the line was said in (a page names it; a line client is in one).
+      else refusedIf(host, session, () => host.part(session, arg || room.name));
       return true;
     case "rooms":
       answer(host, session, host.roomsList());

@@ -197,3 +197,17 @@ t.test("a reply's size is counted in bytes, not UTF-16 units", async (t) => {
   host.run(a, "/x" + "é".repeat(30)); // "Error: unknown command /xéé… (try /help)": 43 + 30 units, 43 + 60 bytes
   t.match(host.received(a), REPLIES_REFUSED, "refused: its bytes do not fit, though its length in units would");
 });
+
+t.test("/part without a name leaves the room the line was said in (a page names it), not the one joined last", async (t) => {
+  const host = new CommandHarness();
+  const web = host.join(new EventsCodec(""));
+  host.run(web, "/join ops");
+  host.run(web, "/join dev");
+  t.same([...web.rooms.keys()], ["chat", "ops", "dev"]);
+  host.runIn(web, "#ops", "/part");
+  t.same([...web.rooms.keys()], ["chat", "dev"], "#ops left, #dev (joined last) kept");
+  const line = host.join();
+  host.run(line, "/join ops");
+  host.run(line, "/part");
+  t.same([...line.rooms.keys()], ["chat"], "a line client's /part still goes back to the room everyone starts in");
+});

@@ -95,6 +95,15 @@ export class CommandHarness {
     return false;
   }
 
+  /** Run `text` for `session` as said in room `written` (a page's `{"r":ROOM,"x":TEXT}`). */
+  runIn(session: Session, written: string, text: string): boolean {
+    const room = this.service.roomFor(session, written);
+    if (typeof room === "string") throw new Error(room);
+    if (runCommand(this.service, session, room, line(text))) return true;
+    this.leave(session, EntryKind.QUIT);
+    return false;
+  }
+
   /** Everything `session` was sent, decoded (the tick's batch handed out first). */
   received(session: Session): string {
     this.service.endTick();
