@@ -5,6 +5,8 @@
  * and hands them to lib/server/app.ts, which builds and runs the server;
  * the select loop is lib/server/dispatcher.ts.
  */
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import type { BackendName } from "../lib/backends/index.ts";
 import { canonicalRoom, roomNameRule } from "../lib/chat/rooms.ts";
 import { NODE_NAME } from "../lib/chat/naming.ts";
@@ -15,7 +17,7 @@ import { fail as failWith, parseProgramFlags, usageLine } from "../lib/cli/progr
 import { parseRedisUrl, type RedisTarget, RedisUrlError } from "../lib/cluster/url.ts";
 import { parseHostPort } from "../lib/reactor/address.ts";
 import type { TlsServerOptions } from "../lib/reactor/backend.ts";
-import { runServer, StartupError } from "../lib/server/app.ts";
+import { type IrcSettings, runServer, StartupError } from "../lib/server/app.ts";
 import { defaultRoomLimits } from "../lib/server/room-service.ts";
 import { clientsWithinFdLimit, defaultLimits, type Limits } from "../lib/server/limits.ts";
 import type { LogFormat } from "../lib/server/logger.ts";
@@ -193,6 +195,26 @@ const flags = {
     help: "with --web: another origin whose pages may open /ws (repeatable or comma-separated) (default: the page's own only)",
     parse: (v: string | undefined, flag: string, previous?: unknown) => webOriginsFlag(v, flag, previous as string[] | undefined),
   },
+  irc: {
+    type: "string",
+    value: "HOST:PORT",
+    help: "also speak IRC on HOST:PORT: channels are the rooms (#chat is the room TCP clients are in), see docs/irc.md (default: none)",
+    check: (v: string | number) => (parseHostPort(String(v)) ? null : "must be HOST:PORT, e.g. 127.0.0.1:6667"),
+  },
+  "server-name": {
+    type: "string",
+    value: "NAME",
+    help: "with --irc: the server's name in IRC replies (default: the host name)",
+    check: (v: string | number) =>
+      /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(String(v)) ? null : "must be a host-like name: letters, digits, . and -",
+  },
+  motd: { type: "string", value: "FILE", help: "with --irc: the message of the day, from this text file (default: none, 422)" },
+  "irc-ping": {
+    type: "string",
+    value: "DURATION",
+    help: "with --irc: PING a client quiet this long, drop it after as long again without an answer (default: 2m)",
+    parse: (value: string | undefined, flag: string) => parseDuration(value, flag),
+  },
   "tls-cert": { type: "string", value: "FILE", help: "serve TLS with this PEM certificate chain (needs --tls-key) (default: none)" },
   "tls-key": { type: "string", value: "FILE", help: "PEM private key for --tls-cert" },
   version: { type: "boolean", help: "print the version and exit" },
@@ -219,6 +241,9 @@ async function main(): Promise<void> {
   if (!opts) return;
   if (opts["web-origin"] && opts.web === undefined) fail(usageLine("--web-origin goes with --web"), 2);
   if (opts["history-age"] !== undefined && opts["history-db"] === undefined) fail(usageLine("--history-age needs --history-db"), 2);
+  for (const f of ["server-name", "motd", "irc-ping"] as const) {
+    if (opts[f] !== undefined && opts.irc === undefined) fail(usageLine(`--${f} goes with --irc`), 2);
+  }
   const fdLimit = openFileLimit();
   try {
     await runServer(
@@ -245,6 +270,7 @@ async function main(): Promise<void> {
         web: opts.web === undefined ? null : parseHostPort(opts.web),
         webOrigins: opts["web-origin"] ?? [],
         tls: readTlsFiles(opts["tls-cert"], opts["tls-key"]),
+        irc: ircSettings(opts.irc, opts["server-name"], opts.motd, opts["irc-ping"]),
         roomLimits: {
           maxRooms: opts["max-rooms"]!,
           maxRoomsPerClient: opts["max-rooms-per-client"]!,
@@ -261,6 +287,29 @@ async function main(): Promise<void> {
     throw err;
   }
   process.exit(0);
+}
+
+/** `--irc` and its companions; a MOTD file that cannot be read is an error naming --motd. */
+function ircSettings(
+  at: string | undefined,
+  name: string | undefined,
+  motd: string | undefined,
+  pingMs: number | undefined,
+): IrcSettings | null {
+  if (at === undefined) return null;
+  const address = parseHostPort(at)!;
+  let lines: string[] | null = null;
+  if (motd !== undefined) {
+    try {
+      // Its bytes as they are (latin1 keeps one character per byte): IRC lines are bytes.
+      lines = readFileSync(motd, "latin1").replace(/\r/g, "").replace(/\n$/, "").split("\n");
+    } catch (err) {
+      fail(`--motd: cannot read ${motd}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 1);
+    }
+  }
+  const version = `select-chat-${(JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version}`;
+  const serverName = name ?? (hostname().replace(/[^A-Za-z0-9.-]/g, "") || "select-chat");
+  return { host: address.host, port: address.port, serverName, motd: lines, pingMs: pingMs ?? 120_000, version };
 }
 
 /** `--room`'s canonical name; one longer than --max-room-name is a usage error. */

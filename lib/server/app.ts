@@ -29,6 +29,8 @@ import {
 import { DescriptorBudget } from "../reactor/descriptors.ts";
 import { Reactor } from "../reactor/reactor.ts";
 import { startGateway, type WebGateway, WebGatewayError } from "../web/gateway.ts";
+import { IrcCodecs } from "../irc/codec.ts";
+import { IrcProtocol } from "../irc/protocol.ts";
 import { type MetricsServer, serveMetrics } from "./metrics-http.ts";
 import { type HistoryStore, HistoryStoreError } from "./history.ts";
 import { SqliteHistoryStore } from "./history-sqlite.ts";
@@ -66,6 +68,21 @@ export interface ServerSettings {
   webOrigins: string[];
   tls: TlsServerOptions | null;
   roomLimits: RoomLimits;
+  /** `--irc`: an IRC listener (docs/irc.md), or null. */
+  irc?: IrcSettings | null;
+}
+
+/** The IRC listener's settings (`--irc`, `--server-name`, `--motd`, `--irc-ping`). */
+export interface IrcSettings {
+  host: string;
+  port: number;
+  serverName: string;
+  /** The MOTD's lines, or null (422). */
+  motd: string[] | null;
+  /** PING a quiet client after this long, drop it after as long again (ms). */
+  pingMs: number;
+  /** The software's version (002, 004, VERSION). */
+  version: string;
 }
 
 /** Why the program cannot start: one line for the user, and the exit status. */
@@ -87,7 +104,10 @@ export interface ServerIo {
 }
 
 /** A bind error that names the flag whose address is taken, and what to do about it. */
-function listenFailure(flag: "--port" | "--web" | "--metrics", err: ListenError | { message: string; reason: string }): StartupError {
+function listenFailure(
+  flag: "--port" | "--web" | "--metrics" | "--irc",
+  err: ListenError | { message: string; reason: string },
+): StartupError {
   const instead = flag === "--port" ? "another port with --port PORT" : `another address with ${flag} HOST:PORT`;
   const taken = /address already in use/.test(err.reason);
   return new StartupError(`${flag}: ${err.message}${taken ? ` (is another server running there? stop it, or choose ${instead})` : ""}`);
@@ -117,11 +137,28 @@ export async function runServer(settings: ServerSettings, io: ServerIo): Promise
     fullMessage: new TextEncoder().encode(`${limitMessages.full(settings.limits.maxClients)}\n`),
     ...(settings.tls ? { tls: settings.tls } : {}),
   });
+  let ircListener: Listener | null = null;
+  if (settings.irc) {
+    try {
+      ircListener = await backend.listen({
+        host: settings.irc.host,
+        port: settings.irc.port,
+        backlog: DEFAULT_BACKLOG,
+        descriptors,
+        fullMessage: new TextEncoder().encode(`ERROR :${limitMessages.full(settings.limits.maxClients)}\r\n`),
+      });
+    } catch (err) {
+      listener.close();
+      if (err instanceof ListenError) throw listenFailure("--irc", err);
+      throw err;
+    }
+  }
   let web: WebGateway | null = null;
   try {
     web = settings.web ? startWeb(settings, descriptors) : null;
   } catch (err) {
     listener.close();
+    ircListener?.close();
     throw err;
   }
   const node = settings.cluster ? (settings.node ?? randomNodeName()) : "";
@@ -152,6 +189,7 @@ export async function runServer(settings: ServerSettings, io: ServerIo): Promise
   } catch (err) {
     // Opened before listening: a file that cannot be used stops the program before it serves.
     listener.close();
+    ircListener?.close();
     web?.stop();
     if (err instanceof HistoryStoreError) throw new StartupError(err.message);
     throw err;
@@ -170,6 +208,30 @@ export async function runServer(settings: ServerSettings, io: ServerIo): Promise
   io.onSignal("SIGINT", () => stop("SIGINT"));
   io.onSignal("SIGTERM", () => stop("SIGTERM"));
   if (web) server.addListener(web.listener);
+  if (ircListener && settings.irc) {
+    const irc = settings.irc;
+    const codecs = new IrcCodecs(irc.serverName, node);
+    const dispatcher = server.dispatcher;
+    const host = {
+      service: server.service,
+      reactor,
+      quit: (s: Parameters<typeof dispatcher.quit>[0]) => dispatcher.quit(s),
+      drop: (s: Parameters<typeof dispatcher.quit>[0], why: string, reason: string) => dispatcher.drop(s, why, reason),
+      clients: () => server.clients,
+    };
+    const protocol = new IrcProtocol(host, codecs, {
+      serverName: irc.serverName,
+      motd: irc.motd,
+      version: irc.version,
+      pingMs: irc.pingMs,
+      maxRoomsPerClient: settings.roomLimits.maxRoomsPerClient,
+      maxRoomName: settings.roomLimits.maxRoomName,
+      historyLimit: Math.min(100, Math.max(1, settings.history)),
+    });
+    server.addListener(ircListener, codecs.plain, protocol);
+    const at = ircListener.address;
+    log(`IRC on ${formatHostPort(at.host, at.port)} as ${irc.serverName}`);
+  }
   // Before the start line, so that whoever waits for that line has the web address too.
   if (web) log(`Web page on ${web.url} (WebSocket ${web.wsUrl})`);
   const { host, port } = listener.address;
@@ -179,6 +241,7 @@ export async function runServer(settings: ServerSettings, io: ServerIo): Promise
     metrics = startStats(server, relay, log, descriptors, settings);
   } catch (err) {
     listener.close();
+    ircListener?.close();
     web?.stop();
     throw err;
   }

@@ -200,6 +200,15 @@ export class Dispatcher {
   }
 
   /**
+   * Drop a client of a protocol of its own for a reason of that protocol
+   * (IRC: no answer to PING): `why` is told to it (its codec's words for a
+   * limit), `reason` to the others, as a limit's eviction is.
+   */
+  drop(session: Session, why: string, reason: string): void {
+    this.evictOverLimit(session, why, reason);
+  }
+
+  /**
    * The reactor's one before-sleep hook. The order matters:
    *   1. check the readers' backlogs before this tick's batch is queued: a
    *      backlog is what earlier flushes could not send, not what this tick
@@ -321,7 +330,9 @@ export class Dispatcher {
       const verdict = session.limits!.admitLine(protocol.cost(session, line));
       if (verdict === LineVerdict.DROP_AND_WARN) {
         const { rate, burst } = this.options.limits;
-        this.service.warn(session, limitMessages.flooding(rate, burst));
+        const why = limitMessages.flooding(rate, burst);
+        if (protocol.warn) protocol.warn(session, why);
+        else this.service.warn(session, why);
       }
       return verdict === LineVerdict.PASS ? protocol.line(session, line) : true;
     }

@@ -18,7 +18,7 @@
 import type { Reactor } from "../reactor/reactor.ts";
 import type { Address } from "../reactor/events.ts";
 import { arrives, departs, type EntryContent, EntryKind, formatId, type LogEntry, type PrivateMessage } from "../chat/entry.ts";
-import { nickProblem } from "../chat/naming.ts";
+import { type MemberName, nickProblem } from "../chat/naming.ts";
 import { notice, PRESENCE_NAMES } from "../chat/protocol.ts";
 import { canonicalRoom, roomNameRule, shownRoom } from "../chat/rooms.ts";
 import type { LineCodec } from "../codecs/line.ts";
@@ -231,6 +231,87 @@ export class RoomService implements CommandHost {
     this.publish(room, this.entry(EntryKind.PART, session), null, Reach.ALL, session.conn.remote);
     this.closeIfEmpty(room);
     return null;
+  }
+
+  // ---------------------------------------------------------------- for protocols of their own (IRC)
+
+  /**
+   * Enter the room `written` names, as `join` does for a client that may be
+   * in several, but with no reply and no presence line: the protocol says
+   * what it must (IRC: its own JOIN, then the names). Returns the room, or
+   * why not (`kind`: which rule refused it).
+   */
+  enterRoom(session: Session, written: string): ChatRoom | { kind: "name" | "client-limit" | "server-limit"; why: string } {
+    const name = canonicalRoom(written, this.options.limits.maxRoomName);
+    if (name === null) return { kind: "name", why: `${roomNameRule(this.options.limits.maxRoomName)}: ${written} is none` };
+    const there = this.rooms.get(name);
+    if (there && session.rooms.has(name)) return there;
+    if (session.rooms.size >= this.options.limits.maxRoomsPerClient) {
+      return { kind: "client-limit", why: `you are in ${session.rooms.size} rooms, the most one client may be in` };
+    }
+    let room = there;
+    if (!room) {
+      if (this.rooms.size >= this.options.limits.maxRooms) {
+        return { kind: "server-limit", why: `this server has ${this.rooms.size} rooms, the most it holds` };
+      }
+      room = this.openRoom(name, false);
+    }
+    this.enter(room, session, EntryKind.ENTER);
+    return room;
+  }
+
+  /** Leave `room` (canonical name) with nothing said to the client; it may be left in no room. False when it was not in it. */
+  leaveRoom(session: Session, name: string): boolean {
+    const room = this.rooms.get(name);
+    if (!room || !session.rooms.has(name)) return false;
+    this.exit(room, session);
+    this.publish(room, this.entry(EntryKind.PART, session), null, Reach.ALL, session.conn.remote);
+    this.closeIfEmpty(room);
+    return true;
+  }
+
+  /** Why `session` may not take `nick` (as `/nick` checks it), or null. */
+  nickProblemFor(session: Session, nick: string): string | null {
+    const holder = this.nicks.holder(nick);
+    return nickProblem(nick, (name) => (holder !== null && holder !== session) || this.knownElsewhere(name));
+  }
+
+  /**
+   * Take `nick` as `rename` does (its rooms are told), but with no reply
+   * and never echoed to the client itself (the protocol words its own).
+   * Returns why not, or null.
+   */
+  takeNick(session: Session, nick: string): string | null {
+    const problem = this.nickProblemFor(session, nick);
+    if (problem) return problem;
+    const old = session.name.nick;
+    for (const [name, member] of session.rooms) {
+      const room = this.rooms.get(name)!;
+      const echo = member.echo;
+      member.echo = false;
+      this.publish(room, this.entry(EntryKind.NICK, session, EMPTY, nick), session, Reach.ALL, session.conn.remote);
+      member.echo = echo;
+      room.who.invalidate();
+    }
+    session.rename(nick);
+    this.nicks.renamed(session, old, this.sessions, this.sessions().length);
+    return null;
+  }
+
+  /** This server's client called `nick` (any case), if any. */
+  sessionByNick(nick: string): Session | null {
+    return this.nicks.holder(nick);
+  }
+
+  /** A member of another server of the cluster called `nick`, if any is known. */
+  remoteByNick(nick: string) {
+    return this.findElsewhere(nick);
+  }
+
+  /** Everyone in `room`: this server's members, then those known on other servers. */
+  everyone(room: ChatRoom): { local: Session[]; remote: MemberName[] } {
+    const local = room.members.list().map((m) => m.key.data as Session);
+    return { local, remote: room.roster.names(room.roster.size) };
   }
 
   /** `/rooms`: the rooms with how many are in each, the busiest first. */

@@ -114,6 +114,8 @@ export interface SessionProtocol {
   cost(session: Session, line: Uint8Array): number;
   /** The connection is gone (the session has left its rooms already). */
   closed(session: Session): void;
+  /** A warning that does not close the connection (too many lines); absent: the codec's `error` words it. */
+  warn?(session: Session, text: string): void;
 }
 
 /** A listener's attachment: the connections it accepts speak `codec` (and, if given, `protocol`). */
