@@ -95,16 +95,16 @@ export class IrcCodec implements Codec {
         return [this.line(tags, source, "JOIN", [channel])];
       case EntryKind.PART: {
         const to = e.text.length > 0 ? `left for ${shownRoom(decoder.decode(e.text))}` : null;
-        return [this.line(tags, source, "PART", to ? [channel, to] : [channel])];
+        return [to ? this.line(tags, source, "PART", [channel, to], true) : this.line(tags, source, "PART", [channel])];
       }
       case EntryKind.QUIT:
-        return [this.line(tags, source, "QUIT", ["Quit"])];
+        return [this.line(tags, source, "QUIT", ["Quit"], true)];
       case EntryKind.LEAVE:
-        return [this.line(tags, source, "QUIT", [e.text.length > 0 ? bytesToLatin1(e.text) : "Connection closed"])];
+        return [this.line(tags, source, "QUIT", [e.text.length > 0 ? bytesToLatin1(e.text) : "Connection closed"], true)];
       case EntryKind.NICK:
         return [this.line(tags, source, "NICK", [e.newName])];
       default:
-        return [this.line(tags, this.serverName, "NOTICE", [channel, bytesToLatin1(e.text)])];
+        return [this.line(tags, this.serverName, "NOTICE", [channel, bytesToLatin1(e.text)], true)];
     }
   }
 
