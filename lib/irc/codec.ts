@@ -161,7 +161,8 @@ export class IrcCodec implements Codec {
 
   /** A numeric or other reply from the server to `target` (the client's nick, `*` before it has one). */
   numeric(code: string, target: string, ...params: string[]): Uint8Array {
-    return this.line(null, this.serverName, code, [target, ...params]);
+    // The last parameter after `:` even when one word (`301 me ben :lunch`), as clients expect of text.
+    return this.line(null, this.serverName, code, [target, ...params], params.length > 0);
   }
 
   privateMessage(m: PrivateMessage, echo: boolean): Uint8Array | null {

@@ -250,7 +250,8 @@ export class IrcProtocol implements SessionProtocol {
 
   private cap(session: Session, st: IrcClient, p: readonly string[]): void {
     const sub = (p[0] ?? "").toUpperCase();
-    const me = st.nick ?? "*";
+    // Before registration a CAP reply names the client `*`.
+    const me = st.registered ? st.nick! : "*";
     const codec = this.codec(session);
     if (sub === "LS") {
       if (!st.registered) st.negotiating = true;
