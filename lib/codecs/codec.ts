@@ -86,16 +86,16 @@ export interface Codec {
    * sends nothing back to a sender.
    */
   privateMessage(message: PrivateMessage, echo: boolean): Uint8Array | null;
-  /** A command's answer. */
-  reply(text: string): Uint8Array;
+  /** A command's answer; `room`: the room the command was said in (for codecs that tell rooms apart). */
+  reply(text: string, room?: string | null): Uint8Array;
   /**
    * A command's answer given as parts that are already line-worded text
    * (`/who`'s shared list): a byte-stream codec sends them by reference,
    * others reword them.
    */
-  replyParts(parts: readonly Uint8Array[]): readonly Uint8Array[];
-  /** A refusal or a limit's message. */
-  error(text: string): Uint8Array;
+  replyParts(parts: readonly Uint8Array[], room?: string | null): readonly Uint8Array[];
+  /** A refusal or a limit's message (`room` as for `reply`). */
+  error(text: string, room?: string | null): Uint8Array;
   presence(p: Presence): Uint8Array;
   history(answer: HistoryAnswer): Uint8Array;
 }

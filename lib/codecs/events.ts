@@ -9,8 +9,8 @@
  *   {"k":"join"|"leave"|"notice", r, id, t, s, x} x: the notice as TCP words it
  *   {"k":"nick", r, id, t, s, x, "to":"rob"}      s: the old name
  *   {"k":"private","t":...,"s":"bob","to":"ann","x":"hi"}  a private message (never stored)
- *   {"k":"reply","x":"..."}                        a command's answer, to one client
- *   {"k":"error","x":"..."}                        a refusal (flooding, line too long)
+ *   {"k":"reply","r":"#chat","x":"..."}             a command's answer, to one client (r: the room it was said in)
+ *   {"k":"error","x":"..."}                        a refusal (flooding, line too long; r as for replies)
  *   {"k":"presence","r":"#chat","you":"...","n":3,"names":[...],"more":0,"last":"ID"|null}
  *   {"k":"history-end","r":"#chat","n":2,"missed":0,"reset":false,"last":"ID"|null}
  *
@@ -117,18 +117,19 @@ export class EventsCodec implements Codec {
     return noticeWords(e, e.sender ? e.sender.noticeName(true) : "");
   }
 
-  reply(text: string): Uint8Array {
+  reply(text: string, room: string | null = null): Uint8Array {
     // Replies that report a refusal are errors to the page.
-    return text.startsWith("Error") ? this.error(text) : eventBytes({ k: "reply", x: text });
+    if (text.startsWith("Error")) return this.error(text, room);
+    return eventBytes(room === null ? { k: "reply", x: text } : { k: "reply", r: shownRoom(room), x: text });
   }
 
-  replyParts(parts: readonly Uint8Array[]): readonly Uint8Array[] {
+  replyParts(parts: readonly Uint8Array[], room: string | null = null): readonly Uint8Array[] {
     const text = parts.map((p) => decoder.decode(p)).join("");
-    return [this.reply(text.endsWith("\n") ? text.slice(0, -1) : text)];
+    return [this.reply(text.endsWith("\n") ? text.slice(0, -1) : text, room)];
   }
 
-  error(text: string): Uint8Array {
-    return eventBytes({ k: "error", x: text });
+  error(text: string, room: string | null = null): Uint8Array {
+    return eventBytes(room === null ? { k: "error", x: text } : { k: "error", r: shownRoom(room), x: text });
   }
 
   presence(p: Presence): Uint8Array {

@@ -360,7 +360,10 @@ export class Dispatcher {
       return true;
     }
     if (command) {
-      if (runCommand(this.service, session, room, line)) return true;
+      session.replyRoom = room.name;
+      const stays = runCommand(this.service, session, room, line);
+      session.replyRoom = null;
+      if (stays) return true;
       this.quit(session);
       return false;
     }

@@ -403,7 +403,8 @@ export class RoomService implements CommandHost {
     }
     const m: PrivateMessage = { time: Date.now(), from: session.name, to: to.name, action, text };
     this.deliverPrivate(m, to);
-    this.echoPrivate(session, m);
+    // To oneself: delivered, and that is the echo too.
+    if (to !== session) this.echoPrivate(session, m);
     return null;
   }
 
@@ -435,16 +436,16 @@ export class RoomService implements CommandHost {
   }
 
   reply(session: Session, text: string): void {
-    this.send(session, session.codec.reply(text));
+    this.send(session, session.codec.reply(text, session.replyRoom));
   }
 
   /** A limit's message or a refusal, worded by the session's codec. */
   warn(session: Session, text: string): void {
-    this.send(session, session.codec.error(text));
+    this.send(session, session.codec.error(text, session.replyRoom));
   }
 
   sendParts(session: Session, parts: readonly Uint8Array[]): void {
-    for (const p of session.codec.replyParts(parts)) this.send(session, p);
+    for (const p of session.codec.replyParts(parts, session.replyRoom)) this.send(session, p);
   }
 
   whoParts(session: Session, room: ChatRoom): readonly Uint8Array[] {

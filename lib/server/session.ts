@@ -60,6 +60,8 @@ export class Session {
    * asked, for a codec whose input is not a raw stream).
    */
   firstBytes: Uint8Array | null;
+  /** The room of the line being handled, while it is (a reply names it to codecs that tell rooms apart). */
+  replyRoom: string | null = null;
   /** Its place in the dispatcher's list of sessions. */
   index = -1;
   /** The protocol its lines follow when not the chat line protocol (see `SessionProtocol`). */
