@@ -199,7 +199,7 @@ t.test("a web client is in several rooms at once and names each line's room", as
   t.equal(web.events.slice(before).filter((e) => e.k === "private").length, 1, "to itself: once, not delivered and echoed");
   web.send("/msg tcp psst");
   await tcp.waitFor("[private] <webby> psst\n");
-  const echo = await web.waitEvent((e) => e.k === "private", "its private message, as a page shows it");
+  const echo = await web.waitEvent((e) => e.k === "private" && e.to === "tcp", "its private message, as a page shows it");
   t.same([echo.to, echo.x], ["tcp", "psst"]);
 });
 
