@@ -54,6 +54,9 @@ const PROGRAMS = new Set([
   "tmux",
   "chromium",
   "sqlite3",
+  // IRC clients docs/irc.md connects (apt-get install irssi / weechat)
+  "irssi",
+  "weechat",
 ]);
 
 /** Words that run the next word as the command. */
