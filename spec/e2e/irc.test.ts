@@ -10,6 +10,8 @@ import t from "tap";
 import { type ServerProcess, startServer } from "../support/bun.ts";
 import { IrcTestClient } from "../support/irc-client.ts";
 import { LineClient } from "../support/line-client.ts";
+import { RedisServer, redisMissing } from "../support/redis.ts";
+import { clusterOf } from "../cluster/support/room.ts";
 import { Waiters } from "../support/waiters.ts";
 
 async function ircServer(extra: string[] = []): Promise<{ server: ServerProcess; irc: number }> {
@@ -300,3 +302,47 @@ t.test("--motd and CHATHISTORY in a batch", async (t) => {
   c.send(`CHATHISTORY BEFORE #chat msgid=${id} 10\r\n`);
   await c.waitFor(/PRIVMSG #chat :one\r\n/);
 });
+
+t.test("--max-clients and --idle-timeout, worded as ERROR", async (t) => {
+  const { server, irc } = await ircServer(["--max-clients", "1", "--idle-timeout", "1"]);
+  t.teardown(() => server.stop());
+  const first = await RawIrc.connect(irc);
+  await first.register("first");
+  const second = await RawIrc.connect(irc);
+  await second.waitFor("ERROR :Server is full (1 clients), try again later\r\n");
+  await second.waitClosed();
+  await first.waitFor("ERROR :Idle for 1 s, disconnecting\r\n");
+  await first.waitClosed();
+});
+
+t.test(
+  "in a cluster: another server's members by node, msgid once numbered, private messages across",
+  { skip: redisMissing() },
+  async (t) => {
+    const redis = await RedisServer.start();
+    t.teardown(() => redis.kill());
+    const [s1, s2] = await clusterOf(t, redis.url, ["n1", "n2"], ["--irc", "127.0.0.1:0", "--server-name", "irc.test"]);
+    const irc = Number(/IRC on 127\.0\.0\.1:(\d+)/.exec(s1!.output())![1]);
+    const c = await RawIrc.connect(irc);
+    t.teardown(() => c.socket.destroy());
+    c.send("CAP REQ :message-tags echo-message\r\nNICK ivy\r\nUSER i 0 * :i\r\nCAP END\r\nJOIN #chat\r\n");
+    await c.waitFor(" 366 ivy #chat ");
+    const far = await LineClient.connect(s2!.port);
+    t.teardown(() => far.reset());
+    await far.joined();
+    const farNick = `_127_0_0_1_${far.port}_n2`;
+    await c.waitFor(`:${farNick}!u${far.port}@127.0.0.1/n2 JOIN #chat\r\n`);
+    far.send("from afar\n");
+    await c.waitFor(new RegExp(`@msgid=\\w+:\\d+ :${farNick}!\\S+ PRIVMSG #chat :from afar\\r\\n`));
+    c.send("PRIVMSG #chat :from irc\r\n");
+    await far.waitFor("<ivy> from irc\n");
+    await c.waitFor(/@msgid=\w+:\d+ :ivy!\S+ PRIVMSG #chat :from irc\r\n/);
+    c.send("NAMES #chat\r\n");
+    await c.waitFor(new RegExp(` 353 ivy = #chat :[^\\r]*${farNick}`));
+    far.send("/nick fay\n");
+    await c.waitFor(`:${farNick}!u${far.port}@127.0.0.1/n2 NICK fay\r\n`);
+    c.send("PRIVMSG fay :across\r\nWHOIS fay\r\n");
+    await far.waitFor("[private] <ivy> across\n");
+    await c.waitFor(" 312 ivy fay n2 :another server of the cluster\r\n");
+  },
+);
