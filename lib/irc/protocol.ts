@@ -20,6 +20,7 @@ import { EntryKind, type LogEntry, parseId } from "../chat/entry.ts";
 import { MAX_NICK } from "../chat/naming.ts";
 import { canonicalRoom, shownRoom } from "../chat/rooms.ts";
 import type { ChatRoom } from "../server/chat-room.ts";
+import { REPLY_SHARE } from "../server/commands.ts";
 import type { RoomService } from "../server/room-service.ts";
 import type { ServerAttachment, Session, SessionProtocol } from "../server/session.ts";
 import type { IrcCodec, IrcCodecs, IrcWording } from "./codec.ts";
@@ -60,6 +61,8 @@ export const CAPABILITIES = ["server-time", "message-tags", "echo-message", "mul
 
 /** Most targets of one PRIVMSG or NOTICE (TARGMAX). */
 export const MAX_TARGETS = 4;
+/** Most channels one NAMES lists (TARGMAX). */
+export const MAX_NAMES_TARGETS = 10;
 /** Longest AWAY message kept (AWAYLEN). */
 const AWAY_LEN = 200;
 
@@ -141,9 +144,16 @@ export class IrcProtocol implements SessionProtocol {
         return 1 + Math.floor(this.service.roomCount / 50);
       case "NAMES":
       case "WHO": {
-        const room = this.service.room(canonicalRoom(m.params[0] ?? "", this.options.maxRoomName) ?? "");
-        return 1 + Math.floor((room?.population ?? 0) / 50);
+        // Each room listed pays for its size: NAMES #a,#b,... of big rooms is not one line's cost.
+        let cost = 0;
+        for (const target of (m.params[0] ?? "").split(",").slice(0, MAX_NAMES_TARGETS)) {
+          const room = this.service.room(canonicalRoom(target, this.options.maxRoomName) ?? "");
+          cost += 1 + Math.floor((room?.population ?? 0) / 50);
+        }
+        return Math.max(1, cost);
       }
+      case "CHATHISTORY":
+        return 1 + Math.floor(Number(m.params[3] ?? this.options.historyLimit) / 10 || 0);
       default:
         return 1;
     }
@@ -200,7 +210,7 @@ export class IrcProtocol implements SessionProtocol {
       case "NOTICE":
         return this.message(session, m.command, p);
       case "NAMES":
-        for (const target of (p[0] ?? "").split(",")) if (target !== "") this.names(session, target);
+        for (const target of (p[0] ?? "").split(",").slice(0, MAX_NAMES_TARGETS)) if (target !== "") this.names(session, target);
         if (!p[0]) this.numeric(session, "366", "*", "End of /NAMES list");
         return;
       case "WHO":
@@ -341,7 +351,7 @@ export class IrcProtocol implements SessionProtocol {
       `NICKLEN=${MAX_NICK}`,
       `CHANNELLEN=${this.options.maxRoomName + 1}`,
       `CHANLIMIT=#:${this.options.maxRoomsPerClient}`,
-      `TARGMAX=PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS},JOIN:,PART:,NAMES:,WHOIS:1`,
+      `TARGMAX=PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS},JOIN:,PART:,NAMES:${MAX_NAMES_TARGETS},WHOIS:1`,
       `MAXTARGETS=${MAX_TARGETS}`,
       "PREFIX=",
       "CHANMODES=,,,",
@@ -531,9 +541,21 @@ export class IrcProtocol implements SessionProtocol {
   }
 
   private list(session: Session): void {
-    this.numeric(session, "321", "Channel", "Users  Name");
-    for (const room of this.service.allRooms()) this.numeric(session, "322", shownRoom(room.name), String(room.population), "");
+    const codec = this.codec(session);
+    const me = state(session).nick!;
+    const lines = [codec.numeric("321", me, "Channel", "Users  Name")];
+    for (const room of this.service.allRooms()) lines.push(codec.numeric("322", me, shownRoom(room.name), String(room.population), ""));
+    let size = 0;
+    for (const l of lines) size += l.length;
+    if (!this.fits(session, size)) return this.numeric(session, "416", "LIST", "Output too large: read what is waiting first");
+    for (const l of lines) this.send(session, l);
     this.numeric(session, "323", "End of /LIST");
+  }
+
+  /** Whether an answer of `bytes` may be queued now: at most a share of --max-outbound waiting, as for /history. */
+  private fits(session: Session, bytes: number): boolean {
+    const max = this.service.maxOutbound;
+    return max <= 0 || session.key.pendingBytes + bytes <= max / REPLY_SHARE;
   }
 
   private mode(session: Session, p: readonly string[]): void {
@@ -605,7 +627,9 @@ export class IrcProtocol implements SessionProtocol {
       entries = limit === 0 ? [] : before.slice(-limit);
     }
     const batch = st.caps.has("batch") ? `h${(++this.batches).toString(36)}` : null;
-    this.send(session, this.codec(session).historyLines(room.name, log.epoch, entries, batch));
+    const bytes = this.codec(session).historyLines(room.name, log.epoch, entries, batch);
+    if (!this.fits(session, bytes.length)) return fail("MESSAGE_ERROR", "Too much output is waiting for you: read it first");
+    this.send(session, bytes);
   }
 
   private batches = 0;
