@@ -9,7 +9,7 @@ import { type NpmTookFlags, npmTookFlags } from "../lib/cli/program.ts";
 import { parseHostPort as parseAddress } from "../lib/reactor/address.ts";
 import { parseWsUrl } from "./ws.ts";
 
-export const SCENARIOS = ["connect", "fanout", "latency", "stepup", "memory", "cluster", "burst"] as const;
+export const SCENARIOS = ["connect", "fanout", "latency", "stepup", "memory", "cluster", "burst", "trickle"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const DEFAULT_SCENARIOS: ScenarioName[] = ["connect", "fanout", "latency", "stepup", "memory"];
 
@@ -119,19 +119,29 @@ const FLAGS = {
   clients: {
     type: "number",
     value: "N",
-    help: "connected clients (default 1000; in stepup, the first step)",
+    help: "connected clients (default 1000, trickle 2000; in stepup, the first step)",
     parse: integer(2),
   },
   senders: { type: "number", value: "N", help: "broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10)", parse: integer(1) },
   window: { type: "number", value: "N", help: "closed-loop messages in flight per sender (default 16)", parse: integer(1) },
-  rate: { type: "number", value: "N", help: "open-loop msg/s per sender (latency 100, stepup 20, cluster 100)", parse: number(0.1) },
+  rate: {
+    type: "number",
+    value: "N",
+    help: "open-loop msg/s per sender (latency 100, stepup 20, cluster 100; trickle: bytes/s per client, 20)",
+    parse: number(0.1),
+  },
   size: {
     type: "number",
     value: "N",
     help: "message line size in bytes incl. newline (default 64, burst 2048, min 40)",
     parse: integer(40),
   },
-  duration: { type: "number", value: "S", help: "measuring seconds per scenario / stepup step (default 5 / 3)", parse: number(0.1) },
+  duration: {
+    type: "number",
+    value: "S",
+    help: "measuring seconds per scenario / stepup step (default 5 / 3; trickle 20)",
+    parse: number(0.1),
+  },
   target: {
     type: "string",
     value: "T",

@@ -316,6 +316,16 @@ function barSpec(scenario: string, sample: ScenarioResult | undefined): BarSpec 
         unit: "KB",
         series: [{ label: "KB/connection", value: (result) => metric(result, "kbPerConn") }],
       };
+    case "trickle":
+      return {
+        title: `trickle: ${clients} clients send a byte every ${sample?.metrics.periodMs ?? "?"} ms`,
+        yLabel: "server RSS growth while trickling",
+        unit: "MB",
+        series: [
+          { label: "peak over connected", value: (result) => metric(result, "peakOverConnectedMb") },
+          { label: "peak over idle", value: (result) => metric(result, "peakOverIdleMb") },
+        ],
+      };
     default:
       return {
         title: scenario,

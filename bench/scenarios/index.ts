@@ -7,6 +7,7 @@ import { connectScenario } from "./connect.ts";
 import { fanoutScenario, latencyScenario } from "./loop.ts";
 import { memoryScenario } from "./memory.ts";
 import { stepupScenario } from "./stepup.ts";
+import { trickleScenario } from "./trickle.ts";
 
 export const scenarios: Record<ScenarioName, (ctx: Ctx) => Promise<ScenarioResult>> = {
   connect: connectScenario,
@@ -16,4 +17,5 @@ export const scenarios: Record<ScenarioName, (ctx: Ctx) => Promise<ScenarioResul
   memory: memoryScenario,
   cluster: clusterScenario,
   burst: burstScenario,
+  trickle: trickleScenario,
 };
