@@ -99,12 +99,22 @@ export class IrcCodec implements Codec {
       }
       case EntryKind.QUIT:
         return [this.line(tags, source, "QUIT", ["Quit"], true)];
-      case EntryKind.LEAVE:
-        return [this.line(tags, source, "QUIT", [e.text.length > 0 ? bytesToLatin1(e.text) : "Connection closed"], true)];
+      case EntryKind.LEAVE: {
+        const why = e.text.length > 0 ? bytesToLatin1(e.text) : "Connection closed";
+        return [this.line(tags, source, "QUIT", [cut(why, `:${source} QUIT :`)], true)];
+      }
       case EntryKind.NICK:
         return [this.line(tags, source, "NICK", [e.newName])];
       default:
-        return [this.line(tags, this.serverName, "NOTICE", [channel, bytesToLatin1(e.text)], true)];
+        return [
+          this.line(
+            tags,
+            this.serverName,
+            "NOTICE",
+            [channel, cut(bytesToLatin1(e.text), `:${this.serverName} NOTICE ${channel} :`)],
+            true,
+          ),
+        ];
     }
   }
 
@@ -222,6 +232,12 @@ export class IrcCodec implements Codec {
     if (batch !== null) out.append(this.line(null, this.serverName, "BATCH", [`-${batch}`]));
     return out.take();
   }
+}
+
+/** `text` (latin1) cut so that a line starting `head` stays within 512 bytes (a reason, a notice: one line, not split). */
+function cut(text: string, head: string): string {
+  const room = MAX_LINE - 2 - head.length;
+  return text.length <= room ? text : text.slice(0, Math.max(0, room));
 }
 
 function concatLines(lines: readonly Uint8Array[]): Uint8Array {

@@ -161,3 +161,38 @@ t.test("one codec per capability set", async (t) => {
   t.equal(codecs.plain, codecs.for({ serverTime: false, messageTags: false, echo: false }));
   t.equal([...codecs.all()].length, 3, "only the sets asked for are made");
 });
+
+t.test("any bytes at all: every line parses back, one line each, within 512 bytes, no NUL/CR/LF", async (t) => {
+  let seed = 42;
+  const random = () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const randomBytes = () => {
+    const n = Math.floor(random() * (random() < 0.1 ? 3000 : 80));
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = random() < 0.2 ? [0, 1, 10, 13, 32, 58][Math.floor(random() * 6)]! : Math.floor(random() * 256);
+    return b;
+  };
+  const kinds = [EntryKind.LINE, EntryKind.ACTION, EntryKind.LEAVE, EntryKind.NOTICE, EntryKind.PART];
+  let problems = 0;
+  let lines = 0;
+  for (let i = 0; i < 3000; i++) {
+    const kind = kinds[i % kinds.length]!;
+    const text = kind === EntryKind.PART ? enc("rust") : randomBytes();
+    for (const codec of [plain, tagged]) {
+      const out = new ByteBuilder();
+      codec.entry(out, "chat", content(kind, kind === EntryKind.NOTICE ? null : anon, text), "e:1", false);
+      const all = out.take();
+      const parts = latin1(all).split("\r\n");
+      if (parts.pop() !== "") problems++;
+      for (const line of parts) {
+        lines++;
+        const body = line.startsWith("@") ? line.slice(line.indexOf(" ") + 1) : line;
+        const parsed = parseLine(Buffer.from(body, "latin1"));
+        if (/[\0\r\n]/.test(line) || body.length + 2 > 512 || !parsed.ok) problems++;
+      }
+    }
+  }
+  t.equal(problems, 0, `${lines} lines, none broken`);
+});
