@@ -213,9 +213,51 @@ class ConnectAttempt {
   }
 }
 
+/** How often a busy loop is looked at for quiet (ms), and how many quiet looks make it idle. */
+const IDLE_CHECK_MS = 500;
+const QUIET_CHECKS = 2;
+/** Events since the last collection that make a spell worth collecting after. */
+const BUSY_EVENTS = 10_000;
+
 /** The default backend: Bun.listen / Bun.connect sockets. */
 export class BunBackend extends CallbackBackend {
   readonly name = "bun";
+  /** Wakeups (I/O events, writes, timers set while asleep) so far, and at the last look and collection. */
+  private events = 0;
+  private eventsAtCheck = 0;
+  private eventsAtCollect = 0;
+  private quietChecks = 0;
+  /** Runs only while the loop is busy or just was; never holds up an exit. */
+  private idleCheck: ReturnType<typeof setInterval> | null = null;
+
+  /**
+   * Besides ending the poll, note the activity. The collector runs on
+   * allocation, so the garbage of a busy spell (thousands of trickled reads,
+   * a storm of closes) stays resident for as long as the server then stays
+   * quiet: once it has been quiet about a second after a busy spell, collect
+   * it (a few ms while nothing is waiting).
+   */
+  override wakeup(): void {
+    super.wakeup();
+    this.events++;
+    if (this.idleCheck !== null) return;
+    this.idleCheck = setInterval(this.checkIdle, IDLE_CHECK_MS);
+    this.idleCheck.unref();
+  }
+
+  private checkIdle = (): void => {
+    if (this.events !== this.eventsAtCheck) {
+      this.eventsAtCheck = this.events;
+      this.quietChecks = 0;
+      return;
+    }
+    if (++this.quietChecks < QUIET_CHECKS) return;
+    clearInterval(this.idleCheck!);
+    this.idleCheck = null;
+    if (this.events - this.eventsAtCollect < BUSY_EVENTS) return;
+    this.eventsAtCollect = this.events;
+    Bun.gc(true);
+  };
 
   async listen(options: ListenOptions): Promise<Listener> {
     return new BunListener(options);

@@ -38,7 +38,19 @@ export class IoPassPoller {
   private pendingPass = 0;
   private passCount = 0;
   private resolve: (() => void) | null = null;
+  /** When the waiting poll's timeout ends it (performance.now() ms); Infinity: no timeout, or no poll waiting. */
+  private wakeAt = Infinity;
+  /**
+   * One timeout timer kept from poll to poll, and when it fires. A poll
+   * nearly always ends by I/O long before its timeout, and the next one
+   * wants about the same wake time: a new timer per poll would be a
+   * runtime timer object per tick for the collector, thousands a second
+   * under load. A timer that fires before the poll's wake time sets the
+   * rest; referenced only while a poll waits, so it never holds up an exit.
+   */
   private timeoutTimer: ReturnType<typeof setTimeout> | null = null;
+  private timerAt = Infinity;
+  private timerRef = false;
   private latePassWatchdog: ReturnType<typeof setTimeout> | null = null;
 
   /** @param schedule how the end of a pass is found (tests replace it). */
@@ -49,12 +61,35 @@ export class IoPassPoller {
     return new Promise<void>((resolve) => {
       this.resolve = resolve;
       if (this.woken || timeoutMs <= 0) this.endOfPass();
-      else if (timeoutMs !== Infinity) {
-        // setTimeout takes a signed 32-bit delay; longer waits wake early and poll again.
-        this.timeoutTimer = setTimeout(this.endOfPass, Math.min(timeoutMs, 2 ** 31 - 1));
-      }
+      else if (timeoutMs !== Infinity) this.armTimeout(performance.now() + timeoutMs);
     });
   }
+
+  /** Have the timeout timer end the waiting poll at `at`, reusing the one there is when it fires no later. */
+  private armTimeout(at: number): void {
+    this.wakeAt = at;
+    if (this.timeoutTimer !== null && this.timerAt <= at) {
+      if (!this.timerRef) this.timeoutTimer.ref();
+      this.timerRef = true;
+      return;
+    }
+    if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
+    // setTimeout takes a signed 32-bit delay; longer waits wake early and poll again.
+    this.timeoutTimer = setTimeout(this.onTimeout, Math.min(Math.max(0, at - performance.now()), 2 ** 31 - 1));
+    this.timerAt = at;
+    this.timerRef = true;
+  }
+
+  private onTimeout = (): void => {
+    this.timeoutTimer = null;
+    this.timerAt = Infinity;
+    this.timerRef = false;
+    if (this.resolve === null || this.wakeAt === Infinity) return;
+    // Set for an earlier poll: sleep on until this poll's own wake time
+    // (within a millisecond: the runtime's timers have that resolution).
+    if (performance.now() < this.wakeAt - 1) this.armTimeout(this.wakeAt);
+    else this.endOfPass();
+  };
 
   wakeup(): void {
     this.woken = true;
@@ -83,9 +118,10 @@ export class IoPassPoller {
     if (!resolve) return;
     this.resolve = null;
     this.woken = false;
-    if (this.timeoutTimer) {
-      clearTimeout(this.timeoutTimer);
-      this.timeoutTimer = null;
+    this.wakeAt = Infinity;
+    if (this.timerRef) {
+      this.timeoutTimer!.unref();
+      this.timerRef = false;
     }
     resolve();
   };

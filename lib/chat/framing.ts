@@ -73,7 +73,10 @@ export class LineFramer {
       if (onLine(line) === false) return FrameResult.STOPPED;
     }
     if (start < chunk.length) {
-      const rest = chunk.subarray(start);
+      // No view of a chunk that is all tail (a trickled byte): a view makes
+      // the runtime give the chunk an ArrayBuffer of its own, several
+      // objects per read that the collector may reach late.
+      const rest = start === 0 ? chunk : chunk.subarray(start);
       // The tail may be one byte over the limit while that byte is the `\r` of a `\r\n`.
       const after = this.tail.length + rest.length;
       if (after > this.maxLine && !(after === this.maxLine + 1 && rest[rest.length - 1] === CR)) return this.overflow();

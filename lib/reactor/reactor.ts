@@ -168,6 +168,11 @@ export class Reactor<T = unknown> {
     return this.keys.size;
   }
 
+  /** Timers waiting to fire (a cancelled one is not among them). */
+  get timerCount(): number {
+    return this.timers.size;
+  }
+
   /** Keys closed with output still on its way out (see `closeKey()`). */
   get lingeringCount(): number {
     return this.lingering.size;
@@ -263,6 +268,18 @@ export class Reactor<T = unknown> {
     const deadline = this.now() + Math.max(0, delayMs);
     if (deadline < this.sleepingUntil) this.endSleep();
     return this.timers.add(deadline, fn);
+  }
+
+  /**
+   * Make `timer` (one of this reactor's, pending, fired or cancelled) fire
+   * `delayMs` from now, in place: a timeout pushed back on every message
+   * costs no allocation and leaves nothing behind in the heap.
+   */
+  rearm(timer: Timer, delayMs: number): void {
+    if (timer.queue !== this.timers) throw new ReactorError("a timer of another reactor");
+    const deadline = this.now() + Math.max(0, delayMs);
+    if (deadline < this.sleepingUntil) this.endSleep();
+    this.timers.schedule(timer, deadline);
   }
 
   /**

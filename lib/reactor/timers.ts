@@ -1,23 +1,41 @@
 /**
  * Reactor timers: a binary min-heap of deadlines.
  *
- * Cancelling only marks a timer; the heap drops it when it reaches the top.
- * That keeps rearming (cancel + add, as an idle timeout does on every
- * message) at O(log n) with no search.
+ * Each timer knows its place in the heap, so `cancel()` takes it out at
+ * once and `TimerQueue.schedule()` moves it in place (O(log n) either
+ * way). A cancelled timer no longer waits in the heap until its deadline,
+ * and a timer pushed back on every message (a tail or idle timeout) is one
+ * object for its connection's life, not one per message: thousands of
+ * trickling connections would otherwise keep thousands of dead timers (and
+ * their closures) alive, long enough for the collector to promote them.
  */
 
-/** A scheduled callback. `cancel()` is idempotent. */
+/** Not in the heap: fired, cancelled, or never scheduled. */
+const OFF = -1;
+
+/** A scheduled callback. `cancel()` is idempotent; a cancelled or fired timer can be scheduled again. */
 export class Timer {
-  /** @internal */ cancelled = false;
+  /** Monotonic deadline in ms (of the latest scheduling). */
+  deadline: number;
+  /** @internal tie-breaker: equal deadlines fire in the order set. */
+  seq: number;
+  /** @internal position in the queue's heap, or -1. */
+  index = OFF;
   constructor(
-    /** Monotonic deadline in ms. */
-    readonly deadline: number,
+    /** @internal */ readonly queue: TimerQueue,
+    deadline: number,
     /** @internal */ readonly fn: () => void,
-    /** @internal tie-breaker: equal deadlines fire in the order set. */
-    readonly seq: number,
-  ) {}
+    seq: number,
+  ) {
+    this.deadline = deadline;
+    this.seq = seq;
+  }
+  /** Whether it is waiting to fire. */
+  get pending(): boolean {
+    return this.index !== OFF;
+  }
   cancel(): void {
-    this.cancelled = true;
+    this.queue.remove(this);
   }
 }
 
@@ -31,57 +49,94 @@ export class TimerQueue {
   private seq = 0;
 
   add(deadline: number, fn: () => void): Timer {
-    const t = new Timer(deadline, fn, this.seq++);
-    const h = this.heap;
-    h.push(t);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
+    const t = new Timer(this, deadline, fn, 0);
+    this.schedule(t, deadline);
     return t;
   }
 
-  /** Deadline of the earliest live timer, or Infinity. */
+  /**
+   * (Re)schedule `timer` of this queue for `deadline`, whether it is
+   * pending, fired or cancelled; it then fires after the timers already
+   * set for that same deadline. Allocates nothing.
+   */
+  schedule(timer: Timer, deadline: number): void {
+    if (timer.queue !== this) throw new Error("a timer of another queue");
+    timer.deadline = deadline;
+    timer.seq = this.seq++;
+    const h = this.heap;
+    let i = timer.index;
+    if (i === OFF) {
+      i = h.length;
+      h.push(timer);
+      timer.index = i;
+    }
+    this.siftUp(i);
+    this.siftDown(timer.index);
+  }
+
+  /** Take `timer` out (nothing if it is not pending). */
+  remove(timer: Timer): void {
+    const i = timer.index;
+    if (i === OFF || timer.queue !== this) return;
+    timer.index = OFF;
+    const h = this.heap;
+    const last = h.pop()!;
+    if (last === timer) return;
+    h[i] = last;
+    last.index = i;
+    this.siftUp(i);
+    this.siftDown(last.index);
+  }
+
+  /** Deadline of the earliest pending timer, or Infinity. */
   nextDeadline(): number {
-    this.dropCancelled();
     return this.heap.length ? this.heap[0]!.deadline : Infinity;
   }
 
-  /** Remove and return the earliest live timer if it is due at `now`. */
+  /** Remove and return the earliest pending timer if it is due at `now`. */
   popDue(now: number): Timer | null {
-    this.dropCancelled();
     const top = this.heap[0];
     if (!top || top.deadline > now) return null;
-    this.pop();
+    this.remove(top);
     return top;
   }
 
+  /** Timers pending. */
   get size(): number {
     return this.heap.length;
   }
 
-  private dropCancelled(): void {
-    while (this.heap.length && this.heap[0]!.cancelled) this.pop();
+  private siftUp(i: number): void {
+    const h = this.heap;
+    const t = h[i]!;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const parent = h[p]!;
+      if (!before(t, parent)) break;
+      h[i] = parent;
+      parent.index = i;
+      i = p;
+    }
+    h[i] = t;
+    t.index = i;
   }
 
-  private pop(): void {
+  private siftDown(i: number): void {
     const h = this.heap;
-    const last = h.pop()!;
-    if (!h.length) return;
-    h[0] = last;
-    let i = 0;
+    const n = h.length;
+    const t = h[i]!;
     for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < h.length && before(h[l]!, h[m]!)) m = l;
-      if (r < h.length && before(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
+      const c = r < n && before(h[r]!, h[l]!) ? r : l;
+      const child = h[c]!;
+      if (!before(child, t)) break;
+      h[i] = child;
+      child.index = i;
+      i = c;
     }
+    h[i] = t;
+    t.index = i;
   }
 }

@@ -181,6 +181,8 @@ export class Dispatcher {
     for (const key of this.listenerKeys.splice(0)) this.reactor.closeKey(key);
     const sessions = [...this.all];
     this.service.shutdown(sessions);
+    // A protocol of its own says the last word (IRC: an ERROR line), after the rooms' notices.
+    for (const session of sessions) session.protocol?.shuttingDown?.(session);
     for (const session of sessions) {
       session.tailTimer?.cancel();
       this.reactor.closeKey(session.key);
@@ -371,15 +373,20 @@ export class Dispatcher {
     return true;
   }
 
-  /** A tail waits for its newline only until the connection goes quiet. */
+  /**
+   * A tail waits for its newline only until the connection goes quiet. The
+   * session's one tail timer is pushed back in place on every chunk: a
+   * byte trickled every few ms must not cost a timer and a closure each.
+   */
   private armTail(session: Session): void {
-    session.tailTimer?.cancel();
-    session.tailTimer = session.framer.pending ? this.reactor.setTimer(this.options.tailMs, () => this.onTailTimeout(session)) : null;
+    const timer = session.tailTimer;
+    if (!session.framer.pending) timer?.cancel();
+    else if (timer) this.reactor.rearm(timer, this.options.tailMs);
+    else session.tailTimer = this.reactor.setTimer(this.options.tailMs, () => this.onTailTimeout(session));
   }
 
   /** The tail timer: the sender went quiet with a line unfinished. */
   private onTailTimeout(session: Session): void {
-    session.tailTimer = null;
     // Input already waiting (after a stall, say) may hold the tail's newline:
     // read it first; only a tail that stays unterminated is a message.
     if (session.key.valid && session.conn.readiness() & Ready.READABLE) return this.armTail(session);
@@ -387,7 +394,7 @@ export class Dispatcher {
   }
 
   private deliverTail(session: Session): void {
-    session.tailTimer = null;
+    session.tailTimer?.cancel();
     const tail = session.framer.takeTail();
     if (tail && session.key.valid) this.onLine(session, tail);
   }

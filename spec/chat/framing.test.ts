@@ -98,3 +98,26 @@ t.test("an unfinished line costs about its own size, not the chunks it arrived i
   t.not(held.buffer, chunk.buffer, "the received chunk is not pinned");
   t.same(lines(f, "\n"), ["a".repeat(100)]);
 });
+
+t.test("a chunk that is all tail is copied without making a view of it", async (t) => {
+  // A view makes the runtime give a small received array an ArrayBuffer of
+  // its own (JSC), objects per read that a trickling peer turns into
+  // garbage; counting subarray() calls shows the framer makes none.
+  class Counted extends Uint8Array {
+    views = 0;
+    override subarray(begin?: number, end?: number): Uint8Array<ArrayBuffer> {
+      this.views++;
+      return super.subarray(begin, end);
+    }
+  }
+  const f = new LineFramer();
+  let views = 0;
+  for (let i = 0; i < 300; i++) {
+    const byte = Counted.of(0x78) as Counted;
+    f.push(byte, () => t.fail("no line yet"));
+    views += byte.views;
+  }
+  t.equal(views, 0, "no view of any one-byte chunk");
+  t.equal(f.pending, 300);
+  t.same(lines(f, "\n"), ["x".repeat(300)], "the bytes are all in the tail, in order");
+});

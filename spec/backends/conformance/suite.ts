@@ -580,6 +580,32 @@ export const cases: Case[] = [
     },
   },
   {
+    name: "a small read does not hold on to a large buffer: what recv() returns owns about its own size",
+    async run(context) {
+      const { check } = context;
+      const { reactor, key, conn, client } = await connectedPair(context);
+      // A byte trickled by a peer must cost about a byte while it waits to
+      // be read, not the runtime's read buffer (a 64 KiB slab, say) that a
+      // view of it would keep alive. Each send is read before the next.
+      let largest = 0;
+      for (let i = 0; i < 20; i++) {
+        client.send(enc("x\n"));
+        let got: Uint8Array | null = null;
+        await selectUntil(
+          reactor,
+          (ready) => {
+            if (ready.readable.includes(key)) got = conn.recv();
+            return got !== null;
+          },
+          "two bytes",
+        );
+        const bytes = got as Uint8Array | null;
+        largest = Math.max(largest, bytes?.buffer.byteLength ?? 0);
+      }
+      check.ok(largest > 0 && largest <= 1024, `the largest buffer behind a 2-byte read is ${largest} bytes (at most 1 KiB)`);
+    },
+  },
+  {
     name: "recv(maxBytes) takes at most maxBytes; the rest stays buffered and the key stays readable",
     async run(context) {
       const { check } = context;
