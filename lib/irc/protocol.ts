@@ -124,6 +124,11 @@ export class IrcProtocol implements SessionProtocol {
     state(session)?.timer?.cancel();
   }
 
+  shuttingDown(session: Session): void {
+    // service.send would go through the rooms the session has just left: straight to the key.
+    this.host.reactor.write(session.key, this.codec(session).error(`Closing Link: ${session.conn.remote.host} (Server is shutting down)`));
+  }
+
   warn(session: Session, text: string): void {
     this.notice(session, text);
   }

@@ -181,6 +181,8 @@ export class Dispatcher {
     for (const key of this.listenerKeys.splice(0)) this.reactor.closeKey(key);
     const sessions = [...this.all];
     this.service.shutdown(sessions);
+    // A protocol of its own says the last word (IRC: an ERROR line), after the rooms' notices.
+    for (const session of sessions) session.protocol?.shuttingDown?.(session);
     for (const session of sessions) {
       session.tailTimer?.cancel();
       this.reactor.closeKey(session.key);

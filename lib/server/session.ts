@@ -118,6 +118,8 @@ export interface SessionProtocol {
   closed(session: Session): void;
   /** A warning that does not close the connection (too many lines); absent: the codec's `error` words it. */
   warn?(session: Session, text: string): void;
+  /** The server is shutting down: the last thing to tell the client before its connection closes. */
+  shuttingDown?(session: Session): void;
 }
 
 /** A listener's attachment: the connections it accepts speak `codec` (and, if given, `protocol`). */

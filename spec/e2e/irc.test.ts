@@ -346,3 +346,21 @@ t.test(
     await c.waitFor(" 312 ivy fay n2 :another server of the cluster\r\n");
   },
 );
+
+t.test("shutdown: the room's notice, then ERROR, then closed; a client in no channel gets the ERROR too", async (t) => {
+  const { server, irc } = await ircServer();
+  t.teardown(() => server.stop());
+  const inRoom = await RawIrc.connect(irc);
+  const alone = await RawIrc.connect(irc);
+  await inRoom.register("stay");
+  await alone.register("lone");
+  inRoom.send("JOIN #chat\r\n");
+  await inRoom.waitFor(" 366 stay #chat ");
+  server.child.kill("SIGTERM");
+  await inRoom.waitFor(
+    /:irc\.test NOTICE #chat :Server is shutting down\r\nERROR :Closing Link: 127\.0\.0\.1 \(Server is shutting down\)\r\n$/,
+  );
+  await alone.waitFor(/ERROR :Closing Link: 127\.0\.0\.1 \(Server is shutting down\)\r\n$/);
+  await inRoom.waitClosed();
+  await alone.waitClosed();
+});
