@@ -9,11 +9,37 @@ import { type NpmTookFlags, npmTookFlags } from "../lib/cli/program.ts";
 import { parseHostPort as parseAddress } from "../lib/reactor/address.ts";
 import { parseWsUrl } from "./ws.ts";
 
-export const SCENARIOS = ["connect", "fanout", "latency", "stepup", "memory", "cluster", "burst", "trickle"] as const;
+export const SCENARIOS = [
+  "connect",
+  "fanout",
+  "latency",
+  "stepup",
+  "memory",
+  "cluster",
+  "burst",
+  "trickle",
+  "rooms",
+  "rooms-idle",
+] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const DEFAULT_SCENARIOS: ScenarioName[] = ["connect", "fanout", "latency", "stepup", "memory"];
 
 export type Backend = "bun" | "node";
+
+/** The rooms scenarios' layout without --rooms, --members and --senders: R rooms of M members, S of them sending. */
+const ROOM_DEFAULTS = { rooms: { rooms: 100, members: 10, senders: 1 }, "rooms-idle": { rooms: 1000, members: 1, senders: 0 } } as const;
+
+/** The rooms a rooms scenario makes and the members of each (--rooms, --members, --senders per room, or its defaults). */
+export function roomsLayout(
+  opts: { rooms?: number; members?: number; senders?: number },
+  scenario: "rooms" | "rooms-idle",
+): { rooms: number; members: number; senders: number } {
+  const defaults = ROOM_DEFAULTS[scenario];
+  const rooms = opts.rooms ?? defaults.rooms;
+  const members = opts.members ?? defaults.members;
+  const senders = scenario === "rooms" ? Math.min(opts.senders ?? defaults.senders, members) : 0;
+  return { rooms, members, senders };
+}
 
 export interface Options {
   scenarios: ScenarioName[];
@@ -35,6 +61,12 @@ export interface Options {
   maxClients: number;
   /** --c-relay: the C reference relay's source (default: ../shared/peers/c_relay.c beside the checkout) */
   cRelay?: string;
+  /** --c-rooms: the C reference with rooms (default: ../shared/peers/c_rooms.c beside the checkout) */
+  cRooms?: string;
+  /** rooms scenarios: how many rooms (undefined: scenario default) */
+  rooms?: number;
+  /** rooms scenarios: members per room (undefined: scenario default) */
+  members?: number;
   json: boolean;
   /** every column in the table (default: what fits 100 columns) */
   wide: boolean;
@@ -63,6 +95,28 @@ const number =
     return parsed;
   };
 
+/**
+ * Flags our server needs to hold the rooms the run's rooms scenarios make
+ * (its --max-rooms is 1000, the default room included, and --max-clients
+ * 10000), before --server-args, which may say otherwise.
+ */
+export function roomFlags(opts: { scenarios?: readonly ScenarioName[]; rooms?: number; members?: number; senders?: number }): string[] {
+  let rooms = 0;
+  let clients = 0;
+  for (const scenario of opts.scenarios ?? []) {
+    if (scenario !== "rooms" && scenario !== "rooms-idle") continue;
+    const layout = roomsLayout(opts, scenario);
+    // the default room, and a probe's own room (rooms-idle)
+    rooms = Math.max(rooms, layout.rooms + 2);
+    // rooms-idle's probe
+    clients = Math.max(clients, layout.rooms * layout.members + 1);
+  }
+  const flags: string[] = [];
+  if (rooms > 1000) flags.push("--max-rooms", String(rooms));
+  if (clients > 10_000) flags.push("--max-clients", String(clients));
+  return flags;
+}
+
 /** Any non-empty text; `what` names it in the error. */
 const text =
   (what: string) =>
@@ -90,7 +144,7 @@ export function parseHostPort(flag: string, value: string): { host: string; port
 }
 
 /** The targets the harness starts itself; anything else is HOST:PORT or ws://HOST:PORT/PATH. */
-export const TARGET_NAMES = ["ours-bun", "ours-node", "ours-nocoalesce", "ours-ws", "c", "redis", "bun-publish"];
+export const TARGET_NAMES = ["ours-bun", "ours-node", "ours-nocoalesce", "ours-ws", "c", "c-rooms", "redis", "bun-publish"];
 
 /** A target name, HOST:PORT or ws://HOST:PORT/PATH (checked), as given. */
 function targetSpec(flag: string, value: string): string {
@@ -122,7 +176,12 @@ const FLAGS = {
     help: "connected clients (default 1000, trickle 2000; in stepup, the first step)",
     parse: integer(2),
   },
-  senders: { type: "number", value: "N", help: "broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10)", parse: integer(1) },
+  senders: {
+    type: "number",
+    value: "N",
+    help: "broadcasting clients (fanout 20, latency 10, stepup 5, cluster 10; rooms: per room, 1)",
+    parse: integer(1),
+  },
   window: { type: "number", value: "N", help: "closed-loop messages in flight per sender (default 16)", parse: integer(1) },
   rate: {
     type: "number",
@@ -160,6 +219,13 @@ const FLAGS = {
   "no-coalesce": { type: "boolean", help: "start our server with --no-coalesce" },
   "server-args": { type: "string", value: "FLAGS", help: "more flags for our server, e.g. '--intake-bytes 262144'" },
   "max-clients": { type: "number", value: "N", help: "stepup/memory ceiling (default 9000)", parse: integer(2) },
+  rooms: { type: "number", value: "R", help: "rooms and rooms-idle: how many rooms (rooms 100, rooms-idle 1000)", parse: integer(1) },
+  members: {
+    type: "number",
+    value: "M",
+    help: "rooms: members per room (10, at least 2); rooms-idle: idle members per room (1), against one room of R x M",
+    parse: integer(1),
+  },
   compare: {
     type: "string",
     value: "t1,t2,...",
@@ -170,6 +236,12 @@ const FLAGS = {
     type: "string",
     value: "FILE",
     help: "source of the C reference relay (target c) (default ../shared/peers/c_relay.c beside the checkout)",
+    parse: text("a file name"),
+  },
+  "c-rooms": {
+    type: "string",
+    value: "FILE",
+    help: "source of the C reference with rooms (target c-rooms) (default ../shared/peers/c_rooms.c beside the checkout)",
     parse: text("a file name"),
   },
   json: { type: "boolean", help: "print one JSON object per scenario instead of a table" },
@@ -232,6 +304,9 @@ export function parseArgs(argv: string[]): Options {
     serverArgs: (flags["server-args"] ?? "").split(/\s+/).filter(Boolean),
     maxClients: flags["max-clients"] ?? 9000,
     cRelay: flags["c-relay"],
+    cRooms: flags["c-rooms"],
+    rooms: flags.rooms,
+    members: flags.members,
     json: flags.json ?? false,
     wide: flags.wide ?? false,
     svg: flags.svg ?? "bench/out/chart.svg",
@@ -241,5 +316,14 @@ export function parseArgs(argv: string[]): Options {
   if (options.target && options.compare) throw new UsageError("use either --target or --compare, not both");
   if (options.senders !== undefined && options.clients !== undefined && options.senders >= options.clients)
     throw new UsageError("--senders must be smaller than --clients (one client observes)");
+  if (options.scenarios.includes("rooms") && options.members !== undefined && options.members < 2)
+    throw new UsageError("--members must be at least 2 in the rooms scenario (a line goes to the others in its room)");
+  if (
+    options.members !== undefined &&
+    options.senders !== undefined &&
+    options.scenarios.includes("rooms") &&
+    options.senders > options.members
+  )
+    throw new UsageError("--senders (per room, in the rooms scenario) must be at most --members");
   return options;
 }

@@ -42,9 +42,23 @@ export class LoadGen {
   msgSize = 0;
   /** called at most once per event-loop turn after data arrived */
   onTick: (() => void) | null = null;
+  /** What client i sends right after connecting, after the wire's greeting (the rooms scenarios: its `/join`). */
+  greet: ((client: number) => string) | null = null;
+  /**
+   * The rooms scenarios: the room each client is in. Messages then carry
+   * their sender's room (bench/message.ts); one received by a client of
+   * another room is counted in `crossRoom`, not delivered.
+   */
+  roomOf: Int32Array | null = null;
+  /** Messages a client received from another room than its own (see `roomOf`). */
+  crossRoom = 0;
+  /** The first of them: who got which room's message. */
+  firstCrossRoom: { receiver: number; room: number; sender: number } | null = null;
+  /** Sees the complete lines of every read, `buf` up to `end` (line targets; for setup checks, not while measuring). */
+  onLines: ((client: number, buf: Buffer, end: number) => void) | null = null;
 
   private tickQueued = false;
-  private readonly parsed: Parsed = { phase: 0, sender: 0, seq: 0, tUs: 0 };
+  private readonly parsed: Parsed = { phase: 0, sender: 0, seq: 0, tUs: 0, room: -1 };
   private receiver = 0;
   private nowUs = 0;
   private readonly handlers: SocketHandler<GenClient>;
@@ -75,6 +89,12 @@ export class LoadGen {
       if (!acc) return;
       // a chat server never sends a client its own line; Redis does: not a delivery
       if (echoesOwn && message.sender === this.receiver) return;
+      const rooms = this.roomOf;
+      if (rooms !== null && message.room !== rooms[this.receiver]) {
+        this.crossRoom++;
+        this.firstCrossRoom ??= { receiver: this.receiver, room: message.room ?? -1, sender: message.sender };
+        return;
+      }
       if (message.phase !== this.phase) acc.markForeign();
       // latency from the send time recorded for (sender, seq): the message's
       // own timestamp, its longest field, is not parsed
@@ -95,8 +115,9 @@ export class LoadGen {
             const buf = client.rest ? Buffer.concat([client.rest, chunk]) : chunk;
             this.receiver = client.idx;
             this.nowUs = performance.now() * 1000;
-            const scan = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false, notice);
+            const scan = scanChunk(buf, this.parsed, onMessage, this.countJoins, this.msgSize, false, notice, this.roomOf !== null);
             this.joins += scan.joins;
+            if (this.onLines && scan.consumed > 0) this.onLines(client.idx, buf, scan.consumed);
             // copy: the runtime may reuse the chunk's memory after we return
             client.rest = scan.consumed < buf.length ? Buffer.from(buf.subarray(scan.consumed)) : null;
             this.queueTick();
@@ -148,6 +169,7 @@ export class LoadGen {
           // Bun sets TCP_NODELAY on the sockets it connects: no setNoDelay() needed
           client.socket = await Bun.connect<GenClient>({ hostname: this.host, port, socket: this.handlers, data: client });
           if (this.wire.greeting) this.write(client, this.wire.greeting);
+          if (this.greet) this.write(client, this.greet(client.idx));
         } catch (err) {
           client.gone = true;
           client.upgrade = null;

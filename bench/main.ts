@@ -62,7 +62,9 @@ async function runScenario(run: TargetRun, name: ScenarioName, opts: Options, pr
     // one scenario cannot disturb the next
     target ??= await startTarget(run.spec, opts);
     progress.say(`${name} @ ${run.label} (${target.host}:${target.port})`);
-    return await scenarios[name]({ opts, target, progress });
+    // a scenario that compares two setups of one target starts a second process of it
+    const fresh = run.shared ? undefined : () => startTarget(run.spec, opts);
+    return await scenarios[name]({ opts, target, progress, ...(fresh ? { fresh } : {}) });
   } catch (err) {
     if (!(err instanceof TargetError)) throw err;
     return notRun(name, run.label, "failed", err.message);

@@ -3,14 +3,16 @@
 // address prefix nor the join/leave notices can contain.
 //
 //   ~b <phase> <sender> <seq> <t_us> xxxx...\n
+//   ~b <phase> <sender> <seq> <t_us> <room> xxxx...\n    (the rooms scenarios: the sender's room)
 
 const TILDE = 0x7e;
 const LOWER_B = 0x62;
 const SPACE = 0x20;
 const NL = 0x0a;
 
-export function formatMessage(phase: number, sender: number, seq: number, tUs: number, size: number): string {
-  const head = `~b ${phase} ${sender} ${seq} ${Math.floor(tUs)} `;
+/** One message of `size` bytes; `room` >= 0 tags it with the sender's room (read back with `withRoom`). */
+export function formatMessage(phase: number, sender: number, seq: number, tUs: number, size: number, room = -1): string {
+  const head = `~b ${phase} ${sender} ${seq} ${Math.floor(tUs)} ${room >= 0 ? `${room} ` : ""}`;
   const pad = size - head.length - 1; // the newline counts towards size
   return head + (pad > 0 ? "x".repeat(pad) : "") + "\n";
 }
@@ -21,17 +23,20 @@ export interface Parsed {
   sender: number;
   seq: number;
   tUs: number;
+  /** the room tag, when read (`withRoom`) */
+  room?: number;
 }
 
 /** Parse the message whose marker starts at `at`. Returns the index just
  * past the last field read, or -1 if malformed. Allocation-free: this runs
  * once per delivery, millions of times a second. With `withTime` false the
  * timestamp (the longest field) is left unread and `out.tUs` untouched: the
- * load generator knows when it sent each message anyway. */
-export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed, withTime = true): number {
+ * load generator knows when it sent each message anyway. With `withRoom`
+ * the room tag after the timestamp is read too (the timestamp with it). */
+export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed, withTime = true, withRoom = false): number {
   if (buf[at] !== TILDE || buf[at + 1] !== LOWER_B || buf[at + 2] !== SPACE) return -1;
   let i = at + 3;
-  const fields = withTime ? 4 : 3;
+  const fields = withRoom ? 5 : withTime ? 4 : 3;
   for (let field = 0; field < fields; field++) {
     let value = 0;
     const start = i;
@@ -45,7 +50,8 @@ export function parseAt(buf: Uint8Array, at: number, end: number, out: Parsed, w
     if (field === 0) out.phase = value;
     else if (field === 1) out.sender = value;
     else if (field === 2) out.seq = value;
-    else out.tUs = value;
+    else if (field === 3) out.tUs = value;
+    else out.room = value;
     if (field < fields - 1) {
       if (buf[i] !== SPACE) return -1;
       i++;
@@ -68,7 +74,8 @@ export interface ScanResult {
  * `countJoins` is false; reading the timestamps unless `withTime` is false).
  * Lines without the marker (notices, foreign chatter) cost one memchr each
  * chunk, not a JS loop per byte. With `size` (the message length the sender
- * uses), the next marker is predicted instead of searched for; see below. */
+ * uses), the next marker is predicted instead of searched for; see below.
+ * With `withRoom`, each message's room tag is read into `out.room`. */
 export function scanChunk(
   buf: Uint8Array & { indexOf(value: number | string, from?: number): number; lastIndexOf(value: number, from?: number): number },
   out: Parsed,
@@ -77,6 +84,7 @@ export function scanChunk(
   size = 0,
   withTime = true,
   notice = CONNECTED,
+  withRoom = false,
 ): ScanResult {
   const last = buf.lastIndexOf(NL);
   if (last < 0) return { consumed: 0, joins: 0 };
@@ -101,7 +109,7 @@ export function scanChunk(
   let marker = buf.indexOf(TILDE);
   if (predict && marker >= 0) prefix = marker - (buf.lastIndexOf(NL, marker) + 1);
   while (marker >= 0 && marker < last) {
-    const next = parseAt(buf, marker, last, out, withTime);
+    const next = parseAt(buf, marker, last, out, withTime, withRoom);
     if (next >= 0) onMessage(out);
     if (next >= 0 && predict && prefix >= 0 && prefix < size) {
       const newline = marker + size - 1;

@@ -297,6 +297,30 @@ export function srvCostPer1k(result: ScenarioResult): string {
   return ((result.serverCpu / result.deliveriesPerSec) * 1e9).toFixed(1);
 }
 
+/** A metric as a cell: its value and unit, '-' when the result has none. */
+const metricCell =
+  (key: string, unit = "") =>
+  (result: ScenarioResult): string => {
+    const value = result.metrics[key];
+    return value === null || value === undefined || result.status !== "ok" ? "-" : `${value}${unit}`;
+  };
+
+/** Rows some scenarios add to the --compare table, after the common ones: what they are about. */
+const SCENARIO_ROWS: Record<string, [string, (result: ScenarioResult) => string][]> = {
+  rooms: [
+    ["rooms x members", (result) => (result.status === "ok" ? `${result.metrics.rooms}x${result.metrics.members}` : "-")],
+    ["lines across rooms", metricCell("crossRoom")],
+  ],
+  "rooms-idle": [
+    ["RSS, R rooms of M", metricCell("roomsRssMb", " MB")],
+    ["RSS, one room of R x M", metricCell("oneRoomRssMb", " MB")],
+    ["KB per client, R rooms", metricCell("kbPerClientRooms")],
+    ["KB per client, one room", metricCell("kbPerClientOneRoom")],
+    ["KB per room", metricCell("kbPerRoom")],
+    ["lines across rooms", metricCell("crossRoom")],
+  ],
+};
+
 /** --compare: one column per target, one row per scenario metric. */
 export function renderCompare(results: ScenarioResult[], targets: string[], look: Look = {}): string {
   const scenarios = [...new Set(results.map((result) => result.scenario))];
@@ -317,7 +341,7 @@ export function renderCompare(results: ScenarioResult[], targets: string[], look
   // --wide: the metrics and notes in the table; by default they follow it
   if (look.wide) metricRows.push(["metrics", (result) => extras(result)]);
   for (const scenario of scenarios)
-    for (const [name, cellOf] of metricRows) {
+    for (const [name, cellOf] of [...metricRows, ...(SCENARIO_ROWS[scenario] ?? [])]) {
       const cells = targets.map((target) => {
         const result = find(scenario, target);
         return result ? cellOf(result) : "-";

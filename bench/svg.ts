@@ -326,6 +326,23 @@ function barSpec(scenario: string, sample: ScenarioResult | undefined): BarSpec 
           { label: "peak over idle", value: (result) => metric(result, "peakOverIdleMb") },
         ],
       };
+    case "rooms":
+      return {
+        title: `rooms: ${sample?.metrics.rooms ?? "?"} rooms of ${sample?.metrics.members ?? "?"}, closed loop`,
+        yLabel: "deliveries per second",
+        unit: "msg/s",
+        series: [{ label: "deliveries/s", value: (result) => result.deliveriesPerSec }],
+      };
+    case "rooms-idle":
+      return {
+        title: `rooms-idle: ${clients} idle clients in ${sample?.metrics.rooms ?? "?"} rooms or in one`,
+        yLabel: "server RSS",
+        unit: "MB",
+        series: [
+          { label: "rooms", value: (result) => metric(result, "roomsRssMb") },
+          { label: "one room", value: (result) => metric(result, "oneRoomRssMb") },
+        ],
+      };
     default:
       return {
         title: scenario,

@@ -1,6 +1,6 @@
 // Resolving what to measure: our server started in a child process (we then
 // know its PID for CPU/RSS), over TCP or over WebSocket (--web), the C
-// reference relay built into a temp dir, a redis-server for Redis pub/sub,
+// reference relay or the C reference with rooms built into a temp dir, a redis-server for Redis pub/sub,
 // Bun's own WebSocket pub/sub (bench/peers/bun-publish.ts), or any already
 // running HOST:PORT or ws://HOST:PORT/PATH (no PID, so no server
 // CPU/memory figures).
@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseHostPort, type Backend } from "./args.ts";
+import { parseHostPort, roomFlags, type Backend, type ScenarioName } from "./args.ts";
 import { TargetError } from "./loadgen.ts";
 import { lineWire, redisWire, type Wire } from "./wire.ts";
 import { parseWsUrl, wsWire } from "./ws.ts";
@@ -34,8 +34,15 @@ export interface TargetOptions {
   serverArgs: string[];
   /** --c-relay: the C reference relay's source */
   cRelay?: string;
+  /** --c-rooms: the C reference with rooms' source */
+  cRooms?: string;
   /** the most clients a scenario connects (--max-clients): redis-server is told to take them */
   maxClients: number;
+  /** the scenarios of the run, and the rooms layout flags: our server is told to hold the rooms they make */
+  scenarios?: readonly ScenarioName[];
+  rooms?: number;
+  members?: number;
+  senders?: number;
 }
 
 /** A target that cannot be measured on this machine (no C relay source, no
@@ -48,6 +55,8 @@ export const repoRoot = path.resolve(import.meta.dir, "..");
 
 /** Where the C reference relay is looked for without --c-relay: beside the checkout. */
 export const C_RELAY_BESIDE = path.resolve(repoRoot, "../shared/peers/c_relay.c");
+/** Where the C reference with rooms is looked for without --c-rooms: beside the checkout. */
+export const C_ROOMS_BESIDE = path.resolve(repoRoot, "../shared/peers/c_rooms.c");
 
 /** Wait for the start line on stdout (its first two groups: host and port); the server's own output after that is discarded. */
 function waitListening(child: ChildProcess, label: string, startLine: RegExp): Promise<{ host: string; port: number }> {
@@ -151,31 +160,43 @@ export const cRelayMissing = (src: string, given: boolean): string =>
     ? `c: no C reference relay at ${src} (given by --c-relay)`
     : `c: no C reference relay at ${src} (beside the checkout); give its source with --c-relay PATH`;
 
-/** The relay, compiled once per run into a directory removed at exit. */
-let cBinary: string | null = null;
+/** The C reference with rooms' source: --c-rooms, else beside the checkout. */
+export const cRoomsSource = (given: string | undefined): string => (given ? path.resolve(given) : C_ROOMS_BESIDE);
 
-function buildC(opts: TargetOptions): string {
-  const src = cRelaySource(opts.cRelay);
-  if (!existsSync(src)) throw new TargetUnavailable(cRelayMissing(src, opts.cRelay !== undefined));
-  if (cBinary) return cBinary;
-  const dir = mkdtempSync(path.join(tmpdir(), "bench-c-relay-"));
+/** The one line that says c_rooms.c is not there: where the harness looked, and the flag. */
+export const cRoomsMissing = (src: string, given: boolean): string =>
+  given
+    ? `c-rooms: no C reference with rooms at ${src} (given by --c-rooms)`
+    : `c-rooms: no C reference with rooms at ${src} (beside the checkout); give its source with --c-rooms PATH`;
+
+/** The C peers, each compiled once per run into a directory removed at exit. */
+const cBinaries = new Map<string, string>();
+
+/** The C peer `name` (c: the relay, c-rooms: with rooms) built from its source. */
+function buildC(name: "c" | "c-rooms", opts: TargetOptions): string {
+  const given = name === "c" ? opts.cRelay : opts.cRooms;
+  const src = name === "c" ? cRelaySource(given) : cRoomsSource(given);
+  if (!existsSync(src)) throw new TargetUnavailable((name === "c" ? cRelayMissing : cRoomsMissing)(src, given !== undefined));
+  const built = cBinaries.get(name);
+  if (built) return built;
+  const dir = mkdtempSync(path.join(tmpdir(), `bench-${name}-`));
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const bin = path.join(dir, "c_relay");
+  const bin = path.join(dir, name === "c" ? "c_relay" : "c_rooms");
   const cc = spawnSync("cc", ["-O2", "-o", bin, src], { encoding: "utf8" });
-  if (cc.error) throw new TargetUnavailable(`c: no C compiler (cc) to build ${src}`);
-  if (cc.status !== 0) throw new TargetUnavailable(`c: cc could not build ${src}: ${cc.stderr.trim().split("\n")[0]}`);
-  cBinary = bin;
+  if (cc.error) throw new TargetUnavailable(`${name}: no C compiler (cc) to build ${src}`);
+  if (cc.status !== 0) throw new TargetUnavailable(`${name}: cc could not build ${src}: ${cc.stderr.trim().split("\n")[0]}`);
+  cBinaries.set(name, bin);
   return bin;
 }
 
-async function startC(opts: TargetOptions): Promise<Target> {
-  const bin = buildC(opts);
-  // c_relay echoes the port it was given, so port 0 would print 0: pick one first
+async function startC(name: "c" | "c-rooms", opts: TargetOptions): Promise<Target> {
+  const bin = buildC(name, opts);
+  // the C peers echo the port they were given, so port 0 would print 0: pick one first
   const port = await freePort();
   const child = spawn(bin, ["127.0.0.1", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
-  await waitListening(child, "c", /listening on (\S+):(\d+)/);
+  await waitListening(child, name, /listening on (\S+):(\d+)/);
   child.removeAllListeners("exit");
-  return { label: "c", host: "127.0.0.1", port, pid: child.pid ?? null, wire: lineWire, stop: stopper(child) };
+  return { label: name, host: "127.0.0.1", port, pid: child.pid ?? null, wire: lineWire, stop: stopper(child) };
 }
 
 /** Why redis-server cannot be started here, or null when it can. */
@@ -205,7 +226,7 @@ export async function startRedis(label: string, maxClients = 0): Promise<Target>
  * targets are probed by the caller.
  */
 export function checkTarget(spec: string, opts: TargetOptions): void {
-  if (spec === "c") buildC(opts);
+  if (spec === "c" || spec === "c-rooms") buildC(spec, opts);
   if (spec === "redis") {
     const missing = redisMissing();
     if (missing) throw new TargetUnavailable(`redis: ${missing}`);
@@ -219,9 +240,10 @@ export function targetLabel(spec: string, backend: Backend, noCoalesce: boolean)
 
 export const isExternal = (spec: string): boolean => /:\d+$/.test(spec) || parseWsUrl(spec) !== null;
 
-/** spec: 'ours' | 'ours-bun' | 'ours-node' | 'ours-nocoalesce' | 'ours-ws' | 'c' | 'redis' | 'bun-publish' | 'HOST:PORT' | 'ws://HOST:PORT/PATH' */
+/** spec: 'ours' | 'ours-bun' | 'ours-node' | 'ours-nocoalesce' | 'ours-ws' | 'c' | 'c-rooms' | 'redis' | 'bun-publish' | 'HOST:PORT' | 'ws://HOST:PORT/PATH' */
 export async function startTarget(spec: string, opts: TargetOptions): Promise<Target> {
-  const { backend, noCoalesce, serverArgs } = opts;
+  const { backend, noCoalesce } = opts;
+  const serverArgs = [...roomFlags(opts), ...opts.serverArgs];
   switch (spec) {
     case "ours":
       return startOurs(targetLabel(spec, backend, noCoalesce), backend, noCoalesce, serverArgs);
@@ -236,7 +258,8 @@ export async function startTarget(spec: string, opts: TargetOptions): Promise<Ta
     case "bun-publish":
       return startBunPublish(spec);
     case "c":
-      return startC(opts);
+    case "c-rooms":
+      return startC(spec, opts);
     case "redis":
       return startRedis(spec, opts.maxClients);
     default: {

@@ -16,6 +16,8 @@ export interface Ctx {
   opts: Options;
   target: Target;
   progress: Progress;
+  /** Start another instance of the same target (the caller stops it); absent when the harness does not own it. */
+  fresh?: () => Promise<Target>;
 }
 
 /** A count for the status line: 789, 45.6k, 1.23M. */
@@ -83,6 +85,10 @@ export interface PhaseSpec {
   rate: number;
   size: number;
   durationS: number;
+  /** closed loop: whose receipts keep `sender`'s window (default: client `senders`, one for all) */
+  observer?: (sender: number) => number;
+  /** tag each message with this room (the rooms scenarios; see LoadGen.roomOf) */
+  room?: (sender: number) => number;
 }
 
 export interface PhaseResult {
@@ -95,7 +101,7 @@ export interface PhaseResult {
 }
 
 /** Senders are clients 0..senders-1; client `senders` is the closed-loop
- * observer. Every connected client is a receiver. Sends for `durationS`,
+ * observer (unless `spec.observer` names one per sender). Every connected client is a receiver. Sends for `durationS`,
  * then drains. */
 export async function runPhase(
   gen: LoadGen,
@@ -103,7 +109,7 @@ export async function runPhase(
   ctx: Ctx,
   acc = new Accounting(gen.clients.length, spec.senders),
 ): Promise<PhaseResult> {
-  const nextMessage = messageMaker(beginMeasuring(gen, acc, spec.size), spec.size, acc, gen);
+  const nextMessage = messageMaker(beginMeasuring(gen, acc, spec.size), spec.size, acc, gen, spec.room);
   const startMs = performance.now();
   const cpuAtStart = sampleCpu(ctx.target.pid);
   const pacer = spec.mode === "closed" ? closedLoopPacer(gen, spec, acc, nextMessage) : openLoopPacer(gen, spec, acc, nextMessage, startMs);
@@ -147,10 +153,10 @@ function endMeasuring(gen: LoadGen): void {
 /** Makes `sender`'s next message, stamped `tUs` and framed for the target, and records it as sent. */
 type MessageMaker = (sender: number, tUs: number) => string;
 
-function messageMaker(phase: number, size: number, acc: Accounting, gen: LoadGen): MessageMaker {
+function messageMaker(phase: number, size: number, acc: Accounting, gen: LoadGen, room?: (sender: number) => number): MessageMaker {
   const frame = gen.wire.frame;
   return (sender, tUs) => {
-    const line = frame(formatMessage(phase, sender, acc.sentCount(sender), tUs, size));
+    const line = frame(formatMessage(phase, sender, acc.sentCount(sender), tUs, size, room ? room(sender) : -1));
     acc.recordSent(sender, tUs);
     return line;
   };
@@ -163,14 +169,14 @@ interface Pacer {
 
 /** Closed loop: keep `window` messages per sender in flight, as seen by the observer. */
 function closedLoopPacer(gen: LoadGen, spec: PhaseSpec, acc: Accounting, nextMessage: MessageMaker): Pacer {
-  const observer = spec.senders;
+  const observerOf = spec.observer ?? (() => spec.senders);
   let sending = true;
   // Stays installed through the drain (the drain's wait chains onto it), idle once stopped.
   gen.onTick = () => {
     if (!sending) return;
     const nowUs = performance.now() * 1000;
     for (let sender = 0; sender < spec.senders; sender++) {
-      let inFlight = acc.sentCount(sender) - (acc.highestSeen(observer, sender) + 1);
+      let inFlight = acc.sentCount(sender) - (acc.highestSeen(observerOf(sender), sender) + 1);
       let batch = "";
       while (inFlight++ < spec.window) batch += nextMessage(sender, nowUs);
       if (batch) gen.send(sender, batch);

@@ -6,6 +6,7 @@ import type { Ctx } from "./common.ts";
 import { connectScenario } from "./connect.ts";
 import { fanoutScenario, latencyScenario } from "./loop.ts";
 import { memoryScenario } from "./memory.ts";
+import { roomsIdleScenario, roomsScenario } from "./rooms.ts";
 import { stepupScenario } from "./stepup.ts";
 import { trickleScenario } from "./trickle.ts";
 
@@ -18,4 +19,6 @@ export const scenarios: Record<ScenarioName, (ctx: Ctx) => Promise<ScenarioResul
   cluster: clusterScenario,
   burst: burstScenario,
   trickle: trickleScenario,
+  rooms: roomsScenario,
+  "rooms-idle": roomsIdleScenario,
 };

@@ -1,7 +1,7 @@
 // `bun bench`'s command line (bench/args.ts on lib/cli/flags.ts): values,
 // defaults, and the one-line errors main.ts prints with the usage.
 import t from "tap";
-import { DEFAULT_SCENARIOS, parseArgs, usage } from "../../bench/args.ts";
+import { DEFAULT_SCENARIOS, parseArgs, roomFlags, roomsLayout, usage } from "../../bench/args.ts";
 import { UsageError } from "../../lib/cli/flags.ts";
 
 t.test("defaults", async (t) => {
@@ -20,6 +20,9 @@ t.test("defaults", async (t) => {
     serverArgs: [],
     maxClients: 9000,
     cRelay: undefined,
+    cRooms: undefined,
+    rooms: undefined,
+    members: undefined,
     json: false,
     wide: false,
     svg: "bench/out/chart.svg",
@@ -52,6 +55,10 @@ t.test("every flag, as --flag value and as --flag=value", async (t) => {
     "--wide",
     "--c-relay",
     "peers/c_relay.c",
+    "--c-rooms=peers/c_rooms.c",
+    "--rooms",
+    "40",
+    "--members=7",
     "--svg",
     "out.svg",
   ];
@@ -71,9 +78,12 @@ t.test("every flag, as --flag value and as --flag=value", async (t) => {
   t.equal(options.json, true);
   t.equal(options.wide, true);
   t.equal(options.cRelay, "peers/c_relay.c");
+  t.equal(options.cRooms, "peers/c_rooms.c");
+  t.equal(options.rooms, 40);
+  t.equal(options.members, 7);
   t.equal(options.svg, "out.svg");
   t.same(parseArgs(["--compare", "ours-bun,c,redis,127.0.0.1:9"]).compare, ["ours-bun", "c", "redis", "127.0.0.1:9"]);
-  for (const name of ["ours-bun", "ours-node", "ours-nocoalesce", "ours-ws", "c", "redis", "bun-publish"])
+  for (const name of ["ours-bun", "ours-node", "ours-nocoalesce", "ours-ws", "c", "c-rooms", "redis", "bun-publish"])
     t.equal(parseArgs(["--target", name]).target, name, `--target ${name}: a target the harness starts`);
   t.equal(parseArgs(["--target", "ws://127.0.0.1:8080/ws"]).target, "ws://127.0.0.1:8080/ws", "a running WebSocket server");
   t.same(parseArgs(["--compare", "ws://[::1]:81/ws,bun-publish"]).compare, ["ws://[::1]:81/ws", "bun-publish"]);
@@ -95,11 +105,11 @@ t.test("bad command lines: one line saying what is wrong", async (t) => {
     [["--target"], "--target needs a target"],
     [
       ["--target", "localhost"],
-      "--target expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, redis, bun-publish; got 'localhost'",
+      "--target expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, c-rooms, redis, bun-publish; got 'localhost'",
     ],
     [
       ["--target", "localhost:0"],
-      "--target expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, redis, bun-publish; got 'localhost:0'",
+      "--target expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, c-rooms, redis, bun-publish; got 'localhost:0'",
     ],
     [["--target", "ws://localhost/ws"], "--target expects ws://HOST:PORT/PATH, got 'ws://localhost/ws'"],
     [["--compare", "ws://127.0.0.1:0/ws"], "--compare expects ws://HOST:PORT/PATH, got 'ws://127.0.0.1:0/ws'"],
@@ -109,9 +119,17 @@ t.test("bad command lines: one line saying what is wrong", async (t) => {
     [["--compare"], "--compare needs a list of targets"],
     [
       ["--compare", "ours-bun,rust"],
-      "--compare expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, redis, bun-publish; got 'rust'",
+      "--compare expects HOST:PORT, ws://HOST:PORT/PATH or one of ours-bun, ours-node, ours-nocoalesce, ours-ws, c, c-rooms, redis, bun-publish; got 'rust'",
     ],
     [["--c-relay"], "--c-relay needs a file name"],
+    [["--c-rooms"], "--c-rooms needs a file name"],
+    [["--rooms", "0"], "--rooms must be an integer >= 1, got '0'"],
+    [["--members", "two"], "--members must be an integer >= 1, got 'two'"],
+    [
+      ["--scenario", "rooms", "--members", "1"],
+      "--members must be at least 2 in the rooms scenario (a line goes to the others in its room)",
+    ],
+    [["--scenario", "rooms", "--members", "3", "--senders", "4"], "--senders (per room, in the rooms scenario) must be at most --members"],
     [["--frobnicate"], "unknown option '--frobnicate'"],
     [["--frobnicate=1"], "unknown option '--frobnicate=1'"],
     [["fanout"], "unknown option 'fanout'"],
@@ -140,8 +158,11 @@ t.test("the usage lists every flag, wrapped to 80 columns, and says where the wh
     "no-coalesce",
     "server-args",
     "max-clients",
+    "rooms",
+    "members",
     "compare",
     "c-relay",
+    "c-rooms",
     "json",
     "wide",
     "svg",
@@ -159,7 +180,7 @@ t.test("the usage lists every flag, wrapped to 80 columns, and says where the wh
     t.match(line, new RegExp(`^ {${column}}\\S`), "continuations indented as far");
   t.match(
     text.replace(/\n +/g, " "),
-    "side by side: ours-bun, ours-node, ours-nocoalesce, ours-ws, c, redis, bun-publish, HOST:PORT or ws://HOST:PORT/PATH",
+    "side by side: ours-bun, ours-node, ours-nocoalesce, ours-ws, c, c-rooms, redis, bun-publish, HOST:PORT or ws://HOST:PORT/PATH",
     "a help text's line breaks are the printer's",
   );
   for (const line of lines) t.ok(line.length <= 80, `fits 80 columns: ${line.trim().split(" ")[0]}`);
@@ -170,6 +191,23 @@ t.test("the usage lists every flag, wrapped to 80 columns, and says where the wh
       .some((line) => line.length > 80),
     "a wider terminal gets wider lines",
   );
+});
+
+t.test("the rooms scenarios: their layout, and what our server is told to hold", async (t) => {
+  t.same(parseArgs(["--scenario", "rooms,rooms-idle"]).scenarios, ["rooms", "rooms-idle"]);
+  t.same(roomsLayout({}, "rooms"), { rooms: 100, members: 10, senders: 1 }, "rooms: 100 rooms of 10, one sender in each");
+  t.same(roomsLayout({}, "rooms-idle"), { rooms: 1000, members: 1, senders: 0 }, "rooms-idle: 1000 rooms of one idle member");
+  t.same(roomsLayout(parseArgs(["--rooms", "1000", "--members", "10", "--senders", "2"]), "rooms"), {
+    rooms: 1000,
+    members: 10,
+    senders: 2,
+  });
+  t.same(roomsLayout({ members: 3, senders: 9 }, "rooms"), { rooms: 100, members: 3, senders: 3 }, "at most every member sends");
+  const flags = (argv: string[]) => roomFlags(parseArgs(argv));
+  t.same(flags(["--scenario", "fanout"]), [], "no rooms scenario: our server as always");
+  t.same(flags(["--scenario", "rooms"]), [], "100 x 10 fits the defaults (1000 rooms, 10000 clients)");
+  t.same(flags(["--scenario", "rooms-idle"]), ["--max-rooms", "1002"], "1000 rooms, the default room and the probe's");
+  t.same(flags(["--scenario", "rooms", "--rooms", "1500", "--members", "10"]), ["--max-rooms", "1502", "--max-clients", "15001"]);
 });
 
 t.test("--server-args passes flags on to our server", async (t) => {

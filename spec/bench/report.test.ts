@@ -120,3 +120,50 @@ t.test("a legend under the table says what deliv/s and the cpu column are", asyn
   }
   t.match(renderTable(own), /every column explained: docs\/performance\.md$/, "and where the rest is said");
 });
+
+t.test("the rooms scenarios in --compare: their layout, lines across rooms and the idle rooms' memory as rows", async (t) => {
+  const base = results.find((result) => result.scenario === "fanout" && result.target === "ours-bun")!;
+  const rooms = (target: string, cross: number): ScenarioResult => ({
+    ...base,
+    scenario: "rooms",
+    target,
+    clients: 10_000,
+    senders: 1000,
+    note: undefined,
+    metrics: { rooms: 1000, members: 10, sendersPerRoom: 1, crossRoom: cross, crossRoomAtSetup: 0, srvUsPer1kDeliv: 935.4 },
+  });
+  const idle = (target: string, rooms: number, one: number): ScenarioResult => ({
+    ...base,
+    scenario: "rooms-idle",
+    target,
+    clients: 1000,
+    senders: 0,
+    note: undefined,
+    deliveriesPerSec: null,
+    latencyUs: null,
+    genCpu: null,
+    serverCpu: null,
+    metrics: {
+      rooms: 1000,
+      members: 1,
+      roomsRssMb: rooms,
+      oneRoomRssMb: one,
+      kbPerClientRooms: 28.7,
+      kbPerClientOneRoom: 16.4,
+      kbPerRoom: 12.3,
+      crossRoom: 0,
+    },
+  });
+  const all = [rooms("ours-bun", 0), rooms("c-rooms", 0), idle("ours-bun", 68.6, 55.9), idle("c-rooms", 18.1, 12.6)];
+  const out = renderCompare(all, ["ours-bun", "c-rooms"]);
+  t.same(tooWide(out), [], `no line over ${TABLE_WIDTH}`);
+  t.match(out, /^rooms rooms x members +1000x10 +1000x10$/m);
+  t.match(out, /^rooms lines across rooms +0 +0$/m);
+  t.match(out, /^rooms srv cpu µs\/1k deliv +\S+ +\S+$/m, "the server's CPU per delivery, as fanout's");
+  t.match(out, /^rooms-idle RSS, R rooms of M +68\.6 MB +18\.1 MB$/m);
+  t.match(out, /^rooms-idle RSS, one room of R x M +55\.9 MB +12\.6 MB$/m);
+  t.match(out, /^rooms-idle KB per room +12\.3 +12\.3$/m);
+  t.notMatch(out, /^rooms-idle deliveries\/s/m, "no delivery rows for an idle scenario");
+  t.match(renderCompare([rooms("ours-bun", 7)], ["ours-bun"]), /^rooms lines across rooms +7$/m);
+  t.match(unwrapped(renderTable([rooms("ours-bun", 0)])), /crossRoom=0/, "one target: in the notes");
+});
