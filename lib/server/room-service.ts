@@ -6,14 +6,12 @@
  * log on a lone server or by the cluster's shared log (through the
  * `Relay`), and worded by each member's codec as the room's batches fill.
  *
- * Rooms are kept by canonical name (lib/chat/rooms.ts). The default room
- * (`--room`) always exists: a client enters it on connecting. Any other
- * exists while someone is in it, here or (in a cluster) on another server;
- * when the last one leaves, its memory goes back (its history stays in the
- * store or the cluster's stream, if there is one, and comes back with it).
- *
- * The end of a tick costs what the tick did: only rooms that were said
- * something to in it are sealed and saved.
+ * Rooms are kept by canonical name (lib/chat/rooms.ts) in a `RoomTable`
+ * (room-table.ts: opening, closing, the tick's sealing and saving). The
+ * default room (`--room`) always exists: a client enters it on connecting.
+ * Any other exists while one of this server's clients is in it; when the
+ * last one leaves, its memory goes back (its history stays in the store or
+ * the cluster's stream, if there is one, and comes back with it).
  */
 import type { Reactor } from "../reactor/reactor.ts";
 import type { Address } from "../reactor/events.ts";
@@ -22,12 +20,13 @@ import { type MemberName, nickProblem } from "../chat/naming.ts";
 import { notice, PRESENCE_NAMES } from "../chat/protocol.ts";
 import { canonicalRoom, roomNameRule, shownRoom } from "../chat/rooms.ts";
 import type { LineCodec } from "../codecs/line.ts";
-import { ChatRoom } from "./chat-room.ts";
+import type { ChatRoom } from "./chat-room.ts";
 import type { CommandHost, HistoryRequest } from "./commands.ts";
 import { NickIndex } from "./nicks.ts";
-import { type HistoryStore, HistoryStoreError, RoomLog } from "./history.ts";
+import type { HistoryStore } from "./history.ts";
 import type { Relay, RelaySink } from "./relay.ts";
-import { Audience, Room } from "./room.ts";
+import { Audience } from "./room.ts";
+import { RoomTable } from "./room-table.ts";
 import { type ServerAttachment, type Session, SessionState } from "./session.ts";
 import type { RoomCounts, ServerCounters } from "./stats.ts";
 
@@ -81,11 +80,10 @@ export interface RoomServiceOptions {
 /** The room service; see the top of this file. */
 export class RoomService implements CommandHost {
   readonly defaultRoom: ChatRoom;
-  private readonly rooms = new Map<string, ChatRoom>();
+  /** The rooms that exist, and the tick's touched ones. */
+  private readonly table: RoomTable;
   /** Nicknames of this server's clients, in every room. */
   private readonly nicks = new NickIndex();
-  /** Rooms said something to in this tick (see `ChatRoom.touched`). */
-  private touched: ChatRoom[] = [];
 
   /** Throws `HistoryStoreError` when the store cannot give the default room's log. */
   constructor(
@@ -95,7 +93,8 @@ export class RoomService implements CommandHost {
     /** Every session of the server (for the nickname index's rebuild). */
     private readonly sessions: () => readonly Session[],
   ) {
-    this.defaultRoom = this.openRoom(options.room, true);
+    this.table = new RoomTable(reactor, options);
+    this.defaultRoom = this.table.open(options.room, true);
   }
 
   get maxOutbound(): number {
@@ -104,20 +103,22 @@ export class RoomService implements CommandHost {
 
   /** The rooms that exist now. */
   get roomCount(): number {
-    return this.rooms.size;
+    return this.table.size;
   }
 
   /** Every room, in no order. */
   allRooms(): IterableIterator<ChatRoom> {
-    return this.rooms.values();
+    return this.table.values();
   }
 
   /** The rooms' figures for the metrics. */
-  readonly roomCounts: RoomCounts = roomCountsOf(this.rooms);
+  get roomCounts(): RoomCounts {
+    return this.table.counts;
+  }
 
   /** The room called `name` (canonical) if it exists. */
   room(name: string): ChatRoom | null {
-    return this.rooms.get(name) ?? null;
+    return this.table.get(name) ?? null;
   }
 
   /**
@@ -127,23 +128,23 @@ export class RoomService implements CommandHost {
    */
   readonly relaySink: RelaySink = {
     entry: (name, e, local, shown) => {
-      const room = this.rooms.get(name);
+      const room = this.table.get(name);
       if (!room) return;
       room.log.insert(e);
       if (!local) room.roster.note(e);
-      this.touch(room);
+      this.table.touch(room);
       // `shown`: history loaded as the relay connects, or a local entry shown when it happened.
       if (shown) return;
       const id = formatId(room.log.epoch, e.seq);
       this.counters.linesOut += room.members.broadcast(e, id, null, local ? Audience.NUMBERED : Audience.ALL);
     },
-    reset: (name, epoch, lastSeq) => this.rooms.get(name)?.log.reset(epoch, lastSeq),
+    reset: (name, epoch, lastSeq) => this.table.get(name)?.log.reset(epoch, lastSeq),
     missed: (_name, count) => {
       this.counters.clusterMissed += count;
     },
     private: (m) => this.deliverPrivate(m),
     opened: (name) => {
-      const room = this.rooms.get(name);
+      const room = this.table.get(name);
       if (room) this.tellWaiting(room);
     },
   };
@@ -170,10 +171,10 @@ export class RoomService implements CommandHost {
     session.state = SessionState.GONE;
     const text = kind === EntryKind.LEAVE ? encoder.encode(reason) : EMPTY;
     for (const name of [...session.rooms.keys()]) {
-      const room = this.rooms.get(name)!;
+      const room = this.table.get(name)!;
       this.exit(room, session);
       this.publish(room, this.entry(kind, session, text), null, reach, session.conn.remote);
-      this.closeIfEmpty(room);
+      this.table.closeIfEmpty(room);
     }
   }
 
@@ -193,18 +194,18 @@ export class RoomService implements CommandHost {
     if (!single && session.rooms.size >= this.options.limits.maxRoomsPerClient) {
       return `you are in ${session.rooms.size} rooms, the most one client may be in (/part one first)`;
     }
-    let room = this.rooms.get(name);
+    let room = this.table.get(name);
     if (!room) {
-      if (this.rooms.size >= this.options.limits.maxRooms) {
-        return `this server has ${this.rooms.size} rooms, the most it holds: join one of /rooms`;
+      if (this.table.size >= this.options.limits.maxRooms) {
+        return `this server has ${this.table.size} rooms, the most it holds: join one of /rooms`;
       }
-      room = this.openRoom(name, false);
+      room = this.table.open(name, false);
     }
     if (single && session.current !== null) {
-      const from = this.rooms.get(session.current)!;
+      const from = this.table.get(session.current)!;
       this.exit(from, session);
       this.publish(from, this.entry(EntryKind.PART, session, encoder.encode(name)), null, Reach.ALL, session.conn.remote);
-      this.closeIfEmpty(from);
+      this.table.closeIfEmpty(from);
     }
     this.reply(session, `You are now in ${shownRoom(name)}`);
     this.enter(room, session, EntryKind.ENTER);
@@ -225,11 +226,11 @@ export class RoomService implements CommandHost {
       return this.join(session, this.defaultRoom.name);
     }
     if (session.rooms.size === 1) return `${shownRoom(name)} is the only room you are in: /join another first`;
-    const room = this.rooms.get(name)!;
+    const room = this.table.get(name)!;
     this.exit(room, session);
     this.reply(session, `You left ${shownRoom(name)}`);
     this.publish(room, this.entry(EntryKind.PART, session), null, Reach.ALL, session.conn.remote);
-    this.closeIfEmpty(room);
+    this.table.closeIfEmpty(room);
     return null;
   }
 
@@ -244,17 +245,17 @@ export class RoomService implements CommandHost {
   enterRoom(session: Session, written: string): ChatRoom | { kind: "name" | "client-limit" | "server-limit"; why: string } {
     const name = canonicalRoom(written, this.options.limits.maxRoomName);
     if (name === null) return { kind: "name", why: `${roomNameRule(this.options.limits.maxRoomName)}: ${written} is none` };
-    const there = this.rooms.get(name);
+    const there = this.table.get(name);
     if (there && session.rooms.has(name)) return there;
     if (session.rooms.size >= this.options.limits.maxRoomsPerClient) {
       return { kind: "client-limit", why: `you are in ${session.rooms.size} rooms, the most one client may be in` };
     }
     let room = there;
     if (!room) {
-      if (this.rooms.size >= this.options.limits.maxRooms) {
-        return { kind: "server-limit", why: `this server has ${this.rooms.size} rooms, the most it holds` };
+      if (this.table.size >= this.options.limits.maxRooms) {
+        return { kind: "server-limit", why: `this server has ${this.table.size} rooms, the most it holds` };
       }
-      room = this.openRoom(name, false);
+      room = this.table.open(name, false);
     }
     this.enter(room, session, EntryKind.ENTER);
     return room;
@@ -262,11 +263,11 @@ export class RoomService implements CommandHost {
 
   /** Leave `room` (canonical name) with nothing said to the client; it may be left in no room. False when it was not in it. */
   leaveRoom(session: Session, name: string): boolean {
-    const room = this.rooms.get(name);
+    const room = this.table.get(name);
     if (!room || !session.rooms.has(name)) return false;
     this.exit(room, session);
     this.publish(room, this.entry(EntryKind.PART, session), null, Reach.ALL, session.conn.remote);
-    this.closeIfEmpty(room);
+    this.table.closeIfEmpty(room);
     return true;
   }
 
@@ -286,7 +287,7 @@ export class RoomService implements CommandHost {
     if (problem) return problem;
     const old = session.name.nick;
     for (const [name, member] of session.rooms) {
-      const room = this.rooms.get(name)!;
+      const room = this.table.get(name)!;
       const echo = member.echo;
       member.echo = false;
       this.publish(room, this.entry(EntryKind.NICK, session, EMPTY, nick), session, Reach.ALL, session.conn.remote);
@@ -316,7 +317,7 @@ export class RoomService implements CommandHost {
 
   /** `/rooms`: the rooms with how many are in each, the busiest first. */
   roomsList(): string {
-    const all = [...this.rooms.values()].sort((a, b) => b.population - a.population || (a.name < b.name ? -1 : 1));
+    const all = [...this.table.values()].sort((a, b) => b.population - a.population || (a.name < b.name ? -1 : 1));
     const shown = all.slice(0, ROOMS_LISTED).map((r) => `${shownRoom(r.name)} (${r.population})`);
     const more = all.length > ROOMS_LISTED ? ` and ${all.length - ROOMS_LISTED} more` : "";
     return `Rooms (${all.length}): ${shown.join(", ")}${more}`;
@@ -358,7 +359,7 @@ export class RoomService implements CommandHost {
   roomFor(session: Session, written: string | null): ChatRoom | string {
     const name = written === null ? session.current : canonicalRoom(written, this.options.limits.maxRoomName);
     if (name === null || !session.rooms.has(name)) return `Error: you are not in ${written ?? "a room"} (/join it first)`;
-    return this.rooms.get(name)!;
+    return this.table.get(name)!;
   }
 
   // ---------------------------------------------------------------- speaking
@@ -377,7 +378,7 @@ export class RoomService implements CommandHost {
     // Announced before the rename, in every room it is in: a nick entry's sender
     // is the name the others knew (a page's member list and a cluster's roster replace it).
     for (const name of session.rooms.keys()) {
-      const room = this.rooms.get(name)!;
+      const room = this.table.get(name)!;
       this.publish(room, this.entry(EntryKind.NICK, session, EMPTY, nick), session, Reach.ALL, session.conn.remote);
       room.who.invalidate();
     }
@@ -418,12 +419,12 @@ export class RoomService implements CommandHost {
       text: encoder.encode(notice.shutdown()),
       newName: "",
     };
-    for (const room of this.rooms.values()) {
+    for (const room of this.table.values()) {
       if (room.members.size > 0) this.publish(room, going, null, Reach.ROOM);
       room.members.seal();
     }
     for (const session of sessions) this.disconnect(session, EntryKind.LEAVE, "server shutting down", Reach.CLUSTER);
-    this.flushHistory();
+    this.table.save();
     this.options.relay?.close();
   }
 
@@ -431,7 +432,7 @@ export class RoomService implements CommandHost {
 
   /** Bytes to one client only, after what its rooms sent it before. */
   send(session: Session, bytes: Uint8Array): void {
-    for (const [name, member] of session.rooms) if (this.rooms.get(name)!.members.handOver(member)) this.touch(this.rooms.get(name)!);
+    for (const [name, member] of session.rooms) if (this.table.get(name)!.members.handOver(member)) this.table.touch(this.table.get(name)!);
     this.reactor.write(session.key, bytes);
   }
 
@@ -482,85 +483,13 @@ export class RoomService implements CommandHost {
    * eviction notices included, leaves for the cluster in this tick.
    */
   endTick(): void {
-    if (this.touched.length > 0) {
-      for (const room of this.touched) {
-        room.members.seal();
-        room.touched = false;
-      }
-      this.flushHistory();
-      this.touched = [];
-    }
+    this.table.endTick();
     this.options.relay?.endTick();
   }
 
   /** Bytes broadcast so far this tick, in all rooms. */
   get batchBytes(): number {
-    let n = 0;
-    for (const room of this.touched) n += room.members.batchBytes;
-    return n;
-  }
-
-  private flushHistory(): void {
-    for (const room of this.touched) {
-      const fresh = room.log.takeUnsaved();
-      if (fresh.length > 0) this.options.historyStore?.save(room.name, fresh);
-    }
-  }
-
-  private touch(room: ChatRoom): void {
-    if (room.touched) return;
-    room.touched = true;
-    this.touched.push(room);
-  }
-
-  /**
-   * A room comes to be: its log, restored from the store when there is
-   * one (the same epoch, so ids given before still resume). The default
-   * room's store errors are the caller's (the program cannot start); any
-   * other room's are logged, and it goes on with a log of its own.
-   */
-  private openRoom(name: string, isDefault: boolean): ChatRoom {
-    let log: RoomLog;
-    try {
-      log = this.openLog(name);
-    } catch (err) {
-      if (isDefault || !(err instanceof HistoryStoreError)) throw err;
-      this.options.log(`History: room ${shownRoom(name)}: ${err.message}; its history is kept in memory only`);
-      log = new RoomLog(this.options.historyCapacity);
-    }
-    const room = new ChatRoom(name, new Room(this.reactor, this.options.coalesce, name), log, isDefault);
-    this.rooms.set(name, room);
-    this.options.relay?.openRoom(name);
-    return room;
-  }
-
-  private openLog(name: string): RoomLog {
-    const capacity = this.options.historyCapacity;
-    const log = new RoomLog(capacity);
-    const store = this.options.historyStore;
-    if (!store) return log;
-    // What the store drops for age is not replayed from memory either.
-    log.maxAgeMs = store.maxAgeMs;
-    const stored = store.load(name, capacity);
-    if (stored.epoch === null) store.setEpoch(name, log.epoch);
-    else {
-      log.restore(stored.epoch, stored.entries);
-      // None kept within retention: numbering still goes on from the last id given.
-      if (log.lastSeq < stored.lastSeq) log.reset(stored.epoch, stored.lastSeq);
-    }
-    return log;
-  }
-
-  /**
-   * None of this server's clients is left in `room`: it goes (not the
-   * default room), so that it costs nothing here; in a cluster it lives on
-   * in its stream and on the servers whose clients are in it.
-   */
-  private closeIfEmpty(room: ChatRoom): void {
-    if (room.isDefault || room.members.size > 0 || this.rooms.get(room.name) !== room) return;
-    // Its last entries still go to the store with the tick's (flushHistory walks `touched`).
-    this.rooms.delete(room.name);
-    this.options.relay?.closeRoom(room.name);
+    return this.table.batchBytes;
   }
 
   /** `session` comes into `room` (announced first), as `kind` says (JOIN on connecting, ENTER on /join). */
@@ -581,17 +510,17 @@ export class RoomService implements CommandHost {
     session.rooms.delete(room.name);
     if (session.current === room.name) session.current = [...session.rooms.keys()].pop() ?? null;
     // A member that got part of the open batch is walked at the seal.
-    this.touch(room);
+    this.table.touch(room);
   }
 
   /** Whether a member of another server of the cluster goes by `nick`, in any room. */
   private knownElsewhere(nick: string): boolean {
-    for (const room of this.rooms.values()) if (room.roster.has(nick)) return true;
+    for (const room of this.table.values()) if (room.roster.has(nick)) return true;
     return false;
   }
 
   private findElsewhere(nick: string) {
-    for (const room of this.rooms.values()) {
+    for (const room of this.table.values()) {
       const name = room.roster.find(nick);
       if (name) return name;
     }
@@ -631,7 +560,7 @@ export class RoomService implements CommandHost {
       this.options.log(room.isDefault ? words : `${shownRoom(room.name)}: ${words}`, client);
     }
     if (arrives(c.kind) || departs(c.kind)) room.who.invalidate();
-    this.touch(room);
+    this.table.touch(room);
     const member = from?.rooms.get(room.name) ?? null;
     const relay = this.options.relay;
     const toRoom = (reach & Reach.ROOM) !== 0;
@@ -645,20 +574,6 @@ export class RoomService implements CommandHost {
       this.counters.linesOut += room.members.broadcast(c, null, member);
     }
   }
-}
-
-/** Figures of `rooms` as the stats sampler reads them. */
-function roomCountsOf(rooms: Map<string, ChatRoom>): RoomCounts {
-  return {
-    get count() {
-      return rooms.size;
-    },
-    busiest: (n) =>
-      [...rooms.values()]
-        .sort((a, b) => b.population - a.population || b.lines - a.lines)
-        .slice(0, n)
-        .map((r) => ({ room: shownRoom(r.name), members: r.population, lines: r.lines })),
-  };
 }
 
 /** Longest a member waits for a room's presence line while the cluster loads the room. */
