@@ -5,14 +5,10 @@
 // node:net backend; its ticks wake the waiters, so a test can wait for the
 // server to have taken a byte without sleeping.
 import t from "tap";
-import { NodeBackend } from "../../lib/backends/node.ts";
 import { looksLikeTls, PLAIN_TCP_ONLY } from "../../lib/chat/protocol.ts";
-import { Reactor } from "../../lib/reactor/index.ts";
 import { offlineReason } from "../../lib/server/limits.ts";
-import type { ServerAttachment, Session } from "../../lib/server/session.ts";
-import { ChatServer } from "../../lib/server/server.ts";
+import { startInProcess } from "../support/in-process-server.ts";
 import { LineClient } from "../support/line-client.ts";
-import { Waiters } from "../support/waiters.ts";
 
 /** The first bytes a TLS 1.2/1.3 client sends: a handshake record header, then a ClientHello. */
 const CLIENT_HELLO = Buffer.from([0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03, 0x0a, 0x41, 0x42, 0x0a]);
@@ -31,28 +27,10 @@ t.test("looksLikeTls: a handshake record header, and only that", async (t) => {
   t.equal(looksLikeTls(b(0x16, 0x0a)), false, "0x16 then a newline: a (strange) chat line");
 });
 
-/** A ChatServer in this process; `ticks` wakes after each of its dispatches. */
+/** A ChatServer in this process (20 ms tails). */
 async function startServer(t: { teardown(fn: () => unknown): void }) {
-  const backend = new NodeBackend();
-  const reactor = new Reactor<ServerAttachment>(backend);
-  const listener = await backend.listen({ host: "127.0.0.1", port: 0 });
-  const logged: string[] = [];
-  const server = new ChatServer(reactor, listener, { tailMs: 20, log: (line) => logged.push(line) });
-  const ticks = new Waiters();
-  const dispatch = server.dispatch.bind(server);
-  server.dispatch = (ready) => {
-    dispatch(ready);
-    ticks.wake();
-  };
-  const running = server.run();
-  t.teardown(async () => {
-    server.shutdown(0);
-    await running;
-    reactor.close();
-  });
-  /** The server's peer for a client of this process. */
-  const peerOf = (client: LineClient) => server.sessions().find((p: Session) => p.conn.remote.port === client.port);
-  return { server, port: listener.address.port, ticks, logged, peerOf };
+  const { server, port, ticks, logged, sessionOf } = await startInProcess(t, { tailMs: 20 });
+  return { server, port, ticks, logged, peerOf: sessionOf };
 }
 
 t.test("a TLS ClientHello on the plain port: one plain line, closed, nothing relayed", async (t) => {

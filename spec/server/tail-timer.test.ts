@@ -6,34 +6,15 @@
 // is a minute here, so the timer never fires during the test: nothing
 // depends on timing; each byte is waited for through the server's ticks.
 import t from "tap";
-import { NodeBackend } from "../../lib/backends/node.ts";
-import { Reactor } from "../../lib/reactor/index.ts";
-import type { ServerAttachment, Session } from "../../lib/server/session.ts";
-import { ChatServer } from "../../lib/server/server.ts";
+import { startInProcess } from "../support/in-process-server.ts";
 import { LineClient } from "../support/line-client.ts";
-import { Waiters } from "../support/waiters.ts";
 
 const BYTES = 300;
 
 t.test("a line trickled a byte at a time keeps one tail timer, re-armed in place", async (t) => {
-  const backend = new NodeBackend();
-  const reactor = new Reactor<ServerAttachment>(backend);
-  const listener = await backend.listen({ host: "127.0.0.1", port: 0 });
-  const server = new ChatServer(reactor, listener, { tailMs: 60_000 });
-  const ticks = new Waiters();
-  const dispatch = server.dispatch.bind(server);
-  server.dispatch = (ready) => {
-    dispatch(ready);
-    ticks.wake();
-  };
-  const running = server.run();
-  t.teardown(async () => {
-    server.shutdown(0);
-    await running;
-    reactor.close();
-  });
-  const [watcher, sender] = (await LineClient.connectAll(listener.address.port, 2)) as [LineClient, LineClient];
-  const peer = server.sessions().find((s: Session) => s.conn.remote.port === sender.port)!;
+  const { reactor, port, ticks, sessionOf } = await startInProcess(t, { tailMs: 60_000 });
+  const [watcher, sender] = (await LineClient.connectAll(port, 2)) as [LineClient, LineClient];
+  const peer = sessionOf(sender)!;
   const took = (n: number) => ticks.until(() => peer.framer.pending === n, `the server to hold ${n} bytes of the tail`, 10_000);
 
   sender.send("x");
