@@ -135,7 +135,7 @@ export class RoomService implements CommandHost {
       this.table.touch(room);
       // `shown`: history loaded as the relay connects, or a local entry shown when it happened.
       if (shown) return;
-      const id = formatId(room.log.epoch, e.seq);
+      const id = room.members.wantsIds ? formatId(room.log.epoch, e.seq) : null;
       this.counters.linesOut += room.members.broadcast(e, id, null, local ? Audience.NUMBERED : Audience.ALL);
     },
     reset: (name, epoch, lastSeq) => this.table.get(name)?.log.reset(epoch, lastSeq),
@@ -569,7 +569,9 @@ export class RoomService implements CommandHost {
       if (!relay.append(room.name, c) && toRoom) this.counters.linesOut += room.members.broadcast(c, null, member, Audience.NUMBERED);
     } else if (!relay && reach & (Reach.ROOM | Reach.CLUSTER)) {
       const e = room.log.append(c);
-      if (toRoom) this.counters.linesOut += room.members.broadcast(e, formatId(room.log.epoch, e.seq), member);
+      // The id is a string made per entry: only when a member's codec shows it.
+      const id = room.members.wantsIds ? formatId(room.log.epoch, e.seq) : null;
+      if (toRoom) this.counters.linesOut += room.members.broadcast(e, id, member);
     } else if (toRoom) {
       this.counters.linesOut += room.members.broadcast(c, null, member);
     }

@@ -97,6 +97,12 @@ export class Room<T = unknown> {
     return n;
   }
 
+  /** Whether a member's codec shows entry ids (else a broadcast needs none). */
+  get wantsIds(): boolean {
+    for (const b of this.batches) if (b.members > 0 && b.codec.numbered) return true;
+    return false;
+  }
+
   /** Members that speak `codec`. */
   membersOf(codec: Codec): number {
     for (const b of this.batches) if (b.codec === codec) return b.members;
